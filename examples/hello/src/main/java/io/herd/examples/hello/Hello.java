@@ -1,0 +1,184 @@
+package io.herd.examples.hello;
+
+import io.herd.HerdWorker;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An HTTP/1.1 keep-alive "hello world" server on herd's worker SDK: one virtual thread per
+ * connection, every request answered {@code 200 hello world} with an {@code X-Herd-Worker:
+ * <instance>:<pid>} header, so you can see which worker served you.
+ *
+ * <p>{@code GET /sleep?ms=N} answers after N milliseconds: a slow request, to watch a graceful
+ * stop finish it. Run alone: {@code java -jar hello.jar [port]} (default 8080, on 127.0.0.1);
+ * under herd the master hands it its connections.
+ *
+ * <p>On herd's graceful shutdown it stops taking requests, closes idle keep-alive connections,
+ * lets the requests in flight finish (each answered with {@code Connection: close}), and returns.
+ */
+public final class Hello {
+    private static final int MAX_HEADER_BYTES = 16 * 1024;
+    private static final long MAX_SLEEP_MILLIS = 60_000;
+
+    private final byte[] keepAliveResponse;
+    private final byte[] closeResponse;
+    private final Set<Exchange> connections = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
+
+    Hello(String workerId) {
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nX-Herd-Worker: " + workerId + "\r\n";
+        keepAliveResponse = (head + "\r\nhello world").getBytes(StandardCharsets.US_ASCII);
+        closeResponse = (head + "Connection: close\r\n\r\nhello world").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    public static void main(String[] args) throws IOException {
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 8080;
+        HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", port));
+        Hello hello = new Hello(worker.instance() + ":" + ProcessHandle.current().pid());
+        worker.onShutdown(hello::drain);
+        worker.ready();
+        while (true) {
+            SocketChannel connection;
+            try {
+                connection = worker.accept();
+            } catch (ClosedChannelException stopping) {
+                return;
+            }
+            Thread.startVirtualThread(() -> hello.serve(connection));
+        }
+    }
+
+    /** One connection's state: busy from a request's first byte until its response is written. */
+    private static final class Exchange {
+        final SocketChannel channel;
+        boolean busy;
+
+        Exchange(SocketChannel channel) {
+            this.channel = channel;
+        }
+    }
+
+    void serve(SocketChannel channel) {
+        Exchange exchange = new Exchange(channel);
+        connections.add(exchange);
+        ByteBuffer buffer = ByteBuffer.allocate(MAX_HEADER_BYTES);
+        try (channel) {
+            if (draining) return;
+            while (true) {
+                Request request = read(exchange, buffer);
+                if (request == null) return;
+                if (request.sleepMillis > 0) Thread.sleep(request.sleepMillis);
+                boolean close = request.close || draining;
+                channel.write(ByteBuffer.wrap(close ? closeResponse : keepAliveResponse));
+                synchronized (exchange) {
+                    exchange.busy = false;
+                }
+                if (close) return;
+            }
+        } catch (IOException | InterruptedException gone) {
+            // The client left, or the connection was closed while idle during a drain.
+        } finally {
+            connections.remove(exchange);
+        }
+    }
+
+    private record Request(boolean close, long sleepMillis) {
+    }
+
+    /** Reads one request's head (and skips its body); null at end of stream or on a bad request. */
+    private Request read(Exchange exchange, ByteBuffer buffer) throws IOException {
+        int end;
+        while ((end = headEnd(buffer)) < 0) {
+            if (!buffer.hasRemaining()) return null; // head too large
+            if (exchange.channel.read(buffer) < 0) return null;
+            synchronized (exchange) {
+                if (!exchange.channel.isOpen()) return null;
+                exchange.busy = true;
+            }
+        }
+        String head = new String(buffer.array(), 0, end, StandardCharsets.ISO_8859_1);
+        String[] lines = head.split("\r\n");
+        String[] requestLine = lines[0].split(" ");
+        if (requestLine.length != 3) return null;
+        boolean http10 = requestLine[2].equals("HTTP/1.0");
+        boolean close = http10;
+        long contentLength = 0;
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            if (colon < 0) continue;
+            String name = lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            String value = lines[i].substring(colon + 1).trim().toLowerCase(Locale.ROOT);
+            if (name.equals("connection")) close = value.contains("close") || (http10 && !value.contains("keep-alive"));
+            if (name.equals("content-length")) contentLength = Long.parseLong(value);
+        }
+        consume(exchange.channel, buffer, end + 4, contentLength);
+        return new Request(close, sleepMillis(requestLine[1]));
+    }
+
+    /** Drops the head and the body from the buffer, reading the rest of the body if needed. */
+    private static void consume(SocketChannel channel, ByteBuffer buffer, int headLength, long bodyLength) throws IOException {
+        long toDrop = headLength + bodyLength;
+        while (buffer.position() < toDrop) {
+            toDrop -= buffer.position();
+            buffer.clear();
+            if (channel.read(buffer) < 0) throw new ClosedChannelException();
+        }
+        buffer.flip();
+        buffer.position((int) toDrop);
+        buffer.compact();
+    }
+
+    private static int headEnd(ByteBuffer buffer) {
+        byte[] bytes = buffer.array();
+        for (int i = 3; i < buffer.position(); i++) {
+            if (bytes[i] == '\n' && bytes[i - 1] == '\r' && bytes[i - 2] == '\n' && bytes[i - 3] == '\r') return i - 3;
+        }
+        return -1;
+    }
+
+    private static long sleepMillis(String target) {
+        if (!target.startsWith("/sleep?ms=")) return 0;
+        try {
+            return Math.min(MAX_SLEEP_MILLIS, Math.max(0, Long.parseLong(target.substring("/sleep?ms=".length()))));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * herd's graceful shutdown: idle connections are closed now, busy ones after their response;
+     * returns when none is left (or after a minute, the longest a request here can take).
+     */
+    void drain() {
+        draining = true;
+        long deadline = System.nanoTime() + MAX_SLEEP_MILLIS * 1_000_000L;
+        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+            for (Exchange exchange : connections) {
+                synchronized (exchange) {
+                    if (!exchange.busy) closeQuietly(exchange.channel);
+                }
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // it is being closed for good either way
+        }
+    }
+}

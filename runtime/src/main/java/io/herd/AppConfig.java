@@ -1,0 +1,52 @@
+package io.herd;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it.
+ *
+ * @param name          the app's name: letters, digits, '-' and '_'
+ * @param listen        the addresses the master accepts on for this app
+ * @param instances     how many workers; the configured 0 ("one per CPU core") is already resolved
+ * @param jar           the app's jar, run with {@code -jar} unless {@code mainClass} is set; may be null
+ * @param classpath     used with {@code mainClass} when there is no jar; may be empty
+ * @param mainClass     may be null when {@code jar} names its own main class
+ * @param jvmOptions    options for each worker JVM; herd adds the flags its SDK needs itself
+ * @param args          the app's arguments
+ * @param env           environment added to each worker's (after the service's own)
+ * @param workDir       each worker's working directory
+ * @param balance       how connections are spread over the workers
+ * @param queueSize     connections that may wait while no worker is ready; more are closed
+ * @param queueTimeout  how long a connection may wait for a ready worker before it is closed
+ * @param readyTimeout  how long a new worker has to call {@code ready()}; past it, it failed
+ * @param killTimeout   how long a stopping worker has before it is killed (SIGKILL)
+ */
+public record AppConfig(
+        String name,
+        List<InetSocketAddress> listen,
+        int instances,
+        Path jar,
+        List<Path> classpath,
+        String mainClass,
+        List<String> jvmOptions,
+        List<String> args,
+        Map<String, String> env,
+        Path workDir,
+        Balance balance,
+        int queueSize,
+        Duration queueTimeout,
+        Duration readyTimeout,
+        Duration killTimeout) {
+
+    public AppConfig {
+        listen = List.copyOf(listen);
+        classpath = List.copyOf(classpath);
+        jvmOptions = List.copyOf(jvmOptions);
+        args = List.copyOf(args);
+        env = Map.copyOf(env);
+    }
+}

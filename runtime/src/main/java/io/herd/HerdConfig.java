@@ -1,0 +1,244 @@
+package io.herd;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A service's configuration: one properties file, service keys under {@code herd.}, and one
+ * block of {@code app.<name>.} keys for each clustered app. Sealed once loaded.
+ *
+ * <p>Everything is checked before anything starts: an unknown key, a bad value or a missing jar
+ * is reported with the key and the file, all problems at once.
+ *
+ * @param source      the file it was read from
+ * @param home        where relative paths point from
+ * @param ipcDir      where the private IPC directory is made; null for the system's temp directory
+ * @param logsDir     where the workers' output goes
+ * @param stopTimeout how long a stopping service waits for its workers to finish
+ * @param apps        the apps, in the order the file first names them
+ */
+public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, List<AppConfig> apps) {
+
+    private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
+    private static final Pattern APP_NAME = Pattern.compile("[A-Za-z0-9_-]{1,40}");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout");
+    private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
+            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout");
+    /** An upper bound that catches typos such as {@code instances = 10000}. */
+    public static final int MAX_INSTANCES = 256;
+
+    public HerdConfig {
+        apps = List.copyOf(apps);
+    }
+
+    public AppConfig app(String name) {
+        return apps.stream().filter(app -> app.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /** Reads and checks {@code file}; relative paths in it are taken from {@code home}. */
+    public static HerdConfig load(Path file, Path home) throws ConfigException {
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            properties.load(reader);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read the configuration " + file + ": " + e.getMessage(), e);
+        }
+        Map<String, String> values = new HashMap<>();
+        for (String key : properties.stringPropertyNames()) values.put(key, properties.getProperty(key).trim());
+        return parse(values, file.toAbsolutePath(), home.toAbsolutePath());
+    }
+
+    /** Checks configuration values that did not come from a file (tests, the service MBean). */
+    public static HerdConfig parse(Map<String, String> values, Path source, Path home) throws ConfigException {
+        return new Parser(values, source, home).parse();
+    }
+
+    private static final class Parser {
+        private final Map<String, String> values;
+        private final Path source;
+        private final Path home;
+        private final List<String> problems = new ArrayList<>();
+
+        Parser(Map<String, String> values, Path source, Path home) {
+            this.values = values;
+            this.source = source;
+            this.home = home;
+        }
+
+        HerdConfig parse() throws ConfigException {
+            Map<String, Map<String, String>> appKeys = new LinkedHashMap<>();
+            for (String key : new TreeSet<>(values.keySet())) {
+                Matcher app = APP_KEY.matcher(key);
+                if (SERVICE_KEYS.contains(key)) continue;
+                if (app.matches() && (APP_KEYS.contains(app.group(2)) || app.group(2).startsWith("env."))) {
+                    if (!APP_NAME.matcher(app.group(1)).matches()) {
+                        problem(key, "the app name '" + app.group(1) + "' may only use letters, digits, '-' and '_' (at most 40)");
+                        continue;
+                    }
+                    appKeys.computeIfAbsent(app.group(1), name -> new HashMap<>()).put(app.group(2), values.get(key));
+                } else {
+                    problem(key, "unknown key (service keys: " + String.join(", ", new TreeSet<>(SERVICE_KEYS))
+                            + "; app keys: app.<name>." + String.join(", app.<name>.", new TreeSet<>(APP_KEYS)) + ", app.<name>.env.<VAR>)");
+                }
+            }
+            Path ipcDir = values.containsKey("herd.ipc.dir") ? path("herd.ipc.dir", values.get("herd.ipc.dir")) : null;
+            Path logsDir = path("herd.logs.dir", values.getOrDefault("herd.logs.dir", "logs"));
+            Duration stopTimeout = duration("herd.stop.timeout", values.getOrDefault("herd.stop.timeout", "10s"));
+            List<AppConfig> apps = new ArrayList<>();
+            for (var entry : appKeys.entrySet()) {
+                AppConfig app = app(entry.getKey(), entry.getValue());
+                if (app != null) apps.add(app);
+            }
+            if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
+            checkPortsDistinct(apps);
+            if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, apps);
+        }
+
+        private AppConfig app(String name, Map<String, String> keys) {
+            String prefix = "app." + name + ".";
+            int problemsBefore = problems.size();
+            List<InetSocketAddress> listen = listen(prefix + "listen", keys.get("listen"));
+            int instances = integer(prefix + "instances", keys.getOrDefault("instances", "1"), 0, MAX_INSTANCES);
+            if (instances == 0) instances = Runtime.getRuntime().availableProcessors();
+            Path jar = null;
+            if (keys.containsKey("jar")) {
+                jar = path(prefix + "jar", keys.get("jar"));
+                if (!Files.isRegularFile(jar)) problem(prefix + "jar", "no such file: " + jar);
+            }
+            List<Path> classpath = new ArrayList<>();
+            if (keys.containsKey("classpath")) {
+                for (String entry : keys.get("classpath").split(java.io.File.pathSeparator)) {
+                    if (entry.isBlank()) continue;
+                    Path path = path(prefix + "classpath", entry.trim());
+                    if (!Files.exists(path)) problem(prefix + "classpath", "no such file or directory: " + path);
+                    classpath.add(path);
+                }
+            }
+            String main = keys.get("main");
+            if (jar == null && classpath.isEmpty() && !keys.containsKey("jar")) {
+                problem(prefix + "jar", "missing: set " + prefix + "jar, or " + prefix + "classpath and " + prefix + "main");
+            } else if (jar == null && main == null && !keys.containsKey("jar")) {
+                problem(prefix + "main", "missing: a classpath needs a main class");
+            }
+            Map<String, String> env = new HashMap<>();
+            keys.forEach((key, value) -> {
+                if (!key.startsWith("env.")) return;
+                String variable = key.substring(4);
+                if (!ENV_NAME.matcher(variable).matches() || variable.startsWith("HERD_")) {
+                    problem(prefix + key, "not a variable an app may set (HERD_* belongs to herd)");
+                }
+                env.put(variable, value);
+            });
+            Path workDir = path(prefix + "workdir", keys.getOrDefault("workdir", "."));
+            if (!Files.isDirectory(workDir)) problem(prefix + "workdir", "no such directory: " + workDir);
+            Balance balance = Balance.parse(keys.getOrDefault("balance", "round-robin"));
+            if (balance == null) problem(prefix + "balance", "'" + keys.get("balance") + "' is not round-robin or least-connections");
+            int queueSize = integer(prefix + "queue.size", keys.getOrDefault("queue.size", "1024"), 0, 1_000_000);
+            Duration queueTimeout = duration(prefix + "queue.timeout", keys.getOrDefault("queue.timeout", "10s"));
+            Duration readyTimeout = duration(prefix + "ready.timeout", keys.getOrDefault("ready.timeout", "30s"));
+            Duration killTimeout = duration(prefix + "kill.timeout", keys.getOrDefault("kill.timeout", "5s"));
+            if (problems.size() > problemsBefore) return null;
+            return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
+                    words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout);
+        }
+
+        private List<InetSocketAddress> listen(String key, String value) {
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            if (value == null || value.isBlank()) {
+                problem(key, "missing: the address to accept on, e.g. 127.0.0.1:8080");
+                return addresses;
+            }
+            for (String part : value.split(",")) {
+                part = part.trim();
+                int colon = part.lastIndexOf(':');
+                if (colon < 0) {
+                    problem(key, "'" + part + "' is not host:port");
+                    continue;
+                }
+                String host = part.substring(0, colon).replace("[", "").replace("]", "");
+                int port = integer(key, part.substring(colon + 1), 1, 65535);
+                if (port < 0) continue;
+                try {
+                    addresses.add(new InetSocketAddress(host.isEmpty() ? InetAddress.getByName("0.0.0.0") : InetAddress.getByName(host), port));
+                } catch (UnknownHostException e) {
+                    problem(key, "unknown host '" + host + "'");
+                }
+            }
+            return addresses;
+        }
+
+        private void checkPortsDistinct(List<AppConfig> apps) {
+            Map<Integer, String> owners = new HashMap<>();
+            for (AppConfig app : apps) {
+                for (InetSocketAddress address : app.listen()) {
+                    String owner = owners.putIfAbsent(address.getPort(), app.name());
+                    if (owner != null) {
+                        problem("app." + app.name() + ".listen", "port " + address.getPort() + " is also app '" + owner + "''s");
+                    }
+                }
+            }
+        }
+
+        private int integer(String key, String value, int min, int max) {
+            try {
+                int number = Integer.parseInt(value.trim());
+                if (number >= min && number <= max) return number;
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            problem(key, "'" + value + "' is not a whole number from " + min + " to " + max);
+            return -1;
+        }
+
+        private Duration duration(String key, String value) {
+            Matcher matcher = DURATION.matcher(value.trim());
+            if (!matcher.matches()) {
+                problem(key, "'" + value + "' is not a duration such as 500ms, 10s, 2m or 1h");
+                return Duration.ZERO;
+            }
+            long amount = Long.parseLong(matcher.group(1));
+            String unit = matcher.group(2) == null ? "ms" : matcher.group(2);
+            return switch (unit) {
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofMillis(amount);
+            };
+        }
+
+        private Path path(String key, String value) {
+            if (value.isBlank()) problem(key, "is empty");
+            Path path = Path.of(value.trim());
+            return (path.isAbsolute() ? path : home.resolve(path)).normalize();
+        }
+
+        private static List<String> words(String value) {
+            if (value == null || value.isBlank()) return List.of();
+            return List.of(value.trim().split("\\s+"));
+        }
+
+        private void problem(String key, String what) {
+            problems.add(source + ": " + key + ": " + what);
+        }
+    }
+}

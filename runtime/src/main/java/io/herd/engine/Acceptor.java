@@ -1,0 +1,139 @@
+package io.herd.engine;
+
+import io.herd.ConfigException;
+import io.herd.lifecycle.LifeCycle;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The master's one accept thread: a NIO selector over every app's listening sockets. Each
+ * accepted connection goes straight to its app's {@link Cluster#dispatch}; the payload is never
+ * read here.
+ */
+final class Acceptor extends LifeCycle {
+    private static final System.Logger LOG = System.getLogger(Acceptor.class.getName());
+    private static final int BACKLOG = 4096;
+    /** After an accept error (out of file descriptors, say) the thread pauses this long rather than spin. */
+    private static final long ERROR_PAUSE_MILLIS = 50;
+
+    private record Endpoint(ServerSocketChannel server, Cluster cluster, int family) {
+    }
+
+    private final List<Endpoint> endpoints = new ArrayList<>();
+    private Selector selector;
+    private Thread thread;
+    private volatile boolean running;
+    private long nextId;
+    private long lastErrorLog;
+
+    /** Binds one listening socket; may run as root, before privileges are dropped. */
+    void bind(Cluster cluster, InetSocketAddress address, Path source) throws ConfigException {
+        boolean v6 = address.getAddress() instanceof Inet6Address;
+        ServerSocketChannel server = null;
+        try {
+            server = ServerSocketChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(address, BACKLOG);
+            server.configureBlocking(false);
+            endpoints.add(new Endpoint(server, cluster, v6 ? 6 : 4));
+        } catch (IOException e) {
+            closeQuietly(server);
+            throw new ConfigException(source + ": app." + cluster.name() + ".listen: cannot listen on port "
+                    + address.getPort() + " of " + address.getAddress().getHostAddress() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The addresses actually bound (useful when a port was 0). */
+    List<InetSocketAddress> addresses(Cluster cluster) {
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        for (Endpoint endpoint : endpoints) {
+            if (endpoint.cluster() != cluster) continue;
+            try {
+                addresses.add((InetSocketAddress) endpoint.server().getLocalAddress());
+            } catch (IOException ignored) {
+                // closed: not listening any more
+            }
+        }
+        return addresses;
+    }
+
+    @Override
+    protected void doStart() throws IOException {
+        selector = Selector.open();
+        for (Endpoint endpoint : endpoints) endpoint.server().register(selector, SelectionKey.OP_ACCEPT, endpoint);
+        running = true;
+        thread = new Thread(this::acceptLoop, "herd-accept");
+        thread.start();
+    }
+
+    @Override
+    protected void doStop() throws InterruptedException {
+        running = false;
+        if (selector != null) selector.wakeup();
+        if (thread != null) thread.join(10_000);
+        for (Endpoint endpoint : endpoints) closeQuietly(endpoint.server());
+        closeQuietly(selector);
+    }
+
+    private void acceptLoop() {
+        while (running) {
+            try {
+                selector.select();
+                for (SelectionKey key : selector.selectedKeys()) acceptAll((Endpoint) key.attachment());
+                selector.selectedKeys().clear();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, "accept loop", e);
+                pause();
+            }
+        }
+    }
+
+    private void acceptAll(Endpoint endpoint) {
+        while (running) {
+            SocketChannel channel;
+            try {
+                channel = endpoint.server().accept();
+            } catch (IOException e) {
+                // Typically EMFILE: the connection stays in the backlog until descriptors are free.
+                long now = System.nanoTime();
+                if (now - lastErrorLog > 5_000_000_000L) {
+                    LOG.log(Level.ERROR, "{0}: accept failed: {1}", endpoint.cluster().name(), e.getMessage());
+                    lastErrorLog = now;
+                }
+                pause();
+                return;
+            }
+            if (channel == null) return;
+            endpoint.cluster().dispatch(new Connection(++nextId, channel, endpoint.family()));
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(ERROR_PAUSE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable closeable) {
+        if (closeable == null) return;
+        try {
+            closeable.close();
+        } catch (IOException ignored) {
+            // shutting down: nothing to do about it
+        }
+    }
+}

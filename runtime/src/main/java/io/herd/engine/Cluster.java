@@ -1,0 +1,411 @@
+package io.herd.engine;
+
+import io.herd.AppConfig;
+import io.herd.Balance;
+import io.herd.internal.IpcChannel;
+import io.herd.internal.JdkSockets;
+import io.herd.lifecycle.LifeCycle;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One clustered app: its workers, and the balancing of its connections over them.
+ *
+ * <p>Two kinds of thread meet here. The master's accept thread (and IPC readers giving back a
+ * connection a worker could not take) call {@link #dispatch}: lock-free over a copy-on-write
+ * array of the workers in rotation, so accepting never waits for the cluster. Everything else —
+ * launching, readiness, exits, restarts, stopping — runs on the cluster's single event thread,
+ * which alone changes worker states and the rotation.
+ */
+public final class Cluster extends LifeCycle {
+    private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
+    private static final Worker[] NONE = new Worker[0];
+
+    private final AppConfig config;
+    private final Master master;
+    private final ExecutorService events;
+    private final RestartPolicy restartPolicy = new RestartPolicy();
+    private final AtomicInteger turn = new AtomicInteger();
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder dropped = new LongAdder();
+    /** Connections waiting for a ready worker, oldest first. Guarded by itself. */
+    private final ArrayDeque<Connection> waiting = new ArrayDeque<>();
+    private volatile int waitingCount;
+    private volatile Worker[] rotation = NONE;
+    private volatile boolean stopping;
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+    // Event-thread state
+    private final Map<Integer, Slot> slots = new TreeMap<>();
+    private final List<Worker> live = new ArrayList<>();
+    private int launches;
+
+    /** An instance index and its history: the worker holding it now, its restarts. */
+    static final class Slot {
+        final int instance;
+        Worker worker;
+        int restarts;
+        int unstableRestarts;
+        long nextDelayMillis;
+        java.util.concurrent.ScheduledFuture<?> restart;
+
+        Slot(int instance) {
+            this.instance = instance;
+        }
+    }
+
+    Cluster(AppConfig config, Master master) {
+        this.config = config;
+        this.master = master;
+        this.events = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "herd-" + config.name());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public AppConfig config() {
+        return config;
+    }
+
+    @Override
+    protected void doStart() {
+        master.housekeeping().scheduleWithFixedDelay(this::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
+        post(() -> {
+            for (int instance = 0; instance < config.instances(); instance++) {
+                Slot slot = new Slot(instance);
+                slots.put(instance, slot);
+                launch(slot);
+            }
+        });
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        try {
+            shutdown().get(master.config().stopTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+        } finally {
+            events.shutdown();
+        }
+    }
+
+    // ---- the accept side: any thread --------------------------------------------------------
+
+    /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
+    void dispatch(Connection connection) {
+        accepted.increment();
+        if (!handOff(connection, null)) await(connection);
+    }
+
+    /** Gives a connection a worker could not take to another worker. */
+    void redispatch(Connection connection, Worker from) {
+        if (!handOff(connection, from)) await(connection);
+    }
+
+    /** A worker acknowledged a handoff: room for connections that were waiting. */
+    void capacityFreed() {
+        if (waitingCount > 0) drainWaiting();
+    }
+
+    private boolean handOff(Connection connection, Worker except) {
+        Worker[] workers = rotation;
+        int count = workers.length;
+        if (count == 0) return false;
+        int first = Math.floorMod(turn.getAndIncrement(), count);
+        if (config.balance() == Balance.LEAST_CONNECTIONS) first = leastLoaded(workers, first);
+        for (int i = 0; i < count; i++) {
+            Worker worker = workers[(first + i) % count];
+            if (worker != except && worker.handOff(connection)) return true;
+        }
+        return false;
+    }
+
+    /** The least loaded worker; ties go to the first from {@code start}, so they are taken in turn. */
+    private static int leastLoaded(Worker[] workers, int start) {
+        int best = start;
+        long bestLoad = Long.MAX_VALUE;
+        for (int i = 0; i < workers.length; i++) {
+            int index = (start + i) % workers.length;
+            long load = workers[index].openConnections() + workers[index].unacknowledged();
+            if (load < bestLoad) {
+                best = index;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    private void await(Connection connection) {
+        synchronized (waiting) {
+            if (handOff(connection, null)) return; // the rotation changed meanwhile
+            if (stopping || waiting.size() >= config.queueSize()) {
+                drop(connection, stopping ? "the app is stopping" : "the wait queue is full");
+                return;
+            }
+            waiting.addLast(connection);
+            waitingCount = waiting.size();
+        }
+    }
+
+    private void drainWaiting() {
+        synchronized (waiting) {
+            while (!waiting.isEmpty() && handOff(waiting.peekFirst(), null)) waiting.pollFirst();
+            waitingCount = waiting.size();
+        }
+    }
+
+    private void expireWaiting() {
+        if (waitingCount == 0) return;
+        long oldest = System.nanoTime() - config.queueTimeout().toNanos();
+        synchronized (waiting) {
+            while (!waiting.isEmpty() && waiting.peekFirst().acceptedNanos - oldest < 0) {
+                drop(waiting.pollFirst(), "no worker was ready within " + config.queueTimeout().toMillis() + " ms");
+            }
+            waitingCount = waiting.size();
+        }
+    }
+
+    private void drop(Connection connection, String why) {
+        dropped.increment();
+        connection.closeMasterCopy();
+        LOG.log(Level.WARNING, "{0}: closed a connection: {1}", name(), why);
+    }
+
+    // ---- the event thread --------------------------------------------------------------------
+
+    /** Runs a task on this cluster's event thread. */
+    void post(Runnable task) {
+        try {
+            events.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException | Error e) {
+                    LOG.log(Level.ERROR, name() + ": event failed", e);
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            // The cluster has stopped: nothing is left to update.
+        }
+    }
+
+    private void launch(Slot slot) {
+        slot.restart = null;
+        Path socket = master.ipcDir().resolve(name() + "-" + slot.instance + "-" + (++launches) + ".sock");
+        IpcChannel.Listener listener = null;
+        try {
+            listener = new IpcChannel.Listener(socket);
+            ProcessBuilder builder = new ProcessBuilder(command())
+                    .directory(config.workDir().toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-out.log")))
+                    .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-err.log")));
+            builder.environment().putAll(config.env());
+            builder.environment().put("HERD_APP", name());
+            builder.environment().put("HERD_INSTANCE", Integer.toString(slot.instance));
+            builder.environment().put("HERD_IPC", socket.toString());
+            Process process = builder.start();
+            Worker worker = new Worker(this, slot.instance, process, listener);
+            slot.worker = worker;
+            live.add(worker);
+            LOG.log(Level.INFO, "{0}: launching", worker.name());
+            worker.startReader(config.readyTimeout());
+            process.onExit().thenRun(() -> post(() -> onExit(worker)));
+            master.housekeeping().schedule(() -> post(() -> onReadyTimeout(worker)),
+                    config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (IOException e) {
+            if (listener != null) listener.close();
+            LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), slot.instance, e.getMessage());
+            slot.worker = null;
+            scheduleRestart(slot, 0);
+        }
+    }
+
+    /** The worker's command line: herd's JVM flags first, so no app needs to know them. */
+    List<String> command() {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(JdkSockets.JVM_FLAGS);
+        command.addAll(config.jvmOptions());
+        if (config.mainClass() != null) {
+            List<String> classpath = new ArrayList<>();
+            if (config.jar() != null) classpath.add(config.jar().toString());
+            config.classpath().forEach(path -> classpath.add(path.toString()));
+            command.add("-cp");
+            command.add(String.join(java.io.File.pathSeparator, classpath));
+            command.add(config.mainClass());
+        } else {
+            command.add("-jar");
+            command.add(config.jar().toString());
+        }
+        command.addAll(config.args());
+        return command;
+    }
+
+    void onReady(Worker worker) {
+        if (worker.state != WorkerState.LAUNCHING) return;
+        if (stopping) {
+            move(worker, WorkerState.STOPPING);
+            worker.requestShutdown();
+            return;
+        }
+        worker.onlineNanos = System.nanoTime();
+        move(worker, WorkerState.ONLINE);
+        LOG.log(Level.INFO, "{0}: online after {1} ms", worker.name(), Long.toString(worker.aliveMillis()));
+        updateRotation();
+    }
+
+    private void onReadyTimeout(Worker worker) {
+        if (worker.state != WorkerState.LAUNCHING) return;
+        LOG.log(Level.WARNING, "{0} did not call ready() within {1} ms: killing it",
+                worker.name(), Long.toString(config.readyTimeout().toMillis()));
+        worker.process().destroyForcibly();
+    }
+
+    void onChannelGone(Worker worker) {
+        updateRotation();
+        if (worker.process().isAlive()) {
+            // A worker without its channel can never get work or a stop message again.
+            worker.process().destroyForcibly();
+        }
+    }
+
+    private void onExit(Worker worker) {
+        worker.exited();
+        worker.exitCode = worker.process().exitValue();
+        boolean expected = worker.state == WorkerState.STOPPING || stopping;
+        move(worker, WorkerState.STOPPED);
+        live.remove(worker);
+        updateRotation();
+        LOG.log(expected ? Level.INFO : Level.WARNING, "{0} exited with {1}", worker.name(), describeExit(worker.exitCode));
+        Slot slot = slots.get(worker.instance);
+        if (stopping) {
+            if (live.isEmpty()) stopped.complete(null);
+        } else if (!expected && slot != null && slot.worker == worker) {
+            scheduleRestart(slot, worker.aliveMillis());
+        }
+    }
+
+    private void scheduleRestart(Slot slot, long aliveMillis) {
+        RestartPolicy.Decision decision = restartPolicy.afterExit(slot, aliveMillis);
+        if (slot.worker != null) move(slot.worker, decision.errored() ? WorkerState.ERRORED : WorkerState.WAITING_RESTART);
+        if (decision.errored()) {
+            LOG.log(Level.ERROR, "{0}#{1} crashed {2} times in a row, each within {3} ms of starting: errored, not restarted",
+                    name(), slot.instance, slot.unstableRestarts, Long.toString(RestartPolicy.MIN_UPTIME_MILLIS));
+            return;
+        }
+        slot.restarts++;
+        LOG.log(Level.INFO, "{0}#{1}: restart {2} in {3} ms", name(), slot.instance, slot.restarts, Long.toString(decision.delayMillis()));
+        slot.restart = master.housekeeping().schedule(() -> post(() -> {
+            if (!stopping && slot.restart != null) launch(slot);
+        }), decision.delayMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static String describeExit(int code) {
+        return code > 128 && code < 160 ? "signal " + (code - 128) + " (exit code " + code + ")" : "exit code " + code;
+    }
+
+    private void move(Worker worker, WorkerState target) {
+        if (worker.state == target) return;
+        if (!worker.state.canMoveTo(target)) {
+            throw new IllegalStateException(worker.name() + ": " + worker.state.label() + " cannot become " + target.label());
+        }
+        LOG.log(Level.DEBUG, "{0}: {1} -> {2}", worker.name(), worker.state.label(), target.label());
+        worker.state = target;
+    }
+
+    private void updateRotation() {
+        rotation = live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.process().isAlive())
+                .toArray(Worker[]::new);
+        drainWaiting();
+    }
+
+    /**
+     * Stops the app gracefully: out of rotation first, then each worker is asked to finish over
+     * IPC; those still running after the service's stop timeout are killed.
+     *
+     * @return completes when every worker JVM has exited
+     */
+    public CompletableFuture<Void> shutdown() {
+        post(() -> {
+            if (stopping) return;
+            stopping = true;
+            rotation = NONE;
+            synchronized (waiting) {
+                while (!waiting.isEmpty()) drop(waiting.pollFirst(), "the app is stopping");
+                waitingCount = 0;
+            }
+            for (Slot slot : slots.values()) {
+                if (slot.restart == null) continue;
+                slot.restart.cancel(false);
+                slot.restart = null;
+                if (slot.worker != null && slot.worker.state == WorkerState.WAITING_RESTART) move(slot.worker, WorkerState.STOPPED);
+            }
+            for (Worker worker : live) {
+                if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
+                    move(worker, WorkerState.STOPPING);
+                    worker.requestShutdown();
+                }
+            }
+            if (live.isEmpty()) stopped.complete(null);
+            master.housekeeping().schedule(() -> post(this::killRemaining),
+                    master.config().stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        });
+        return stopped;
+    }
+
+    private void killRemaining() {
+        for (Worker worker : live) {
+            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
+                    Long.toString(master.config().stopTimeout().toMillis()));
+            worker.process().destroyForcibly();
+        }
+    }
+
+    // ---- what operators see ------------------------------------------------------------------
+
+    /** A snapshot of this app and each of its workers, taken on the event thread. */
+    public ClusterInfo info() {
+        CompletableFuture<ClusterInfo> snapshot = new CompletableFuture<>();
+        post(() -> snapshot.complete(snapshot()));
+        try {
+            return snapshot.get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(name() + ": no answer from the cluster's event thread", e);
+        }
+    }
+
+    private ClusterInfo snapshot() {
+        List<WorkerInfo> workers = new ArrayList<>();
+        for (Worker worker : live) {
+            Slot slot = slots.get(worker.instance);
+            workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
+                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.exitCode));
+        }
+        for (Slot slot : slots.values()) {
+            Worker last = slot.worker;
+            if (last != null && !live.contains(last)) {
+                workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
+                        last.handedOff(), 0, last.exitCode));
+            }
+        }
+        workers.sort(java.util.Comparator.comparingInt(WorkerInfo::instance));
+        return new ClusterInfo(name(), config.instances(), rotation.length, accepted.sum(), waitingCount, dropped.sum(), workers);
+    }
+}

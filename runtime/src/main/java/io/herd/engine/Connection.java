@@ -1,0 +1,40 @@
+package io.herd.engine;
+
+import io.herd.internal.JdkSockets;
+
+import java.io.IOException;
+import java.nio.channels.SocketChannel;
+
+/**
+ * An accepted client connection on its way to a worker. The master holds its copy of the socket
+ * until a worker acknowledges the handoff, so a worker that dies with the connection in flight
+ * cannot lose it: the connection goes to the next worker instead.
+ */
+final class Connection {
+    final long id;
+    final int fd;
+    final int family;
+    final long acceptedNanos;
+    private final SocketChannel channel;
+
+    Connection(long id, SocketChannel channel, int family) {
+        this.id = id;
+        this.channel = channel;
+        this.fd = JdkSockets.fdOf(channel);
+        this.family = family;
+        this.acceptedNanos = System.nanoTime();
+    }
+
+    /**
+     * Closes the master's copy. The channel is blocking and was never registered with a selector,
+     * so the JDK closes it with a plain close(2): a shutdown(2) here would cut the connection the
+     * worker now serves.
+     */
+    void closeMasterCopy() {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Nothing to do: the descriptor is released either way.
+        }
+    }
+}

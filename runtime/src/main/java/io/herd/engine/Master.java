@@ -1,0 +1,115 @@
+package io.herd.engine;
+
+import io.herd.AppConfig;
+import io.herd.ConfigException;
+import io.herd.HerdConfig;
+import io.herd.lifecycle.Container;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.stream.Stream;
+
+/**
+ * The master: owns every app's listening sockets and runs one {@link Cluster} per app.
+ *
+ * <p>{@link #bind()} opens the sockets (a daemon may do this as root, before it drops
+ * privileges); {@link #start()} launches the workers and starts accepting. Stopping stops
+ * accepting first, then each app's workers, gracefully.
+ */
+public final class Master extends Container {
+    private final HerdConfig config;
+    private final Map<String, Cluster> clusters = new LinkedHashMap<>();
+    private final Acceptor acceptor = new Acceptor();
+    private final ScheduledThreadPoolExecutor housekeeping;
+    private boolean bound;
+    private Path ipcDir;
+
+    public Master(HerdConfig config) {
+        this.config = config;
+        for (AppConfig app : config.apps()) clusters.put(app.name(), addPart(new Cluster(app, this)));
+        addPart(acceptor);
+        housekeeping = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, "herd-housekeeping");
+            thread.setDaemon(true);
+            return thread;
+        });
+        housekeeping.setRemoveOnCancelPolicy(true);
+    }
+
+    /** Opens every listening socket; fails naming the port and the file when one is taken. */
+    public synchronized void bind() throws ConfigException {
+        if (bound) return;
+        for (Cluster cluster : clusters.values()) {
+            for (InetSocketAddress address : cluster.config().listen()) acceptor.bind(cluster, address, config.source());
+        }
+        bound = true;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        bind();
+        Files.createDirectories(config.logsDir());
+        Path base = config.ipcDir() != null ? Files.createDirectories(config.ipcDir())
+                : Path.of(System.getProperty("java.io.tmpdir"));
+        // Only the service's user may enter: nobody else can reach a worker's channel.
+        ipcDir = Files.createTempDirectory(base, "herd-", PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        super.doStart();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        try {
+            super.doStop();
+        } finally {
+            housekeeping.shutdownNow();
+            deleteIpcDir();
+        }
+    }
+
+    private void deleteIpcDir() throws IOException {
+        if (ipcDir == null) return;
+        try (Stream<Path> paths = Files.walk(ipcDir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
+        }
+    }
+
+    public HerdConfig config() {
+        return config;
+    }
+
+    public List<Cluster> clusters() {
+        return List.copyOf(clusters.values());
+    }
+
+    public Cluster cluster(String app) {
+        return clusters.get(app);
+    }
+
+    /** Where the app's listening sockets are bound. */
+    public List<InetSocketAddress> addresses(String app) {
+        return acceptor.addresses(clusters.get(app));
+    }
+
+    ScheduledExecutorService housekeeping() {
+        return housekeeping;
+    }
+
+    Path ipcDir() {
+        return ipcDir;
+    }
+
+    File logFile(String name) {
+        return config.logsDir().resolve(name).toFile();
+    }
+}

@@ -1,0 +1,182 @@
+package io.herd.engine;
+
+import io.herd.internal.IpcChannel;
+import io.herd.internal.IpcMessage;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One worker JVM and its IPC channel.
+ *
+ * <p>Its state is changed only by its {@link Cluster}'s event thread. Its IPC reader is a
+ * platform thread of its own: it takes acknowledgements and close reports as they come and
+ * posts everything else (ready, gone) to the cluster.
+ */
+final class Worker {
+    private static final System.Logger LOG = System.getLogger(Worker.class.getName());
+    /** Handoffs a worker may have unacknowledged before the balancer passes it by. */
+    static final int MAX_UNACKED = 256;
+
+    final int instance;
+    private final Cluster cluster;
+    private final Process process;
+    private final IpcChannel.Listener listener;
+    private final ConcurrentHashMap<Long, Connection> pending = new ConcurrentHashMap<>();
+    private final AtomicLong handedOff = new AtomicLong();
+    private final AtomicLong closed = new AtomicLong();
+    private final long launchedNanos = System.nanoTime();
+    private volatile IpcChannel ipc;
+    /** Set, under this worker's lock, when no handoff may be sent any more. */
+    private boolean gone;
+
+    // Event-thread state
+    WorkerState state = WorkerState.LAUNCHING;
+    long onlineNanos;
+    Integer exitCode;
+
+    Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener) {
+        this.cluster = cluster;
+        this.instance = instance;
+        this.process = process;
+        this.listener = listener;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    Process process() {
+        return process;
+    }
+
+    String name() {
+        return cluster.name() + "#" + instance + " (pid " + process.pid() + ")";
+    }
+
+    /** Starts the thread that waits for the JVM to connect, then reads its messages. */
+    void startReader(Duration connectTimeout) {
+        Thread reader = new Thread(() -> readLoop(connectTimeout), "herd-" + cluster.name() + "-" + instance + "-ipc");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Passes the connection to this worker without blocking.
+     *
+     * @return true when this worker now has it (or, having failed, already gave it to another);
+     *         false when the caller must try another worker
+     */
+    boolean handOff(Connection connection) {
+        synchronized (this) {
+            if (gone || ipc == null || pending.size() >= MAX_UNACKED) return false;
+            pending.put(connection.id, connection);
+            try {
+                if (ipc.send(IpcMessage.handoff(connection.id, connection.family, connection.fd), true)) return true;
+            } catch (IOException broken) {
+                LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
+            }
+        }
+        // Not sent. Whoever removes it from pending owns it; the reader may have taken it already.
+        return pending.remove(connection.id) == null;
+    }
+
+    /** Connections this worker acknowledged and has not yet reported closed. */
+    long openConnections() {
+        return handedOff.get() - closed.get();
+    }
+
+    long handedOff() {
+        return handedOff.get();
+    }
+
+    int unacknowledged() {
+        return pending.size();
+    }
+
+    /** Time since it became ready, or since launch while it is launching. */
+    long uptimeMillis() {
+        return (System.nanoTime() - (onlineNanos != 0 ? onlineNanos : launchedNanos)) / 1_000_000;
+    }
+
+    /** Time since its JVM was started: what the restart policy judges stability by. */
+    long aliveMillis() {
+        return (System.nanoTime() - launchedNanos) / 1_000_000;
+    }
+
+    /** Asks the worker over IPC to finish its work and exit (the SDK's shutdown callback). */
+    void requestShutdown() {
+        IpcChannel channel = ipc;
+        try {
+            if (channel != null) channel.send(IpcMessage.of(IpcMessage.Type.SHUTDOWN), false);
+            else process.destroy();
+        } catch (IOException gone) {
+            process.destroy();
+        }
+    }
+
+    private void readLoop(Duration connectTimeout) {
+        try {
+            ipc = IpcChannel.acceptFrom(listener, process.pid(), (int) connectTimeout.toMillis(), process::isAlive);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "{0} never opened its IPC channel: {1}", name(), e.getMessage());
+            cluster.post(() -> cluster.onChannelGone(this));
+            return;
+        }
+        try (IpcChannel.Reader reader = ipc.reader()) {
+            while (true) {
+                IpcMessage message = reader.read();
+                switch (message.type()) {
+                    case ACK -> acknowledged(message.id());
+                    case NACK -> refused(message.id());
+                    case CLOSED -> closed.addAndGet(message.count());
+                    case READY -> cluster.post(() -> cluster.onReady(this));
+                    default -> throw new java.net.ProtocolException("a worker may not send " + message.type());
+                }
+            }
+        } catch (EOFException normal) {
+            LOG.log(Level.DEBUG, "{0} closed its IPC channel", name());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "{0}: IPC channel failed, stopping the worker: {1}", name(), e.toString());
+            process.destroyForcibly();
+        } finally {
+            goneNow();
+            cluster.post(() -> cluster.onChannelGone(this));
+        }
+    }
+
+    private void acknowledged(long id) {
+        Connection connection = pending.remove(id);
+        if (connection == null) return;
+        handedOff.incrementAndGet();
+        connection.closeMasterCopy();
+        cluster.capacityFreed();
+    }
+
+    private void refused(long id) {
+        Connection connection = pending.remove(id);
+        if (connection != null) cluster.redispatch(connection, this);
+    }
+
+    /** No more handoffs; the ones in flight go back to the cluster for another worker. */
+    private void goneNow() {
+        synchronized (this) {
+            gone = true;
+        }
+        for (Long id : pending.keySet()) {
+            Connection connection = pending.remove(id);
+            if (connection != null) cluster.redispatch(connection, this);
+        }
+    }
+
+    /** Called when the JVM has exited, in case the channel was never opened. */
+    void exited() {
+        IpcChannel channel = ipc;
+        if (channel != null) channel.shutdown();
+        goneNow();
+    }
+}

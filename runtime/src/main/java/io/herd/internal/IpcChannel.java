@@ -1,0 +1,247 @@
+package io.herd.internal;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.ProtocolException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BooleanSupplier;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+/**
+ * A connected master–worker IPC channel: an AF_UNIX SOCK_SEQPACKET socket carrying
+ * {@link IpcMessage}s, with file descriptors passed as SCM_RIGHTS.
+ *
+ * <p>Any thread may send. One thread reads, through its own {@link Reader}, and reading blocks in
+ * a native call, so it must be a platform thread (a native call pins a virtual thread's carrier).
+ * The descriptor is closed under a write lock, so a send can never reach a number the kernel has
+ * already given to someone else.
+ */
+public final class IpcChannel implements Closeable {
+    private final int fd;
+    private final ReentrantReadWriteLock closeLock = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    private IpcChannel(int fd) {
+        this.fd = fd;
+    }
+
+    /** Connects to the socket a master is listening on. */
+    public static IpcChannel connect(Path path) throws IOException {
+        int fd = Unix.socketSeqPacket();
+        try {
+            Unix.connect(fd, path);
+            return new IpcChannel(fd);
+        } catch (IOException e) {
+            Unix.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Waits on {@code listener} for the one process {@code expectedPid}, up to
+     * {@code timeoutMillis} and while {@code keepWaiting} holds, then closes the listener and
+     * removes its path: once connected, nobody else can reach the channel. A connection from any
+     * other process is refused and logged.
+     */
+    public static IpcChannel acceptFrom(Listener listener, long expectedPid, int timeoutMillis, BooleanSupplier keepWaiting)
+            throws IOException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        try {
+            while (true) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0 || !keepWaiting.getAsBoolean()) {
+                    throw new IOException("pid " + expectedPid + " did not connect to " + listener.path()
+                            + (left <= 0 ? " within " + timeoutMillis + " ms" : ""));
+                }
+                if (!Unix.pollReadable(listener.fd, (int) Math.min(left, 100))) continue;
+                int client = Unix.accept(listener.fd);
+                int pid = Unix.peerPid(client);
+                if (pid == expectedPid) return new IpcChannel(client);
+                Unix.close(client);
+                System.getLogger(IpcChannel.class.getName()).log(System.Logger.Level.WARNING,
+                        "refused an IPC connection from pid {0} on {1}: only pid {2} may connect", pid, listener.path(), expectedPid);
+            }
+        } finally {
+            listener.close();
+        }
+    }
+
+    /** A bound, listening socket waiting for one worker; see {@link #acceptFrom}. */
+    public static final class Listener implements Closeable {
+        private final int fd;
+        private final Path path;
+        private boolean closed;
+
+        public Listener(Path path) throws IOException {
+            this.path = path;
+            this.fd = Unix.socketSeqPacket();
+            try {
+                Unix.bind(fd, path);
+                Unix.listen(fd, 4);
+            } catch (IOException e) {
+                Unix.close(fd);
+                throw e;
+            }
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            Unix.close(fd);
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // The directory is private and removed with the service.
+            }
+        }
+    }
+
+    /**
+     * Sends a message, passing {@code message.fd()} along when it is not -1.
+     *
+     * @param dontWait when true and the worker's receive queue is full, return false at once
+     *                 rather than block
+     * @return false only when {@code dontWait} and the queue was full
+     * @throws IOException when the channel is closed or broken (the peer is gone)
+     */
+    public boolean send(IpcMessage message, boolean dontWait) throws IOException {
+        closeLock.readLock().lock();
+        try (Arena arena = Arena.ofConfined()) {
+            if (closed) throw new EOFException("IPC channel closed");
+            MemorySegment state = Unix.callState(arena);
+            MemorySegment data = arena.allocate(IpcMessage.SIZE, 8);
+            data.set(JAVA_BYTE, 0, message.type().code);
+            data.set(JAVA_BYTE, 1, (byte) message.family());
+            data.set(JAVA_INT_UNALIGNED, 4, message.count());
+            data.set(JAVA_LONG_UNALIGNED, 8, message.id());
+            MemorySegment iov = arena.allocate(Unix.IOVEC);
+            Unix.IOV_BASE.set(iov, 0L, data);
+            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE);
+            MemorySegment msg = arena.allocate(Unix.MSGHDR);
+            Unix.MSG_IOV.set(msg, 0L, iov);
+            Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+            if (message.fd() >= 0) {
+                MemorySegment control = arena.allocate(Unix.CMSG_ONE_FD);
+                Unix.CMSG_LEN.set(control, 0L, Unix.CMSG_LEN_ONE_FD);
+                Unix.CMSG_LEVEL.set(control, 0L, Unix.SOL_SOCKET);
+                Unix.CMSG_TYPE.set(control, 0L, Unix.SCM_RIGHTS);
+                Unix.CMSG_FD.set(control, 0L, message.fd());
+                Unix.MSG_CONTROL.set(msg, 0L, control);
+                Unix.MSG_CONTROLLEN.set(msg, 0L, Unix.CMSG_ONE_FD.byteSize());
+            }
+            int flags = Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0);
+            long sent = Unix.sendmsg(state, fd, msg, flags);
+            if (sent == IpcMessage.SIZE) return true;
+            if (sent == -Unix.EAGAIN && dontWait) return false;
+            throw sent < 0 ? Unix.error("sendmsg", (int) -sent) : new IOException("sendmsg: short write " + sent);
+        } finally {
+            closeLock.readLock().unlock();
+        }
+    }
+
+    /** Creates the reading side's buffers; call it on the one thread that reads. */
+    public Reader reader() {
+        return new Reader();
+    }
+
+    /** Reads messages; owned by one thread, which must also {@link #close()} it. */
+    public final class Reader implements Closeable {
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment state = Unix.callState(arena);
+        private final MemorySegment data = arena.allocate(IpcMessage.SIZE * 2, 8);
+        private final MemorySegment iov = arena.allocate(Unix.IOVEC);
+        private final MemorySegment control = arena.allocate(Unix.CMSG_ONE_FD);
+        private final MemorySegment msg = arena.allocate(Unix.MSGHDR);
+
+        private Reader() {
+            Unix.IOV_BASE.set(iov, 0L, data);
+            // Twice the message size: a longer datagram then shows up as garbage instead of being cut to fit.
+            Unix.IOV_LEN.set(iov, 0L, data.byteSize());
+            Unix.MSG_IOV.set(msg, 0L, iov);
+            Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+            Unix.MSG_CONTROL.set(msg, 0L, control);
+        }
+
+        /**
+         * Blocks for the next message.
+         *
+         * @throws EOFException when the peer closed the channel (or {@link #shutdown()} was called)
+         * @throws ProtocolException when the peer sent something that is not a herd message; any
+         *                           descriptor it carried has been closed
+         */
+        public IpcMessage read() throws IOException {
+            Unix.MSG_CONTROLLEN.set(msg, 0L, control.byteSize());
+            Unix.MSG_FLAGS.set(msg, 0L, 0);
+            Unix.CMSG_LEN.set(control, 0L, 0L);
+            long n = Unix.recvmsg(state, fd, msg, Unix.MSG_CMSG_CLOEXEC);
+            if (n == 0) throw new EOFException("IPC channel closed by peer");
+            if (n < 0) {
+                int errno = (int) -n;
+                if (errno == 104 /* ECONNRESET */) throw new EOFException("IPC channel reset by peer");
+                throw Unix.error("recvmsg", errno);
+            }
+            int passed = receivedFd();
+            IpcMessage.Type type = IpcMessage.Type.of(data.get(JAVA_BYTE, 0));
+            boolean wantsFd = type == IpcMessage.Type.HANDOFF;
+            if (n != IpcMessage.SIZE || type == null || wantsFd != (passed >= 0)
+                    || ((int) Unix.MSG_FLAGS.get(msg, 0L) & Unix.MSG_CTRUNC) != 0) {
+                if (passed >= 0) Unix.close(passed);
+                throw new ProtocolException("not a herd IPC message: " + n + " bytes, type "
+                        + data.get(JAVA_BYTE, 0) + (passed >= 0 ? ", with a descriptor" : ""));
+            }
+            return new IpcMessage(type, data.get(JAVA_BYTE, 1), data.get(JAVA_INT_UNALIGNED, 4),
+                    data.get(JAVA_LONG_UNALIGNED, 8), passed);
+        }
+
+        private int receivedFd() {
+            long length = (long) Unix.CMSG_LEN.get(control, 0L);
+            long controlLength = (long) Unix.MSG_CONTROLLEN.get(msg, 0L);
+            if (controlLength < Unix.CMSG_LEN_ONE_FD || length != Unix.CMSG_LEN_ONE_FD) return -1;
+            if ((int) Unix.CMSG_LEVEL.get(control, 0L) != Unix.SOL_SOCKET
+                    || (int) Unix.CMSG_TYPE.get(control, 0L) != Unix.SCM_RIGHTS) return -1;
+            return (int) Unix.CMSG_FD.get(control, 0L);
+        }
+
+        /** Frees the buffers and the channel. */
+        @Override
+        public void close() {
+            IpcChannel.this.close();
+            arena.close();
+        }
+    }
+
+    /** Wakes the reading thread with an end of stream; the descriptor stays valid until {@link #close()}. */
+    public void shutdown() {
+        closeLock.readLock().lock();
+        try {
+            if (!closed) Unix.shutdown(fd);
+        } finally {
+            closeLock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        closeLock.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            Unix.close(fd);
+        } finally {
+            closeLock.writeLock().unlock();
+        }
+    }
+}

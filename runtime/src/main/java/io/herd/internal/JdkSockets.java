@@ -1,0 +1,102 @@
+package io.herd.internal;
+
+import java.io.FileDescriptor;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.net.InetSocketAddress;
+import java.net.ProtocolFamily;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.spi.SelectorProvider;
+
+/**
+ * Every use of JDK internals, in one place: turning a {@link SocketChannel} into its file
+ * descriptor number (master side) and a passed descriptor back into a real SocketChannel (worker
+ * side), built exactly as the JDK's own {@code ServerSocketChannel.accept()} builds one.
+ *
+ * <p>Needs {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED}, which herd puts on every JVM
+ * it starts ({@link #JVM_FLAGS}). {@link #check()} says so plainly when it is missing.
+ */
+public final class JdkSockets {
+    /** The JVM flags without which this class (and {@link Unix}, quietly) cannot work. */
+    public static final java.util.List<String> JVM_FLAGS = java.util.List.of(
+            "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED");
+
+    private static final MethodHandle GET_FD_VAL;
+    private static final MethodHandle NEW_FD;
+    private static final MethodHandle REMOTE_ADDRESS;
+    private static final MethodHandle NEW_CHANNEL;
+    private static final Throwable UNAVAILABLE;
+
+    static {
+        MethodHandle getFdVal = null, newFd = null, remoteAddress = null, newChannel = null;
+        Throwable unavailable = null;
+        try {
+            Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl");
+            Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
+            Class<?> net = Class.forName("sun.nio.ch.Net");
+            Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl");
+            MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(channelImpl, MethodHandles.lookup());
+            getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class));
+            newFd = lookup.findStatic(ioUtil, "newFD", MethodType.methodType(FileDescriptor.class, int.class));
+            remoteAddress = lookup.findStatic(net, "remoteAddress",
+                    MethodType.methodType(InetSocketAddress.class, FileDescriptor.class));
+            newChannel = lookup.findConstructor(channelImpl, MethodType.methodType(void.class,
+                    SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            unavailable = e;
+        }
+        GET_FD_VAL = getFdVal;
+        NEW_FD = newFd;
+        REMOTE_ADDRESS = remoteAddress;
+        NEW_CHANNEL = newChannel;
+        UNAVAILABLE = unavailable;
+    }
+
+    private JdkSockets() {
+    }
+
+    /** Throws with the fix in the message when this JVM was started without herd's flags. */
+    public static void check() {
+        if (UNAVAILABLE != null) {
+            throw new IllegalStateException("herd cannot reach the JDK's socket internals on Java "
+                    + Runtime.version() + ": start this JVM with " + String.join(" ", JVM_FLAGS), UNAVAILABLE);
+        }
+    }
+
+    /** The descriptor number behind a JDK socket channel. The channel keeps owning it. */
+    public static int fdOf(SocketChannel channel) {
+        check();
+        try {
+            return (int) GET_FD_VAL.invoke(channel);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot read the descriptor of " + channel, t);
+        }
+    }
+
+    /**
+     * Wraps a connected TCP socket's descriptor, received from the master, as a blocking
+     * SocketChannel that owns it from now on. {@code getRemoteAddress()} is the real client.
+     */
+    public static SocketChannel channelOf(int fd, int family) throws java.io.IOException {
+        check();
+        try {
+            FileDescriptor descriptor = (FileDescriptor) NEW_FD.invoke(fd);
+            InetSocketAddress remote = (InetSocketAddress) REMOTE_ADDRESS.invoke(descriptor);
+            ProtocolFamily protocol = family == 6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+            return (SocketChannel) NEW_CHANNEL.invoke(SelectorProvider.provider(), protocol, descriptor, remote);
+        } catch (java.io.IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot wrap descriptor " + fd + " as a SocketChannel", t);
+        }
+    }
+
+    /** 4 or 6: the family the worker needs to rebuild the channel. */
+    public static int familyOf(SocketChannel channel) throws java.io.IOException {
+        SocketAddress local = channel.getLocalAddress();
+        return local instanceof InetSocketAddress inet && inet.getAddress() instanceof java.net.Inet6Address ? 6 : 4;
+    }
+}

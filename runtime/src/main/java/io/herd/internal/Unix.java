@@ -1,0 +1,277 @@
+package io.herd.internal;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * Every native call herd makes, in one place: libc's socket calls through the FFM API.
+ *
+ * <p>herd needs what the JDK does not offer: {@code SOCK_SEQPACKET} Unix-domain sockets (one
+ * message per read, so a passed file descriptor can never be split from its message) and
+ * {@code sendmsg}/{@code recvmsg} with an {@code SCM_RIGHTS} control message. The struct layouts
+ * are those of Linux on 64-bit machines. Methods return what the call returned and throw
+ * {@link IOException} with the errno's name when it failed; {@code EINTR} is retried here.
+ */
+public final class Unix {
+    public static final int AF_UNIX = 1;
+    public static final int SOCK_SEQPACKET = 5;
+    public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1;
+    public static final int SCM_RIGHTS = 1;
+    public static final int SO_PEERCRED = 17;
+    public static final int SHUT_RDWR = 2;
+    public static final int MSG_CTRUNC = 0x8;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final short POLLIN = 0x1;
+
+    public static final int EINTR = 4;
+    public static final int EAGAIN = 11;
+
+    /** {@code struct iovec}. */
+    public static final StructLayout IOVEC = MemoryLayout.structLayout(
+            ADDRESS.withName("iov_base"), JAVA_LONG.withName("iov_len"));
+    /** {@code struct msghdr}, with its padding made explicit. */
+    public static final StructLayout MSGHDR = MemoryLayout.structLayout(
+            ADDRESS.withName("msg_name"), JAVA_INT.withName("msg_namelen"), MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("msg_iov"), JAVA_LONG.withName("msg_iovlen"),
+            ADDRESS.withName("msg_control"), JAVA_LONG.withName("msg_controllen"),
+            JAVA_INT.withName("msg_flags"), MemoryLayout.paddingLayout(4));
+    /** {@code struct cmsghdr} followed by one int: CMSG_SPACE(sizeof(int)) is 24 bytes. */
+    public static final StructLayout CMSG_ONE_FD = MemoryLayout.structLayout(
+            JAVA_LONG.withName("cmsg_len"), JAVA_INT.withName("cmsg_level"), JAVA_INT.withName("cmsg_type"),
+            JAVA_INT.withName("fd"), MemoryLayout.paddingLayout(4));
+    /** CMSG_LEN(sizeof(int)). */
+    public static final long CMSG_LEN_ONE_FD = 20;
+    /** {@code struct ucred}. */
+    public static final StructLayout UCRED = MemoryLayout.structLayout(
+            JAVA_INT.withName("pid"), JAVA_INT.withName("uid"), JAVA_INT.withName("gid"));
+    /** {@code struct sockaddr_un}. */
+    public static final StructLayout SOCKADDR_UN = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("sun_family"), MemoryLayout.sequenceLayout(108, JAVA_BYTE).withName("sun_path"));
+    public static final int SUN_PATH_MAX = 107;
+
+    public static final VarHandle MSG_NAME = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_name"));
+    public static final VarHandle MSG_IOV = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_iov"));
+    public static final VarHandle MSG_IOVLEN = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_iovlen"));
+    public static final VarHandle MSG_CONTROL = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_control"));
+    public static final VarHandle MSG_CONTROLLEN = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_controllen"));
+    public static final VarHandle MSG_FLAGS = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_flags"));
+    public static final VarHandle IOV_BASE = IOVEC.varHandle(MemoryLayout.PathElement.groupElement("iov_base"));
+    public static final VarHandle IOV_LEN = IOVEC.varHandle(MemoryLayout.PathElement.groupElement("iov_len"));
+    public static final VarHandle CMSG_LEN = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_len"));
+    public static final VarHandle CMSG_LEVEL = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_level"));
+    public static final VarHandle CMSG_TYPE = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_type"));
+    public static final VarHandle CMSG_FD = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("fd"));
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    private static final MethodHandle SOCKET = function("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle BIND = function("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle LISTEN = function("listen", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle ACCEPT4 = function("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    private static final MethodHandle CONNECT = function("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SENDMSG = function("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle RECVMSG = function("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SHUTDOWN = function("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle CLOSE = function("close", JAVA_INT, JAVA_INT);
+    private static final MethodHandle GETSOCKOPT = function("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle POLL = function("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
+            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Unix() {
+    }
+
+    private static MethodHandle function(String name, MemoryLayout result, MemoryLayout... args) {
+        MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(address, FunctionDescriptor.of(result, args), Linker.Option.captureCallState("errno"));
+    }
+
+    /** Scratch memory for one thread's calls: the errno capture area. */
+    public static MemorySegment callState(Arena arena) {
+        return arena.allocate(CALL_STATE);
+    }
+
+    public static int errno(MemorySegment callState) {
+        return (int) ERRNO.get(callState, 0L);
+    }
+
+    public static IOException error(String call, MemorySegment callState) {
+        return error(call, errno(callState));
+    }
+
+    public static IOException error(String call, int errno) {
+        return new UnixException(call, errno, describe(errno));
+    }
+
+    private static String describe(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            return text.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+
+    /** An IOException that remembers the errno, so callers can tell EAGAIN from a broken channel. */
+    public static final class UnixException extends IOException {
+        private final int errno;
+
+        UnixException(String call, int errno, String text) {
+            super(call + ": " + text + " (errno " + errno + ")");
+            this.errno = errno;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
+
+    /**
+     * Calls a libc function that returns -1 and sets errno on failure, retrying EINTR. For the
+     * calls made once per socket; the per-message calls below use invokeExact on memory the
+     * calling thread prepared.
+     */
+    private static long call(String what, MethodHandle function, Object... args) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = callState(arena);
+            Object[] withState = new Object[args.length + 1];
+            withState[0] = state;
+            System.arraycopy(args, 0, withState, 1, args.length);
+            while (true) {
+                long result = ((Number) function.invokeWithArguments(withState)).longValue();
+                if (result >= 0) return result;
+                int errno = errno(state);
+                if (errno != EINTR) throw error(what, errno);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(what, t);
+        }
+    }
+
+    public static int socketSeqPacket() throws IOException {
+        return (int) call("socket", SOCKET, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    }
+
+    public static MemorySegment sockaddr(Arena arena, Path path) throws IOException {
+        byte[] bytes = path.toString().getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > SUN_PATH_MAX) {
+            throw new IOException("Unix socket path longer than " + SUN_PATH_MAX + " bytes: " + path);
+        }
+        MemorySegment address = arena.allocate(SOCKADDR_UN);
+        address.set(JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(bytes, 0, address, JAVA_BYTE, 2, bytes.length);
+        return address;
+    }
+
+    public static void bind(int fd, Path path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            call("bind " + path, BIND, fd, sockaddr(arena, path), (int) SOCKADDR_UN.byteSize());
+        }
+    }
+
+    public static void listen(int fd, int backlog) throws IOException {
+        call("listen", LISTEN, fd, backlog);
+    }
+
+    public static int accept(int fd) throws IOException {
+        return (int) call("accept4", ACCEPT4, fd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+    }
+
+    public static void connect(int fd, Path path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            call("connect " + path, CONNECT, fd, sockaddr(arena, path), (int) SOCKADDR_UN.byteSize());
+        }
+    }
+
+    /** Waits until {@code fd} is readable (or hung up); false when {@code timeoutMillis} passed first. */
+    public static boolean pollReadable(int fd, int timeoutMillis) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pollfd = arena.allocate(8, 4);
+            pollfd.set(JAVA_INT, 0, fd);
+            pollfd.set(JAVA_SHORT, 4, POLLIN);
+            return call("poll", POLL, pollfd, 1L, timeoutMillis) > 0;
+        }
+    }
+
+    /** The pid of the process at the other end of a connected Unix socket (SO_PEERCRED). */
+    public static int peerPid(int fd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cred = arena.allocate(UCRED);
+            MemorySegment length = arena.allocate(JAVA_INT);
+            length.set(JAVA_INT, 0, (int) UCRED.byteSize());
+            call("getsockopt(SO_PEERCRED)", GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred, length);
+            return cred.get(JAVA_INT, 0);
+        }
+    }
+
+    /** sendmsg(2) on prepared memory; returns the byte count, or -errno. */
+    public static long sendmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
+        try {
+            while (true) {
+                long n = (long) SENDMSG.invokeExact(state, fd, msghdr, flags);
+                if (n >= 0) return n;
+                int errno = errno(state);
+                if (errno != EINTR) return -errno;
+            }
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** recvmsg(2) on prepared memory; returns the byte count (0 at end of stream), or -errno. */
+    public static long recvmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
+        try {
+            while (true) {
+                long n = (long) RECVMSG.invokeExact(state, fd, msghdr, flags);
+                if (n >= 0) return n;
+                int errno = errno(state);
+                if (errno != EINTR) return -errno;
+            }
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** shutdown(SHUT_RDWR): wakes a thread blocked reading the socket, without freeing the fd number. */
+    public static void shutdown(int fd) {
+        try {
+            call("shutdown", SHUTDOWN, fd, SHUT_RDWR);
+        } catch (IOException alreadyGone) {
+            // ENOTCONN: the peer is gone, which is what shutdown was for.
+        }
+    }
+
+    public static void close(int fd) {
+        // Once only: on Linux close(2) frees the number even when interrupted, so a retry could
+        // close a descriptor another thread has just been given.
+        try (Arena arena = Arena.ofConfined()) {
+            int ignored = (int) CLOSE.invokeExact(callState(arena), fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException("close", t);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.herd.service;
+
+import io.herd.HerdConfig;
+import io.herd.engine.Cluster;
+import io.herd.engine.Master;
+import io.herd.lifecycle.Container;
+
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.stream.Collectors;
+
+/**
+ * The herd service: the master and, in later parts, its management endpoints, started in
+ * order and stopped in reverse. Hosted by {@link Main} in the foreground (and by the jsvc daemon).
+ */
+public final class HerdService extends Container {
+    private static final System.Logger LOG = System.getLogger(HerdService.class.getName());
+
+    private final HerdConfig config;
+    private final Master master;
+
+    public HerdService(HerdConfig config) {
+        this.config = config;
+        this.master = addPart(new Master(config));
+    }
+
+    /** Binds every listening socket: the step that may need root. */
+    public void bind() throws io.herd.ConfigException {
+        master.bind();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        for (Cluster cluster : master.clusters()) {
+            LOG.log(Level.INFO, "app {0}: {1} workers on {2}", cluster.name(), cluster.config().instances(),
+                    master.addresses(cluster.name()).stream().map(HerdService::format).collect(Collectors.joining(", ")));
+        }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        LOG.log(Level.INFO, "stopping: no new connections; workers have {0} ms to finish", Long.toString(config.stopTimeout().toMillis()));
+        super.doStop();
+        LOG.log(Level.INFO, "stopped");
+    }
+
+    public Master master() {
+        return master;
+    }
+
+    private static String format(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+}
