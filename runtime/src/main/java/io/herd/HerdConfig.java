@@ -176,7 +176,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     continue;
                 }
                 String host = part.substring(0, colon).replace("[", "").replace("]", "");
-                int port = integer(key, part.substring(colon + 1), 1, 65535);
+                int port = integer(key, part.substring(colon + 1), 0, 65535);
                 if (port < 0) continue;
                 try {
                     addresses.add(new InetSocketAddress(host.isEmpty() ? InetAddress.getByName("0.0.0.0") : InetAddress.getByName(host), port));
@@ -187,13 +187,16 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             return addresses;
         }
 
+        /** Two apps (or one app twice) on the same address: the second bind would fail anyway, later. */
         private void checkPortsDistinct(List<AppConfig> apps) {
-            Map<Integer, String> owners = new HashMap<>();
+            Map<InetSocketAddress, String> owners = new HashMap<>();
             for (AppConfig app : apps) {
                 for (InetSocketAddress address : app.listen()) {
-                    String owner = owners.putIfAbsent(address.getPort(), app.name());
+                    if (address.getPort() == 0) continue;
+                    String owner = owners.putIfAbsent(address, app.name());
                     if (owner != null) {
-                        problem("app." + app.name() + ".listen", "port " + address.getPort() + " is also app '" + owner + "''s");
+                        problem("app." + app.name() + ".listen", address.getAddress().getHostAddress() + ":" + address.getPort()
+                                + " is already app '" + owner + "''s");
                     }
                 }
             }

@@ -1,0 +1,122 @@
+package io.herd;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class HerdConfigTest {
+    @TempDir
+    Path home;
+
+    private Path write(String text) throws IOException {
+        if (!Files.exists(home.resolve("app.jar"))) Files.createFile(home.resolve("app.jar"));
+        return Files.writeString(home.resolve("herd.properties"), text);
+    }
+
+    private String problemsWith(String text) throws IOException {
+        Path file = write(text);
+        return assertThrows(ConfigException.class, () -> HerdConfig.load(file, home)).getMessage();
+    }
+
+    @Test
+    void readsAnAppBlockWithItsDefaults() throws Exception {
+        HerdConfig config = HerdConfig.load(write("""
+                app.web.listen = 127.0.0.1:8080, [::1]:8080
+                app.web.instances = 3
+                app.web.jar = app.jar
+                app.web.jvm.options = -Xmx64m  -XX:+UseSerialGC
+                app.web.env.GREETING = hi
+                """), home);
+        AppConfig web = config.app("web");
+        assertThat(web.listen().size(), is(2));
+        assertThat(web.instances(), is(3));
+        assertThat(web.jar(), is(home.resolve("app.jar")));
+        assertThat(web.jvmOptions(), contains("-Xmx64m", "-XX:+UseSerialGC"));
+        assertThat(web.env().get("GREETING"), is("hi"));
+        assertThat(web.balance(), is(Balance.ROUND_ROBIN));
+        assertThat(web.queueTimeout(), is(Duration.ofSeconds(10)));
+        assertThat(config.stopTimeout(), is(Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void zeroInstancesMeansOnePerCore() throws Exception {
+        HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.instances = 0\napp.web.jar = app.jar\n"), home);
+        assertThat(config.app("web").instances(), is(Runtime.getRuntime().availableProcessors()));
+    }
+
+    @Test
+    void anUnknownKeyIsNamedWithTheFile() throws Exception {
+        String problems = problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.instancez = 2\n");
+        assertThat(problems, allOf(containsString("herd.properties"), containsString("app.web.instancez: unknown key")));
+    }
+
+    @Test
+    void aBadPortIsRefused() throws Exception {
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:70000\napp.web.jar = app.jar\n"),
+                containsString("app.web.listen: '70000' is not a whole number from 0 to 65535"));
+        assertThat(problemsWith("app.web.listen = localhost\napp.web.jar = app.jar\n"),
+                containsString("app.web.listen: 'localhost' is not host:port"));
+    }
+
+    @Test
+    void aMissingJarIsRefused() throws Exception {
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = nowhere.jar\n"),
+                containsString("app.web.jar: no such file: " + home.resolve("nowhere.jar")));
+    }
+
+    @Test
+    void negativeInstancesAreRefused() throws Exception {
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.instances = -1\n"),
+                containsString("app.web.instances: '-1' is not a whole number from 0 to " + HerdConfig.MAX_INSTANCES));
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() throws Exception {
+        String problems = problemsWith("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.balance = random
+                app.web.queue.timeout = soon
+                app.api.jar = app.jar
+                """);
+        assertThat(problems, allOf(containsString("app.web.balance"), containsString("app.web.queue.timeout"),
+                containsString("app.api.listen: missing")));
+    }
+
+    @Test
+    void twoAppsCannotShareAnAddress() throws Exception {
+        assertThat(problemsWith("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.api.listen = 127.0.0.1:8080
+                app.api.jar = app.jar
+                """), containsString("127.0.0.1:8080 is already app"));
+    }
+
+    @Test
+    void herdsOwnVariablesAreNotTheAppsToSet() throws Exception {
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.env.HERD_IPC = /tmp/x\n"),
+                containsString("app.web.env.HERD_IPC"));
+    }
+
+    @Test
+    void aClasspathNeedsAMainClass() throws Exception {
+        Map<String, String> values = new HashMap<>(Map.of("app.web.listen", "127.0.0.1:8080", "app.web.classpath", home.toString()));
+        ConfigException missingMain = assertThrows(ConfigException.class,
+                () -> HerdConfig.parse(values, home.resolve("x.properties"), home));
+        assertThat(missingMain.getMessage(), containsString("app.web.main: missing"));
+    }
+}

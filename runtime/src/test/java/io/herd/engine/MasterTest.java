@@ -1,0 +1,153 @@
+package io.herd.engine;
+
+import io.herd.testapp.Reply;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.aMapWithSize;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.not;
+
+/** The master and real worker JVMs, over real loopback sockets. */
+@Timeout(120)
+class MasterTest {
+
+    @Test
+    void roundRobinSpreadsNewConnectionsEvenly() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of())) {
+            herd.awaitOnline(2);
+            List<Reply> replies = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) replies.add(Reply.ask(herd.port));
+
+            Map<Long, Long> perWorker = replies.stream().collect(Collectors.groupingBy(Reply::pid, Collectors.counting()));
+            assertThat(replies, hasSize(1000));
+            assertThat(perWorker, is(aMapWithSize(2)));
+            assertThat(List.copyOf(perWorker.values()), everyItem(equalTo(500L)));
+            ClusterInfo info = herd.info();
+            assertThat(info.accepted(), is(1000L));
+            assertThat(info.dropped(), is(0L));
+        }
+    }
+
+    @Test
+    void requestsOnOneKeepAliveConnectionAllReachTheSameWorker() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of())) {
+            herd.awaitOnline(2);
+            try (Reply.Asker connection = new Reply.Asker(herd.port)) {
+                Reply first = connection.ask();
+                for (int i = 0; i < 50; i++) assertThat(connection.ask().pid(), is(first.pid()));
+            }
+        }
+    }
+
+    @Test
+    void leastConnectionsSendsNewConnectionsAwayFromTheBusyWorker() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of("balance", "least-connections"))) {
+            herd.awaitOnline(2);
+            List<Reply.Asker> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) held.add(new Reply.Asker(herd.port));
+                Map<Long, List<Reply.Asker>> byWorker = new java.util.HashMap<>();
+                for (Reply.Asker asker : held) byWorker.computeIfAbsent(asker.ask().pid(), pid -> new ArrayList<>()).add(asker);
+                assertThat("least-connections spreads an even start", byWorker, is(aMapWithSize(2)));
+                long busy = byWorker.keySet().iterator().next();
+                for (Map.Entry<Long, List<Reply.Asker>> entry : byWorker.entrySet()) {
+                    if (entry.getKey() != busy) for (Reply.Asker asker : entry.getValue()) asker.close();
+                }
+                herd.awaitInfo(info -> info.workers().stream().filter(w -> w.pid() != busy).allMatch(w -> w.open() == 0));
+
+                for (int i = 0; i < 4; i++) assertThat(Reply.ask(herd.port).pid(), is(not(busy)));
+            } finally {
+                for (Reply.Asker asker : held) asker.close();
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"blocking", "selector", "virtual"})
+    void theSdkChannelServesEveryWayAndSeesTheRealClient(String mode) throws Exception {
+        try (TestCluster herd = TestCluster.start(1, Map.of("env.WHOAMI_MODE", mode))) {
+            herd.awaitOnline(1);
+            for (int i = 0; i < 20; i++) {
+                Reply reply = Reply.ask(herd.port);
+                assertThat(reply.clientAddressSeen(), is(reply.clientAddress()));
+            }
+        }
+    }
+
+    @Test
+    void aConnectionMadeBeforeAnyWorkerIsReadyIsServedOnceOneIs() throws Exception {
+        try (TestCluster herd = TestCluster.start(1, Map.of("env.WHOAMI_READY_DELAY_MS", "1500"))) {
+            assertThat("no worker is ready yet", herd.info().online(), is(0));
+            Reply reply = Reply.ask(herd.port);
+            assertThat(reply.instance(), is(0));
+            assertThat(herd.info().dropped(), is(0L));
+        }
+    }
+
+    @Test
+    void aKilledWorkerIsReplacedWhileThePortKeepsAnswering() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of())) {
+            ClusterInfo before = herd.awaitOnline(2);
+            WorkerInfo victim = before.workers().getFirst();
+            ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
+
+            int answered = 0;
+            ClusterInfo after = before;
+            while (answered < 5000 && !replaced(after, victim)) {
+                Reply.ask(herd.port); // throws if any connection goes unanswered
+                answered++;
+                after = herd.info();
+            }
+            assertThat("the killed worker was replaced", replaced(after, victim), is(true));
+            WorkerInfo successor = after.workers().stream().filter(w -> w.instance() == victim.instance()).findFirst().orElseThrow();
+            assertThat(successor.restarts(), is(1));
+            assertThat(Reply.ask(herd.port), is(not(equalTo(null))));
+        }
+    }
+
+    private static boolean replaced(ClusterInfo info, WorkerInfo victim) {
+        return info.online() == 2 && info.workers().stream()
+                .anyMatch(w -> w.instance() == victim.instance() && w.pid() != victim.pid() && w.state().equals("online"));
+    }
+
+    @Test
+    void tenThousandHandoffsLeaveTheMastersDescriptorsWhereTheyWere() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of())) {
+            herd.awaitOnline(2);
+            for (int i = 0; i < 200; i++) Reply.ask(herd.port); // warm up: lazily opened JDK resources
+            long before = openDescriptors();
+
+            for (int i = 0; i < 10_000; i++) Reply.ask(herd.port);
+
+            long after = TestCluster.await(MasterTest::openDescriptors, count -> count <= before, Duration.ofSeconds(30));
+            assertThat(after, lessThanOrEqualTo(before));
+            assertThat(herd.info().accepted(), is(10_200L));
+        }
+    }
+
+    private static long openDescriptors() {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.herd.testapp;
+
+import io.herd.HerdWorker;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A worker for the tests: for every line a client sends it answers one line,
+ * {@code <instance> <pid> <client address as it sees it>}. It serves each connection the way
+ * {@code WHOAMI_MODE} says: {@code blocking} (a platform thread each), {@code virtual} (a
+ * virtual thread each) or {@code selector} (non-blocking, one selector thread), to prove the
+ * SDK's channels work all three ways. {@code WHOAMI_READY_DELAY_MS} delays {@code ready()}.
+ */
+public final class WhoAmI {
+    public static void main(String[] args) throws Exception {
+        String mode = System.getenv().getOrDefault("WHOAMI_MODE", "virtual");
+        long readyDelay = Long.parseLong(System.getenv().getOrDefault("WHOAMI_READY_DELAY_MS", "0"));
+        HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", 0));
+        String me = worker.instance() + " " + ProcessHandle.current().pid();
+        Selector selector = mode.equals("selector") ? Selector.open() : null;
+        if (selector != null) Thread.ofPlatform().daemon().start(() -> selectLoop(selector, me));
+        Thread.sleep(readyDelay);
+        worker.ready();
+        while (true) {
+            SocketChannel channel;
+            try {
+                channel = worker.accept();
+            } catch (ClosedChannelException stopping) {
+                return;
+            }
+            switch (mode) {
+                case "blocking" -> Thread.ofPlatform().daemon().start(() -> serveBlocking(channel, me));
+                case "selector" -> {
+                    channel.configureBlocking(false);
+                    channel.register(selector.wakeup(), SelectionKey.OP_READ, ByteBuffer.allocate(1024));
+                    selector.wakeup();
+                }
+                default -> Thread.startVirtualThread(() -> serveBlocking(channel, me));
+            }
+        }
+    }
+
+    private static void serveBlocking(SocketChannel channel, String me) {
+        ByteBuffer buffer = ByteBuffer.allocate(1024);
+        try (channel) {
+            while (channel.read(buffer) >= 0) answerLines(channel, buffer, me);
+        } catch (IOException gone) {
+            // client left
+        }
+    }
+
+    private static void selectLoop(Selector selector, String me) {
+        while (true) {
+            try {
+                selector.select();
+                for (SelectionKey key : selector.selectedKeys()) {
+                    SocketChannel channel = (SocketChannel) key.channel();
+                    ByteBuffer buffer = (ByteBuffer) key.attachment();
+                    try {
+                        if (channel.read(buffer) < 0) {
+                            key.cancel();
+                            channel.close();
+                        } else {
+                            answerLines(channel, buffer, me);
+                        }
+                    } catch (IOException gone) {
+                        key.cancel();
+                        channel.close();
+                    }
+                }
+                selector.selectedKeys().clear();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    /** Answers each complete line in the buffer; keeps a partial one for the next read. */
+    private static void answerLines(SocketChannel channel, ByteBuffer buffer, String me) throws IOException {
+        buffer.flip();
+        int lineStart = 0;
+        for (int i = 0; i < buffer.limit(); i++) {
+            if (buffer.get(i) != '\n') continue;
+            String answer = me + " " + channel.getRemoteAddress() + "\n";
+            ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.US_ASCII));
+            while (out.hasRemaining()) channel.write(out);
+            lineStart = i + 1;
+        }
+        buffer.position(lineStart);
+        buffer.compact();
+    }
+}

@@ -1,0 +1,93 @@
+package io.herd.service;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
+
+/** {@code herd run}: the service as an operator starts it, with the example app as workers. */
+@Timeout(120)
+class RunCommandTest {
+    @TempDir
+    Path home;
+
+    @Test
+    void clustersHelloOverTwoWorkersAndStopsCleanlyOnSigterm() throws Exception {
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
+            int port = herd.port("hello");
+            herd.awaitOutput("online after", 2);
+            List<String> servedBy = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                Http response = Http.get(port, "/");
+                assertThat(response.status(), is(200));
+                assertThat(response.body(), is("hello world"));
+                servedBy.add(response.worker());
+            }
+            Set<String> workers = new LinkedHashSet<>(servedBy);
+            assertThat("two workers, taking turns: " + servedBy, workers, hasSize(2));
+            for (int i = 1; i < servedBy.size(); i++) assertThat(servedBy.get(i), is(not(servedBy.get(i - 1))));
+            List<ProcessHandle> children = herd.workers();
+
+            herd.process.destroy(); // SIGTERM
+
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(0));
+            assertThat("no worker outlives the service", children.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), hasSize(0));
+            assertThat(Files.readString(home.resolve("logs/herd.log")), containsString("stopped"));
+        }
+    }
+
+    @Test
+    void aMasterKilledWithSigkillLeavesNoWorkerAfterTwoSeconds() throws Exception {
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
+            int port = herd.port("hello");
+            assertThat(Http.get(port, "/").status(), is(200));
+            List<ProcessHandle> workers = herd.workers();
+            assertThat(workers, hasSize(2));
+
+            herd.process.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
+            herd.waitFor(Duration.ofSeconds(30));
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (workers.stream().anyMatch(w -> ServiceProcess.running(w.pid())) && System.nanoTime() < deadline) Thread.sleep(20);
+
+            assertThat(workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), hasSize(0));
+        }
+    }
+
+    @Test
+    void anUnknownKeyStopsTheServiceNamingTheKeyAndTheFile() throws Exception {
+        Path config = ServiceProcess.helloConfig(home, 2, "app.hello.instancez = 3");
+        try (ServiceProcess herd = ServiceProcess.start(home, config)) {
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(1));
+            assertThat(herd.output(), allOf(containsString(config.toString()), containsString("app.hello.instancez: unknown key")));
+        }
+    }
+
+    @Test
+    void aBusyPortStopsTheServiceNamingThePort() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Path config = ServiceProcess.helloConfig(home, 2, "").toAbsolutePath();
+            Files.writeString(config, Files.readString(config).replace("127.0.0.1:0", "127.0.0.1:" + taken.getLocalPort()));
+            try (ServiceProcess herd = ServiceProcess.start(home, config)) {
+                assertThat(herd.waitFor(Duration.ofSeconds(60)), is(1));
+                assertThat(herd.output(), allOf(containsString("port " + taken.getLocalPort()), containsString(config.toString())));
+                assertThat("no worker was started", herd.workers(), hasSize(0));
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.herd.service;
+
+import io.herd.HerdWorker;
+import io.herd.examples.hello.Hello;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code herd run CONF} as a real child process of the test, the way {@code bin/herd run} starts
+ * it, with the example hello app as its workers. Closing it kills it and every worker it left.
+ */
+final class ServiceProcess implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("app (\\S+): \\d+ workers on 127\\.0\\.0\\.1:(\\d+)");
+
+    final Process process;
+    final Path home;
+    private final List<String> output = new CopyOnWriteArrayList<>();
+    private final List<ProcessHandle> seenWorkers = new CopyOnWriteArrayList<>();
+
+    private ServiceProcess(Process process, Path home) {
+        this.process = process;
+        this.home = home;
+        Thread.ofPlatform().daemon().start(() -> collect(process.inputReader(StandardCharsets.UTF_8)));
+        Thread.ofPlatform().daemon().start(() -> collect(process.errorReader(StandardCharsets.UTF_8)));
+    }
+
+    /** A configuration for hello under a fresh home; {@code extra} is appended as is. */
+    static Path helloConfig(Path home, int instances, String extra) throws IOException, URISyntaxException {
+        String classpath = location(Hello.class) + java.io.File.pathSeparator + location(HerdWorker.class);
+        return Files.writeString(home.resolve("herd.properties"), """
+                herd.logs.dir = %s
+                herd.stop.timeout = 10s
+                app.hello.listen = 127.0.0.1:0
+                app.hello.instances = %d
+                app.hello.classpath = %s
+                app.hello.main = %s
+                app.hello.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
+                %s
+                """.formatted(home.resolve("logs"), instances, classpath, Hello.class.getName(), extra));
+    }
+
+    static ServiceProcess start(Path home, Path config) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home,
+                "-Dlog4j2.configurationFile=" + Path.of("..", "conf", "log4j2.xml").toAbsolutePath().normalize(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", config.toString()));
+        return new ServiceProcess(new ProcessBuilder(command).start(), home);
+    }
+
+    private void collect(BufferedReader reader) {
+        try (reader) {
+            String line;
+            while ((line = reader.readLine()) != null) output.add(line);
+        } catch (IOException ended) {
+            // the process is gone
+        }
+    }
+
+    /** The port app {@code app} listens on, from the service's start-up line. */
+    int port(String app) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            for (String line : output) {
+                Matcher matcher = LISTENING.matcher(line);
+                if (matcher.find() && matcher.group(1).equals(app)) return Integer.parseInt(matcher.group(2));
+            }
+            if (!process.isAlive()) break;
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the service never said it was listening:\n" + output());
+    }
+
+    /** Waits until the service has printed {@code text} at least {@code times} times. */
+    void awaitOutput(String text, int times) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (output.stream().filter(line -> line.contains(text)).count() < times) {
+            if (System.nanoTime() > deadline || !process.isAlive()) {
+                throw new AssertionError("the service never printed '" + text + "' " + times + " times:\n" + output());
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    String output() {
+        return String.join("\n", output);
+    }
+
+    /** The worker JVMs running now (children of the service). */
+    List<ProcessHandle> workers() {
+        List<ProcessHandle> workers = process.children().filter(ProcessHandle::isAlive).toList();
+        seenWorkers.addAll(workers);
+        return workers;
+    }
+
+    int waitFor(Duration limit) throws InterruptedException {
+        if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) throw new AssertionError("the service did not exit:\n" + output());
+        return process.exitValue();
+    }
+
+    /** True while the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
+    static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException noSuchProcess) {
+            return false;
+        }
+    }
+
+    private static String location(Class<?> type) throws URISyntaxException {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        workers();
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+        for (ProcessHandle worker : seenWorkers) {
+            worker.destroyForcibly();
+        }
+    }
+}
