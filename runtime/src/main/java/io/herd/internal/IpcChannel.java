@@ -118,37 +118,58 @@ public final class IpcChannel implements Closeable {
      * @throws IOException when the channel is closed or broken (the peer is gone)
      */
     public boolean send(IpcMessage message, boolean dontWait) throws IOException {
+        SendBuffers buffers = SEND_BUFFERS.get();
         closeLock.readLock().lock();
-        try (Arena arena = Arena.ofConfined()) {
+        try {
             if (closed) throw new EOFException("IPC channel closed");
-            MemorySegment state = Unix.callState(arena);
-            MemorySegment data = arena.allocate(IpcMessage.SIZE, 8);
-            data.set(JAVA_BYTE, 0, message.type().code);
-            data.set(JAVA_BYTE, 1, (byte) message.family());
-            data.set(JAVA_INT_UNALIGNED, 4, message.count());
-            data.set(JAVA_LONG_UNALIGNED, 8, message.id());
-            MemorySegment iov = arena.allocate(Unix.IOVEC);
-            Unix.IOV_BASE.set(iov, 0L, data);
-            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE);
-            MemorySegment msg = arena.allocate(Unix.MSGHDR);
-            Unix.MSG_IOV.set(msg, 0L, iov);
-            Unix.MSG_IOVLEN.set(msg, 0L, 1L);
-            if (message.fd() >= 0) {
-                MemorySegment control = arena.allocate(Unix.CMSG_ONE_FD);
-                Unix.CMSG_LEN.set(control, 0L, Unix.CMSG_LEN_ONE_FD);
-                Unix.CMSG_LEVEL.set(control, 0L, Unix.SOL_SOCKET);
-                Unix.CMSG_TYPE.set(control, 0L, Unix.SCM_RIGHTS);
-                Unix.CMSG_FD.set(control, 0L, message.fd());
-                Unix.MSG_CONTROL.set(msg, 0L, control);
-                Unix.MSG_CONTROLLEN.set(msg, 0L, Unix.CMSG_ONE_FD.byteSize());
-            }
-            int flags = Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0);
-            long sent = Unix.sendmsg(state, fd, msg, flags);
+            long sent = buffers.send(fd, message, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
             if (sent == IpcMessage.SIZE) return true;
             if (sent == -Unix.EAGAIN && dontWait) return false;
             throw sent < 0 ? Unix.error("sendmsg", (int) -sent) : new IOException("sendmsg: short write " + sent);
         } finally {
             closeLock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Each sending thread's native memory for sendmsg, made once: the master's accept thread sends
+     * a handoff per connection, and a worker's reader an acknowledgement. Freed by the GC with
+     * its thread.
+     */
+    private static final ThreadLocal<SendBuffers> SEND_BUFFERS = ThreadLocal.withInitial(SendBuffers::new);
+
+    private static final class SendBuffers {
+        private final MemorySegment state;
+        private final MemorySegment data;
+        private final MemorySegment control;
+        private final MemorySegment msg;
+
+        SendBuffers() {
+            Arena arena = Arena.ofAuto();
+            state = Unix.callState(arena);
+            data = arena.allocate(IpcMessage.SIZE, 8);
+            control = arena.allocate(Unix.CMSG_ONE_FD);
+            msg = arena.allocate(Unix.MSGHDR);
+            MemorySegment iov = arena.allocate(Unix.IOVEC);
+            Unix.IOV_BASE.set(iov, 0L, data);
+            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE);
+            Unix.MSG_IOV.set(msg, 0L, iov);
+            Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+            Unix.CMSG_LEN.set(control, 0L, Unix.CMSG_LEN_ONE_FD);
+            Unix.CMSG_LEVEL.set(control, 0L, Unix.SOL_SOCKET);
+            Unix.CMSG_TYPE.set(control, 0L, Unix.SCM_RIGHTS);
+        }
+
+        long send(int fd, IpcMessage message, int flags) {
+            data.set(JAVA_BYTE, 0, message.type().code);
+            data.set(JAVA_BYTE, 1, (byte) message.family());
+            data.set(JAVA_INT_UNALIGNED, 4, message.count());
+            data.set(JAVA_LONG_UNALIGNED, 8, message.id());
+            boolean passing = message.fd() >= 0;
+            if (passing) Unix.CMSG_FD.set(control, 0L, message.fd());
+            Unix.MSG_CONTROL.set(msg, 0L, passing ? control : MemorySegment.NULL);
+            Unix.MSG_CONTROLLEN.set(msg, 0L, passing ? Unix.CMSG_ONE_FD.byteSize() : 0L);
+            return Unix.sendmsg(state, fd, msg, flags);
         }
     }
 
