@@ -6,6 +6,8 @@
 # connection per request >= 0.85). The machine is shared: read the ratios, not the numbers.
 #
 #   bench/handoff.sh [ROUNDS=3] [SECONDS=10]
+# HERD_WORKER_EXTRA_OPTS adds JVM options to herd's workers only, for experiments (e.g.
+# -Djdk.virtualThreadScheduler.parallelism=1 gives keep-alive ~1.00 but a p99 several times worse).
 set -euo pipefail
 HERD_HOME=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$HERD_HOME/bin/java25.sh"
@@ -34,7 +36,7 @@ herd.logs.dir = $work/logs
 app.hello.listen = 127.0.0.1:$HERD_PORT
 app.hello.instances = 2
 app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar
-app.hello.jvm.options = $JVM_OPTS
+app.hello.jvm.options = $JVM_OPTS ${HERD_WORKER_EXTRA_OPTS:-}
 CONF
 
 # shellcheck disable=SC2086

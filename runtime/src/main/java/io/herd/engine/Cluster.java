@@ -45,6 +45,8 @@ public final class Cluster extends LifeCycle {
     /** Connections waiting for a ready worker, oldest first. Guarded by itself. */
     private final ArrayDeque<Connection> waiting = new ArrayDeque<>();
     private volatile int waitingCount;
+    private static final long DROP_LOG_INTERVAL_NANOS = 5_000_000_000L;
+    private volatile long lastDropLog = System.nanoTime() - DROP_LOG_INTERVAL_NANOS;
     private volatile Worker[] rotation = NONE;
     private volatile boolean stopping;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -186,7 +188,11 @@ public final class Cluster extends LifeCycle {
     private void drop(Connection connection, String why) {
         dropped.increment();
         connection.closeMasterCopy();
-        LOG.log(Level.WARNING, "{0}: closed a connection: {1}", name(), why);
+        long now = System.nanoTime();
+        if (now - lastDropLog > DROP_LOG_INTERVAL_NANOS) { // a flood of drops must not become a flood of log lines
+            lastDropLog = now;
+            LOG.log(Level.WARNING, "{0}: closed a connection unserved ({1} so far): {2}", name(), Long.toString(dropped.sum()), why);
+        }
     }
 
     // ---- the event thread --------------------------------------------------------------------
@@ -231,7 +237,7 @@ public final class Cluster extends LifeCycle {
                     config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (IOException e) {
             if (listener != null) listener.close();
-            LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), slot.instance, e.getMessage());
+            LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), Integer.toString(slot.instance), e.getMessage());
             slot.worker = null;
             scheduleRestart(slot, 0);
         }
@@ -307,11 +313,11 @@ public final class Cluster extends LifeCycle {
         if (slot.worker != null) move(slot.worker, decision.errored() ? WorkerState.ERRORED : WorkerState.WAITING_RESTART);
         if (decision.errored()) {
             LOG.log(Level.ERROR, "{0}#{1} crashed {2} times in a row, each within {3} ms of starting: errored, not restarted",
-                    name(), slot.instance, slot.unstableRestarts, Long.toString(RestartPolicy.MIN_UPTIME_MILLIS));
+                    name(), Integer.toString(slot.instance), Integer.toString(slot.unstableRestarts), Long.toString(RestartPolicy.MIN_UPTIME_MILLIS));
             return;
         }
         slot.restarts++;
-        LOG.log(Level.INFO, "{0}#{1}: restart {2} in {3} ms", name(), slot.instance, slot.restarts, Long.toString(decision.delayMillis()));
+        LOG.log(Level.INFO, "{0}#{1}: restart {2} in {3} ms", name(), Integer.toString(slot.instance), Integer.toString(slot.restarts), Long.toString(decision.delayMillis()));
         slot.restart = master.housekeeping().schedule(() -> post(() -> {
             if (!stopping && slot.restart != null) launch(slot);
         }), decision.delayMillis(), TimeUnit.MILLISECONDS);

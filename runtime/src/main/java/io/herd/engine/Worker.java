@@ -108,15 +108,18 @@ final class Worker {
         return (System.nanoTime() - launchedNanos) / 1_000_000;
     }
 
-    /** Asks the worker over IPC to finish its work and exit (the SDK's shutdown callback). */
+    /**
+     * Asks the worker over IPC to finish its work and exit (the SDK's shutdown callback). Never
+     * blocks: a worker too stuck to read its channel gets SIGTERM instead.
+     */
     void requestShutdown() {
         IpcChannel channel = ipc;
         try {
-            if (channel != null) channel.send(IpcMessage.of(IpcMessage.Type.SHUTDOWN), false);
-            else process.destroy();
+            if (channel != null && channel.send(IpcMessage.of(IpcMessage.Type.SHUTDOWN), true)) return;
         } catch (IOException gone) {
-            process.destroy();
+            // fall through to the signal
         }
+        process.destroy();
     }
 
     private void readLoop(Duration connectTimeout) {

@@ -67,7 +67,8 @@ public final class IpcChannel implements Closeable {
                 if (pid == expectedPid) return new IpcChannel(client);
                 Unix.close(client);
                 System.getLogger(IpcChannel.class.getName()).log(System.Logger.Level.WARNING,
-                        "refused an IPC connection from pid {0} on {1}: only pid {2} may connect", pid, listener.path(), expectedPid);
+                        "refused an IPC connection from pid {0} on {1}: only pid {2} may connect",
+                        Integer.toString(pid), listener.path(), Long.toString(expectedPid));
             }
         } finally {
             listener.close();

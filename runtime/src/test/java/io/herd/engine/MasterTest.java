@@ -24,6 +24,7 @@ import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The master and real worker JVMs, over real loopback sockets. */
 @Timeout(120)
@@ -99,6 +100,29 @@ class MasterTest {
             Reply reply = Reply.ask(herd.port);
             assertThat(reply.instance(), is(0));
             assertThat(herd.info().dropped(), is(0L));
+        }
+    }
+
+    @Test
+    void aConnectionThatWaitsLongerThanTheQueueAllowsIsClosedAndCounted() throws Exception {
+        Map<String, String> neverReady = Map.of("env.WHOAMI_READY_DELAY_MS", "60000", "queue.timeout", "300ms");
+        try (TestCluster herd = TestCluster.start(1, neverReady)) {
+            // Closed unserved: an end of stream, or a reset since the request was never read.
+            assertThrows(IOException.class, () -> Reply.ask(herd.port));
+            assertThat(herd.info().dropped(), is(1L));
+        }
+    }
+
+    @Test
+    void aConnectionBeyondAFullQueueIsClosedAndCounted() throws Exception {
+        Map<String, String> neverReady = Map.of("env.WHOAMI_READY_DELAY_MS", "60000", "queue.size", "1", "queue.timeout", "1m");
+        try (TestCluster herd = TestCluster.start(1, neverReady);
+             Reply.Asker waiting = new Reply.Asker(herd.port)) {
+            herd.awaitInfo(info -> info.waiting() == 1);
+            assertThrows(IOException.class, () -> Reply.ask(herd.port));
+            ClusterInfo info = herd.info();
+            assertThat(info.waiting(), is(1L));
+            assertThat(info.dropped(), is(1L));
         }
     }
 
