@@ -243,9 +243,17 @@ public final class Cluster extends LifeCycle {
         }
     }
 
+    /**
+     * setsid(1) puts each worker in a session of its own: a Ctrl-C in the terminal running
+     * {@code herd run} reaches the master alone, which then stops its workers gracefully, instead
+     * of killing every worker at once. It execs java in place, so the pid stays the worker's.
+     */
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
+
     /** The worker's command line: herd's JVM flags first, so no app needs to know them. */
     List<String> command() {
         List<String> command = new ArrayList<>();
+        if (java.nio.file.Files.isExecutable(SETSID)) command.add(SETSID.toString());
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JdkSockets.JVM_FLAGS);
         command.addAll(config.jvmOptions());

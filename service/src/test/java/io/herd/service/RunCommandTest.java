@@ -53,6 +53,20 @@ class RunCommandTest {
     }
 
     @Test
+    void ctrlCInATerminalStopsEveryWorkerGracefully() throws Exception {
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""), true)) {
+            herd.port("hello");
+            herd.awaitOutput("online after", 2);
+
+            herd.interruptProcessGroup();
+
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(0));
+            herd.awaitOutput("exited with exit code 0", 2); // drained and exited on their own, not by the signal
+            assertThat(herd.output(), not(containsString("signal 2")));
+        }
+    }
+
+    @Test
     void aMasterKilledWithSigkillLeavesNoWorkerAfterTwoSeconds() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");

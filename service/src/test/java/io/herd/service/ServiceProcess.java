@@ -53,7 +53,16 @@ final class ServiceProcess implements AutoCloseable {
     }
 
     static ServiceProcess start(Path home, Path config) throws IOException {
+        return start(home, config, false);
+    }
+
+    /**
+     * @param asInATerminal run it as the leader of its own process group, like a shell's
+     *                      foreground job, so a test can send the whole group a Ctrl-C
+     */
+    static ServiceProcess start(Path home, Path config, boolean asInATerminal) throws IOException {
         List<String> command = new ArrayList<>();
+        if (asInATerminal) command.add("/usr/bin/setsid");
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home,
@@ -98,6 +107,12 @@ final class ServiceProcess implements AutoCloseable {
 
     String output() {
         return String.join("\n", output);
+    }
+
+    /** What a terminal's Ctrl-C does: SIGINT to every process in the foreground process group. */
+    void interruptProcessGroup() throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + process.pid()).inheritIO().start();
+        if (kill.waitFor() != 0) throw new AssertionError("kill -INT -" + process.pid() + " failed");
     }
 
     /** The worker JVMs running now (children of the service). */
