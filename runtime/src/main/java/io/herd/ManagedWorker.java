@@ -10,19 +10,25 @@ import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The SDK inside a herd worker: connections arrive over the IPC channel from the master.
  *
- * <p>One platform thread reads the channel: each handed-off descriptor becomes a SocketChannel,
- * is acknowledged (so the master closes its copy) and waits in a queue for {@link #accept()}. A
- * second, mostly sleeping thread tells the master how many of those connections the app has
- * closed since, which is how the master knows each worker's open connections.
+ * <p>One platform thread reads the channel and queues each handed-off connection. The worker
+ * acknowledges a connection only when the app takes it in {@link #accept()}: until then the
+ * master keeps its own copy and stays responsible for it, so connections still queued when the
+ * worker stops (or dies) are handed to another worker, never lost. A second, mostly sleeping
+ * thread tells the master how many connections the app has closed since, which is how the master
+ * knows each worker's open connections.
  *
  * <p>When the channel ends, the master is gone and nobody will ever send work or a stop again:
  * the worker exits by itself, so a killed master leaves no orphan JVMs.
@@ -32,16 +38,20 @@ final class ManagedWorker extends HerdWorker {
     private static final long CLOSE_REPORT_MILLIS = 200;
     /** How long shutdown hooks may run after the master is gone, before the JVM halts. */
     private static final long ORPHAN_EXIT_MILLIS = 1000;
-    /** Put in the queue once the worker stops, to wake every thread blocked in accept(). */
-    private static final Object CLOSED = new Object();
+
+    private record Handoff(long id, SocketChannel channel) {
+    }
 
     private final String app;
     private final int instance;
     private final IpcChannel ipc;
-    private final LinkedBlockingQueue<Object> accepted = new LinkedBlockingQueue<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition handedOff = lock.newCondition();
+    private final ArrayDeque<Handoff> queued = new ArrayDeque<>(); // guarded by lock
+    private boolean closed; // guarded by lock
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean readySent = new AtomicBoolean();
-    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicBoolean shutdownStarted = new AtomicBoolean();
     private volatile Runnable drain;
 
     ManagedWorker(Path ipcPath, String app, int instance) throws IOException {
@@ -59,17 +69,25 @@ final class ManagedWorker extends HerdWorker {
 
     @Override
     public SocketChannel accept() throws IOException {
+        Handoff next;
+        lock.lock();
         try {
-            Object next = accepted.take();
-            if (next == CLOSED) {
-                accepted.offer(CLOSED); // wake the next thread waiting in accept() too
-                throw new ClosedChannelException();
-            }
-            return (SocketChannel) next;
+            while (queued.isEmpty() && !closed) handedOff.await();
+            if (queued.isEmpty()) throw new ClosedChannelException();
+            next = queued.pollFirst();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.nio.channels.ClosedByInterruptException();
+        } finally {
+            lock.unlock();
         }
+        open.add(next.channel());
+        try {
+            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, next.id()), false);
+        } catch (IOException masterGone) {
+            // The connection is ours alone now; serve it while the worker winds down.
+        }
+        return next.channel();
     }
 
     @Override
@@ -97,9 +115,29 @@ final class ManagedWorker extends HerdWorker {
         return instance;
     }
 
+    /**
+     * Stops accepting: the master takes this worker out of rotation, and the connections queued
+     * here that the app has not taken are given back to it for another worker.
+     */
     @Override
     public void close() {
-        if (stopping.compareAndSet(false, true)) accepted.offer(CLOSED);
+        List<Handoff> giveBack;
+        lock.lock();
+        try {
+            if (closed) return;
+            closed = true;
+            giveBack = new ArrayList<>(queued);
+            queued.clear();
+            handedOff.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            ipc.send(IpcMessage.of(IpcMessage.Type.STOPPING), false);
+            for (Handoff handoff : giveBack) refuse(handoff.id(), handoff.channel());
+        } catch (IOException masterGone) {
+            for (Handoff handoff : giveBack) closeQuietly(handoff.channel());
+        }
     }
 
     private void readLoop() {
@@ -120,27 +158,37 @@ final class ManagedWorker extends HerdWorker {
     }
 
     private void take(IpcMessage handoff) throws IOException {
-        if (stopping.get()) {
-            Unix.close(handoff.fd());
-            ipc.send(IpcMessage.of(IpcMessage.Type.NACK, handoff.id()), false);
-            return;
-        }
         SocketChannel channel;
         try {
             channel = JdkSockets.channelOf(handoff.fd(), handoff.family());
-        } catch (IOException clientAlreadyGone) {
+        } catch (IOException | RuntimeException clientAlreadyGone) {
             // getpeername fails when the client hung up while the connection was in flight.
             Unix.close(handoff.fd());
             ipc.send(IpcMessage.of(IpcMessage.Type.ACK, handoff.id()), false);
             ipc.send(IpcMessage.closed(1), false);
             return;
         }
-        open.add(channel);
-        ipc.send(IpcMessage.of(IpcMessage.Type.ACK, handoff.id()), false);
-        accepted.offer(channel);
+        lock.lock();
+        try {
+            if (!closed) {
+                queued.addLast(new Handoff(handoff.id(), channel));
+                handedOff.signal();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        refuse(handoff.id(), channel);
+    }
+
+    /** Gives a connection back unserved: the master still holds it and hands it to another worker. */
+    private void refuse(long id, SocketChannel channel) throws IOException {
+        closeQuietly(channel);
+        ipc.send(IpcMessage.of(IpcMessage.Type.NACK, id), false);
     }
 
     private void shutdown() {
+        if (!shutdownStarted.compareAndSet(false, true)) return;
         close();
         Runnable drain = this.drain;
         Thread stopper = new Thread(() -> {
@@ -150,6 +198,9 @@ final class ManagedWorker extends HerdWorker {
                 System.exit(0);
             }
         }, "herd-shutdown");
+        // Not a daemon (the reader that starts it is one): the app's main thread may well return
+        // once accept() stops, and the JVM must live on until the drain is done.
+        stopper.setDaemon(false);
         stopper.start();
     }
 
@@ -157,14 +208,22 @@ final class ManagedWorker extends HerdWorker {
         try {
             while (true) {
                 Thread.sleep(CLOSE_REPORT_MILLIS / 2 + ThreadLocalRandom.current().nextLong(CLOSE_REPORT_MILLIS));
-                int closed = 0;
+                int closedSince = 0;
                 for (SocketChannel channel : open) {
-                    if (!channel.isOpen() && open.remove(channel)) closed++;
+                    if (!channel.isOpen() && open.remove(channel)) closedSince++;
                 }
-                if (closed > 0) ipc.send(IpcMessage.closed(closed), false);
+                if (closedSince > 0) ipc.send(IpcMessage.closed(closedSince), false);
             }
         } catch (InterruptedException | IOException e) {
             // The channel is gone: the reader thread is taking the JVM down.
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // the descriptor is released either way
         }
     }
 

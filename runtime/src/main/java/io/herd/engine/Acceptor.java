@@ -116,7 +116,14 @@ final class Acceptor extends LifeCycle {
                 return;
             }
             if (channel == null) return;
-            endpoint.cluster().dispatch(new Connection(++nextId, channel, endpoint.family()));
+            Connection connection;
+            try {
+                connection = new Connection(++nextId, channel, endpoint.family());
+            } catch (RuntimeException e) {
+                closeQuietly(channel);
+                throw e;
+            }
+            endpoint.cluster().dispatch(connection);
         }
     }
 

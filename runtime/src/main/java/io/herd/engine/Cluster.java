@@ -114,12 +114,12 @@ public final class Cluster extends LifeCycle {
     /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
     void dispatch(Connection connection) {
         accepted.increment();
-        if (!handOff(connection, null)) await(connection);
+        if (!handOff(connection, null)) await(connection, null);
     }
 
     /** Gives a connection a worker could not take to another worker. */
     void redispatch(Connection connection, Worker from) {
-        if (!handOff(connection, from)) await(connection);
+        if (!handOff(connection, from)) await(connection, from);
     }
 
     /** A worker acknowledged a handoff: room for connections that were waiting. */
@@ -155,9 +155,9 @@ public final class Cluster extends LifeCycle {
         return best;
     }
 
-    private void await(Connection connection) {
+    private void await(Connection connection, Worker except) {
         synchronized (waiting) {
-            if (handOff(connection, null)) return; // the rotation changed meanwhile
+            if (handOff(connection, except)) return; // the rotation changed meanwhile
             if (stopping || waiting.size() >= config.queueSize()) {
                 drop(connection, stopping ? "the app is stopping" : "the wait queue is full");
                 return;
@@ -292,6 +292,20 @@ public final class Cluster extends LifeCycle {
         worker.process().destroyForcibly();
     }
 
+    /**
+     * The worker stopped accepting (its app closed its HerdWorker, or it is draining): it leaves
+     * rotation. Its state stays as it is: if it then exits without herd having asked, that is
+     * an unexpected exit, and it is restarted.
+     */
+    void onStoppedAccepting(Worker worker) {
+        updateRotation();
+    }
+
+    /** Runs a task on the event thread after a delay. */
+    void later(Runnable task, long delayMillis) {
+        master.housekeeping().schedule(() -> post(task), delayMillis, TimeUnit.MILLISECONDS);
+    }
+
     void onChannelGone(Worker worker) {
         updateRotation();
         if (worker.process().isAlive()) {
@@ -345,7 +359,7 @@ public final class Cluster extends LifeCycle {
     }
 
     private void updateRotation() {
-        rotation = live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.process().isAlive())
+        rotation = live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting())
                 .toArray(Worker[]::new);
         drainWaiting();
     }

@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.AppConfig;
 import io.herd.ConfigException;
 import io.herd.HerdConfig;
+import io.herd.internal.JdkSockets;
 import io.herd.lifecycle.Container;
 
 import java.io.File;
@@ -57,6 +58,7 @@ public final class Master extends Container {
 
     @Override
     protected void doStart() throws Exception {
+        JdkSockets.check(); // fail now, with the fix in the message, not at the first connection
         bind();
         Files.createDirectories(config.logsDir());
         Path base = config.ipcDir() != null ? Files.createDirectories(config.ipcDir())

@@ -33,6 +33,8 @@ final class Worker {
     private volatile IpcChannel ipc;
     /** Set, under this worker's lock, when no handoff may be sent any more. */
     private boolean gone;
+    /** Set, under this worker's lock, when the worker said it accepts no more connections. */
+    private boolean refusing;
 
     // Event-thread state
     WorkerState state = WorkerState.LAUNCHING;
@@ -73,7 +75,7 @@ final class Worker {
      */
     boolean handOff(Connection connection) {
         synchronized (this) {
-            if (gone || ipc == null || pending.size() >= MAX_UNACKED) return false;
+            if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
             pending.put(connection.id, connection);
             try {
                 if (ipc.send(IpcMessage.handoff(connection.id, connection.family, connection.fd), true)) return true;
@@ -110,16 +112,20 @@ final class Worker {
 
     /**
      * Asks the worker over IPC to finish its work and exit (the SDK's shutdown callback). Never
-     * blocks: a worker too stuck to read its channel gets SIGTERM instead.
+     * blocks the caller: while the worker's queue is full the request is retried in the
+     * background, and a worker without a channel gets SIGTERM instead.
      */
     void requestShutdown() {
         IpcChannel channel = ipc;
         try {
-            if (channel != null && channel.send(IpcMessage.of(IpcMessage.Type.SHUTDOWN), true)) return;
+            if (channel == null) {
+                process.destroy();
+            } else if (!channel.send(IpcMessage.of(IpcMessage.Type.SHUTDOWN), true) && process.isAlive()) {
+                cluster.later(this::requestShutdown, 20);
+            }
         } catch (IOException gone) {
-            // fall through to the signal
+            process.destroy();
         }
-        process.destroy();
     }
 
     private void readLoop(Duration connectTimeout) {
@@ -138,6 +144,7 @@ final class Worker {
                     case NACK -> refused(message.id());
                     case CLOSED -> closed.addAndGet(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
+                    case STOPPING -> stoppedAccepting();
                     default -> throw new java.net.ProtocolException("a worker may not send " + message.type());
                 }
             }
@@ -147,8 +154,20 @@ final class Worker {
             LOG.log(Level.WARNING, "{0}: IPC channel failed, stopping the worker: {1}", name(), e.toString());
             process.destroyForcibly();
         } finally {
+            // What it had not acknowledged goes to other workers, but only once it cannot read
+            // any of it any more: a worker that is still alive could yet serve a connection.
+            if (!pending.isEmpty()) awaitDeath();
             goneNow();
             cluster.post(() -> cluster.onChannelGone(this));
+        }
+    }
+
+    private void awaitDeath() {
+        process.destroyForcibly();
+        try {
+            process.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.log(Level.ERROR, "{0} survived SIGKILL for 30 s; handing its pending connections on regardless", name());
         }
     }
 
@@ -176,10 +195,24 @@ final class Worker {
         }
     }
 
-    /** Called when the JVM has exited, in case the channel was never opened. */
+    /**
+     * Called when the JVM has exited. The reader still reads what the worker sent before it died
+     * (acknowledgements included), then sees the end of the channel and hands on the rest.
+     */
     void exited() {
         IpcChannel channel = ipc;
         if (channel != null) channel.shutdown();
-        goneNow();
+    }
+
+    /** False once the worker said it takes no more connections, or its channel is gone. */
+    synchronized boolean accepting() {
+        return !gone && !refusing;
+    }
+
+    private void stoppedAccepting() {
+        synchronized (this) {
+            refusing = true;
+        }
+        cluster.post(() -> cluster.onStoppedAccepting(this));
     }
 }

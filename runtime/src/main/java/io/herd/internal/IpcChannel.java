@@ -63,7 +63,13 @@ public final class IpcChannel implements Closeable {
                 }
                 if (!Unix.pollReadable(listener.fd, (int) Math.min(left, 100))) continue;
                 int client = Unix.accept(listener.fd);
-                int pid = Unix.peerPid(client);
+                int pid;
+                try {
+                    pid = Unix.peerPid(client);
+                } catch (IOException e) {
+                    Unix.close(client);
+                    throw e;
+                }
                 if (pid == expectedPid) return new IpcChannel(client);
                 Unix.close(client);
                 System.getLogger(IpcChannel.class.getName()).log(System.Logger.Level.WARNING,

@@ -11,6 +11,9 @@ package io.herd.internal;
  *  bytes 8-15 id (HANDOFF, ACK, NACK: the master's connection id)
  * </pre>
  *
+ * <p>A worker ACKs a connection when the app takes it, and NACKs one it will not serve; until
+ * either, the master keeps its copy and the connection is still the master's to place.
+ *
  * @param fd the passed descriptor, or -1
  */
 public record IpcMessage(Type type, int family, int count, long id, int fd) {
@@ -28,7 +31,9 @@ public record IpcMessage(Type type, int family, int count, long id, int fd) {
         /** worker → master: I will not serve connection {@code id}; give it to another worker. */
         NACK(12),
         /** worker → master: {@code count} of the connections I was given are closed. */
-        CLOSED(13);
+        CLOSED(13),
+        /** worker → master: I accept no more connections; take me out of rotation. */
+        STOPPING(14);
 
         final byte code;
 

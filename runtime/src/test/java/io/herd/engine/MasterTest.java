@@ -127,6 +127,23 @@ class MasterTest {
     }
 
     @Test
+    void connectionsQueuedAtAWorkerThatStopsAcceptingGoToAnotherWorker() throws Exception {
+        Map<String, String> firstStalls = Map.of("env.WHOAMI_STALL_INSTANCE", "0", "env.WHOAMI_STALL_MS", "1500");
+        try (TestCluster herd = TestCluster.start(2, firstStalls)) {
+            herd.awaitOnline(2);
+            List<java.util.concurrent.Future<Reply>> asked = new ArrayList<>();
+            try (var clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 20; i++) asked.add(clients.submit(() -> Reply.ask(herd.port)));
+                for (var reply : asked) assertThat(reply.get().instance(), is(1));
+            }
+            ClusterInfo info = herd.awaitInfo(i -> i.online() == 1);
+            assertThat("the stalled worker left rotation", info.online(), is(1));
+            assertThat(Reply.ask(herd.port).instance(), is(1));
+            assertThat(herd.info().dropped(), is(0L));
+        }
+    }
+
+    @Test
     void aKilledWorkerIsReplacedWhileThePortKeepsAnswering() throws Exception {
         try (TestCluster herd = TestCluster.start(2, Map.of())) {
             ClusterInfo before = herd.awaitOnline(2);

@@ -17,6 +17,8 @@ import java.nio.charset.StandardCharsets;
  * {@code WHOAMI_MODE} says: {@code blocking} (a platform thread each), {@code virtual} (a
  * virtual thread each) or {@code selector} (non-blocking, one selector thread), to prove the
  * SDK's channels work all three ways. {@code WHOAMI_READY_DELAY_MS} delays {@code ready()}.
+ * {@code WHOAMI_STALL_INSTANCE=i}: instance i says it is ready but never accepts, and closes its
+ * HerdWorker after {@code WHOAMI_STALL_MS}, handing back what was queued for it.
  */
 public final class WhoAmI {
     public static void main(String[] args) throws Exception {
@@ -28,6 +30,11 @@ public final class WhoAmI {
         if (selector != null) Thread.ofPlatform().daemon().start(() -> selectLoop(selector, me));
         Thread.sleep(readyDelay);
         worker.ready();
+        if (System.getenv().getOrDefault("WHOAMI_STALL_INSTANCE", "").equals(Integer.toString(worker.instance()))) {
+            Thread.sleep(Long.parseLong(System.getenv().getOrDefault("WHOAMI_STALL_MS", "2000")));
+            worker.close();
+            Thread.sleep(Long.MAX_VALUE);
+        }
         while (true) {
             SocketChannel channel;
             try {

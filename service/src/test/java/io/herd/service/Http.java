@@ -17,12 +17,39 @@ import java.util.TreeMap;
 record Http(int status, Map<String, String> headers, String body) {
 
     static Http get(int port, String path) throws IOException {
-        try (Socket socket = new Socket()) {
+        try (Sent request = send(port, path)) {
+            return request.response();
+        }
+    }
+
+    /** Sends the request; the response is read when asked for. */
+    static Sent send(int port, String path) throws IOException {
+        Socket socket = new Socket();
+        try {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
             socket.setSoTimeout(30_000);
             socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
+            return new Sent(socket);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** A request on its way. */
+    record Sent(Socket socket) implements AutoCloseable {
+        int localPort() {
+            return socket.getLocalPort();
+        }
+
+        Http response() throws IOException {
             return parse(socket.getInputStream());
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
         }
     }
 

@@ -53,6 +53,25 @@ class RunCommandTest {
     }
 
     @Test
+    void aSlowRequestInFlightWhenTheServiceStopsIsAnswered() throws Exception {
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
+            int port = herd.port("hello");
+            herd.awaitOutput("online after", 2);
+            try (Http.Sent slow = Http.send(port, "/sleep?ms=1500")) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!herd.acceptedByAWorker(slow.localPort()) && System.nanoTime() < deadline) Thread.sleep(5);
+
+                herd.process.destroy(); // SIGTERM
+
+                Http response = slow.response();
+                assertThat(response.status(), is(200));
+                assertThat(response.headers().get("connection"), is("close"));
+            }
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(0));
+        }
+    }
+
+    @Test
     void ctrlCInATerminalStopsEveryWorkerGracefully() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""), true)) {
             herd.port("hello");

@@ -127,6 +127,36 @@ final class ServiceProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /**
+     * True when one of the workers holds the server side of the connection from local port
+     * {@code clientPort}, and the master no longer does: the worker's app has accepted it.
+     */
+    boolean acceptedByAWorker(int clientPort) throws IOException {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        List<String> table = Files.readAllLines(Path.of("/proc/net/tcp"));
+        for (String line : table.subList(1, table.size())) {
+            String[] fields = line.trim().split("\\s+");
+            int remotePort = Integer.parseInt(fields[2].substring(fields[2].indexOf(':') + 1), 16);
+            if (remotePort == clientPort) inodes.add("socket:[" + fields[9] + "]");
+        }
+        return !inodes.isEmpty() && !holdsAny(process.pid(), inodes)
+                && workers().stream().anyMatch(worker -> holdsAny(worker.pid(), inodes));
+    }
+
+    private static boolean holdsAny(long pid, java.util.Set<String> inodes) {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    return inodes.contains(Files.readSymbolicLink(fd).toString());
+                } catch (IOException closedMeanwhile) {
+                    return false;
+                }
+            });
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
     /** True while the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
     static boolean running(long pid) {
         try {

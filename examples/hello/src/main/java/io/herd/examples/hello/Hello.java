@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * An HTTP/1.1 keep-alive "hello world" server on herd's worker SDK: one virtual thread per
@@ -27,10 +28,17 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Hello {
     private static final int MAX_HEADER_BYTES = 16 * 1024;
     private static final long MAX_SLEEP_MILLIS = 60_000;
+    /**
+     * While draining, a keep-alive connection is closed once it has been idle this long. Sooner,
+     * and a client that is just sending its next request would see the connection cut; busy
+     * connections are told {@code Connection: close} with their next response instead.
+     */
+    private static final long DRAIN_IDLE_NANOS = 250_000_000L;
 
     private final byte[] keepAliveResponse;
     private final byte[] closeResponse;
     private final Set<Exchange> connections = ConcurrentHashMap.newKeySet();
+    private final CountDownLatch acceptLoopDone = new CountDownLatch(1);
     private volatile boolean draining;
 
     Hello(String workerId) {
@@ -45,33 +53,42 @@ public final class Hello {
         Hello hello = new Hello(worker.instance() + ":" + ProcessHandle.current().pid());
         worker.onShutdown(hello::drain);
         worker.ready();
-        while (true) {
-            SocketChannel connection;
-            try {
-                connection = worker.accept();
-            } catch (ClosedChannelException stopping) {
-                return;
+        hello.acceptLoop(worker);
+    }
+
+    private void acceptLoop(HerdWorker worker) throws IOException {
+        try {
+            while (true) {
+                // Registered before its thread starts, so a drain sees every connection accepted.
+                Exchange exchange = new Exchange(worker.accept());
+                connections.add(exchange);
+                Thread.startVirtualThread(() -> serve(exchange));
             }
-            Thread.startVirtualThread(() -> hello.serve(connection));
+        } catch (ClosedChannelException stopping) {
+            // the worker is stopping: no more connections
+        } finally {
+            acceptLoopDone.countDown();
         }
     }
 
-    /** One connection's state: busy from a request's first byte until its response is written. */
+    /**
+     * One connection's state, guarded by itself: busy from a request's first byte until its
+     * response is written; idle since {@code idleSince} otherwise.
+     */
     private static final class Exchange {
         final SocketChannel channel;
         boolean busy;
+        long idleSince = System.nanoTime();
 
         Exchange(SocketChannel channel) {
             this.channel = channel;
         }
     }
 
-    void serve(SocketChannel channel) {
-        Exchange exchange = new Exchange(channel);
-        connections.add(exchange);
+    void serve(Exchange exchange) {
+        SocketChannel channel = exchange.channel;
         ByteBuffer buffer = ByteBuffer.allocate(MAX_HEADER_BYTES);
         try (channel) {
-            if (draining) return;
             while (true) {
                 Request request = read(exchange, buffer);
                 if (request == null) return;
@@ -80,6 +97,7 @@ public final class Hello {
                 channel.write(ByteBuffer.wrap(close ? closeResponse : keepAliveResponse));
                 synchronized (exchange) {
                     exchange.busy = false;
+                    exchange.idleSince = System.nanoTime();
                 }
                 if (close) return;
             }
@@ -99,11 +117,9 @@ public final class Hello {
         while ((end = headEnd(buffer)) < 0) {
             if (!buffer.hasRemaining()) return null; // head too large
             if (exchange.channel.read(buffer) < 0) return null;
-            synchronized (exchange) {
-                if (!exchange.channel.isOpen()) return null;
-                exchange.busy = true;
-            }
+            markBusy(exchange);
         }
+        if (!markBusy(exchange)) return null; // a pipelined request needs no read: busy all the same
         String head = new String(buffer.array(), 0, end, StandardCharsets.ISO_8859_1);
         String[] lines = head.split("\r\n");
         String[] requestLine = lines[0].split(" ");
@@ -117,10 +133,25 @@ public final class Hello {
             String name = lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT);
             String value = lines[i].substring(colon + 1).trim().toLowerCase(Locale.ROOT);
             if (name.equals("connection")) close = value.contains("close") || (http10 && !value.contains("keep-alive"));
-            if (name.equals("content-length")) contentLength = Long.parseLong(value);
+            if (name.equals("content-length")) {
+                try {
+                    contentLength = Long.parseLong(value);
+                } catch (NumberFormatException e) {
+                    return null;
+                }
+            }
+            if (name.equals("transfer-encoding")) return null; // chunked bodies are beyond this example
         }
         consume(exchange.channel, buffer, end + 4, contentLength);
         return new Request(close, sleepMillis(requestLine[1]));
+    }
+
+    /** False when a drain closed the connection first. */
+    private static boolean markBusy(Exchange exchange) {
+        synchronized (exchange) {
+            exchange.busy = exchange.channel.isOpen();
+            return exchange.busy;
+        }
     }
 
     /** Drops the head and the body from the buffer, reading the rest of the body if needed. */
@@ -154,23 +185,26 @@ public final class Hello {
     }
 
     /**
-     * herd's graceful shutdown: idle connections are closed now, busy ones after their response;
-     * returns when none is left (or after a minute, the longest a request here can take).
+     * herd's graceful shutdown: every request in flight is answered (with {@code Connection:
+     * close}), idle keep-alive connections are closed; returns when none is left (or after a
+     * minute, the longest a request here can take).
      */
     void drain() {
         draining = true;
         long deadline = System.nanoTime() + MAX_SLEEP_MILLIS * 1_000_000L;
-        while (!connections.isEmpty() && System.nanoTime() < deadline) {
-            for (Exchange exchange : connections) {
-                synchronized (exchange) {
-                    if (!exchange.busy) closeQuietly(exchange.channel);
+        try {
+            acceptLoopDone.await(); // the SDK ends accept() before it calls this: soon
+            while (!connections.isEmpty() && System.nanoTime() < deadline) {
+                long now = System.nanoTime();
+                for (Exchange exchange : connections) {
+                    synchronized (exchange) {
+                        if (!exchange.busy && now - exchange.idleSince > DRAIN_IDLE_NANOS) closeQuietly(exchange.channel);
+                    }
                 }
-            }
-            try {
                 Thread.sleep(10);
-            } catch (InterruptedException e) {
-                return;
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
