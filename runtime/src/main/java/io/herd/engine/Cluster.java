@@ -244,16 +244,35 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * setsid(1) puts each worker in a session of its own: a Ctrl-C in the terminal running
-     * {@code herd run} reaches the master alone, which then stops its workers gracefully, instead
-     * of killing every worker at once. It execs java in place, so the pid stays the worker's.
+     * Workers start with SIGINT and SIGHUP ignored (coreutils' env, which then execs java, so the
+     * pid stays the worker's): a Ctrl-C or a hang-up in the terminal running {@code herd run}
+     * reaches the whole foreground process group, and must stop the workers through the master,
+     * gracefully, not kill them all at once. (Not setsid: a session of its own also puts each
+     * worker in a scheduler autogroup of its own, which starves the master under load.)
      */
-    private static final Path SETSID = Path.of("/usr/bin/setsid");
+    private static final List<String> IGNORE_TERMINAL_SIGNALS = probeIgnoreSignals();
+
+    private static List<String> probeIgnoreSignals() {
+        List<String> wrapper = List.of("/usr/bin/env", "--ignore-signal=INT", "--ignore-signal=HUP");
+        try {
+            List<String> probeCommand = new ArrayList<>(wrapper);
+            probeCommand.add("true");
+            Process probe = new ProcessBuilder(probeCommand).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0) return wrapper;
+        } catch (IOException e) {
+            // no such env: start workers directly
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.log(Level.WARNING, "this env(1) cannot start workers with SIGINT ignored: a Ctrl-C in the terminal will reach them directly");
+        return List.of();
+    }
 
     /** The worker's command line: herd's JVM flags first, so no app needs to know them. */
     List<String> command() {
         List<String> command = new ArrayList<>();
-        if (java.nio.file.Files.isExecutable(SETSID)) command.add(SETSID.toString());
+        command.addAll(IGNORE_TERMINAL_SIGNALS);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JdkSockets.JVM_FLAGS);
         command.addAll(config.jvmOptions());
