@@ -189,17 +189,18 @@ final class ManagedWorker extends HerdWorker {
 
     private void shutdown() {
         if (!shutdownStarted.compareAndSet(false, true)) return;
-        close();
         Runnable drain = this.drain;
         Thread stopper = new Thread(() -> {
             try {
+                close();
                 if (drain != null) drain.run();
             } finally {
                 System.exit(0);
             }
         }, "herd-shutdown");
-        // Not a daemon (the reader that starts it is one): the app's main thread may well return
-        // once accept() stops, and the JVM must live on until the drain is done.
+        // Not a daemon (the reader that starts it is one), and started before accept() ends:
+        // the app's main thread may well return once accept() stops, and the JVM must live on
+        // until the drain is done.
         stopper.setDaemon(false);
         stopper.start();
     }
