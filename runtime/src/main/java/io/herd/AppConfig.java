@@ -24,6 +24,8 @@ import java.util.Map;
  * @param queueTimeout  how long a connection may wait for a ready worker before it is closed
  * @param readyTimeout  how long a new worker has to call {@code ready()}; past it, it failed
  * @param killTimeout   how long a stopping worker has before it is killed (SIGKILL)
+ * @param maxInstances  the most workers {@code scale} may ask for
+ * @param reloadParallelism how many workers a rolling reload replaces at once
  */
 public record AppConfig(
         String name,
@@ -40,7 +42,9 @@ public record AppConfig(
         int queueSize,
         Duration queueTimeout,
         Duration readyTimeout,
-        Duration killTimeout) {
+        Duration killTimeout,
+        int maxInstances,
+        int reloadParallelism) {
 
     public AppConfig {
         listen = List.copyOf(listen);

@@ -42,9 +42,12 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
-            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout");
+            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
+            "max.instances", "reload.parallelism");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
+    /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
+    public static final int DEFAULT_MAX_INSTANCES = 32;
 
     public HerdConfig {
         apps = List.copyOf(apps);
@@ -157,9 +160,16 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Duration queueTimeout = duration(prefix + "queue.timeout", keys.getOrDefault("queue.timeout", "10s"));
             Duration readyTimeout = duration(prefix + "ready.timeout", keys.getOrDefault("ready.timeout", "30s"));
             Duration killTimeout = duration(prefix + "kill.timeout", keys.getOrDefault("kill.timeout", "5s"));
+            int maxInstances = integer(prefix + "max.instances", keys.getOrDefault("max.instances",
+                    Integer.toString(Math.max(DEFAULT_MAX_INSTANCES, instances))), 1, MAX_INSTANCES);
+            if (maxInstances > 0 && instances > maxInstances) {
+                problem(prefix + "instances", instances + " is more than " + prefix + "max.instances (" + maxInstances + ")");
+            }
+            int reloadParallelism = integer(prefix + "reload.parallelism", keys.getOrDefault("reload.parallelism", "1"), 1, MAX_INSTANCES);
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
-                    words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout);
+                    words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
+                    maxInstances, reloadParallelism);
         }
 
         private List<InetSocketAddress> listen(String key, String value) {

@@ -55,8 +55,8 @@ public abstract sealed class HerdWorker implements Closeable permits ManagedWork
     /**
      * What to run when herd asks this worker to stop gracefully (a graceful reload, a scale-down,
      * a service stop): finish the requests in flight, close idle connections, then return.
-     * The JVM exits when it returns. Without one, the worker exits at once. Alone, it runs when
-     * the JVM is asked to stop (SIGTERM, Ctrl-C).
+     * The JVM exits when it returns. Without one, the worker exits at once. It also runs when the
+     * JVM is asked to stop by a signal (SIGTERM), under herd and alone.
      */
     public abstract void onShutdown(Runnable drain);
 

@@ -65,6 +65,13 @@ final class ManagedWorker extends HerdWorker {
         Thread reporter = new Thread(this::reportClosedLoop, "herd-ipc-closes");
         reporter.setDaemon(true);
         reporter.start();
+        // SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!shutdownStarted.compareAndSet(false, true)) return; // the message got there first
+            close();
+            Runnable drain = this.drain;
+            if (drain != null) drain.run();
+        }, "herd-shutdown-hook"));
     }
 
     @Override

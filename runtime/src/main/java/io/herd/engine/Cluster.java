@@ -39,6 +39,7 @@ public final class Cluster extends LifeCycle {
     private final Master master;
     private final ExecutorService events;
     private final RestartPolicy restartPolicy = new RestartPolicy();
+    private final ClusterOperations operations = new ClusterOperations(this);
     private final AtomicInteger turn = new AtomicInteger();
     private final LongAdder accepted = new LongAdder();
     private final LongAdder dropped = new LongAdder();
@@ -92,11 +93,7 @@ public final class Cluster extends LifeCycle {
     protected void doStart() {
         master.housekeeping().scheduleWithFixedDelay(this::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
         post(() -> {
-            for (int instance = 0; instance < config.instances(); instance++) {
-                Slot slot = new Slot(instance);
-                slots.put(instance, slot);
-                launch(slot);
-            }
+            for (int instance = 0; instance < config.instances(); instance++) addSlot();
         });
     }
 
@@ -212,8 +209,15 @@ public final class Cluster extends LifeCycle {
         }
     }
 
-    private void launch(Slot slot) {
-        slot.restart = null;
+    /**
+     * Starts a worker JVM for the slot's instance index.
+     *
+     * @param intoSlot true to make it the slot's worker now (start, restart, scale-up); false for
+     *                 a replacement that takes the slot only once it is online (reload)
+     * @return the worker, or null when no JVM could be started
+     */
+    private Worker launch(Slot slot, boolean intoSlot) {
+        if (intoSlot) slot.restart = null;
         Path socket = master.ipcDir().resolve(name() + "-" + slot.instance + "-" + (++launches) + ".sock");
         IpcChannel.Listener listener = null;
         try {
@@ -228,18 +232,21 @@ public final class Cluster extends LifeCycle {
             builder.environment().put("HERD_IPC", socket.toString());
             Process process = builder.start();
             Worker worker = new Worker(this, slot.instance, process, listener);
-            slot.worker = worker;
+            if (intoSlot) slot.worker = worker;
             live.add(worker);
             LOG.log(Level.INFO, "{0}: launching", worker.name());
             worker.startReader(config.readyTimeout());
             process.onExit().thenRun(() -> post(() -> onExit(worker)));
-            master.housekeeping().schedule(() -> post(() -> onReadyTimeout(worker)),
-                    config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            later(() -> onReadyTimeout(worker), config.readyTimeout().toMillis());
+            return worker;
         } catch (IOException e) {
             if (listener != null) listener.close();
             LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), Integer.toString(slot.instance), e.getMessage());
-            slot.worker = null;
-            scheduleRestart(slot, 0);
+            if (intoSlot) {
+                slot.worker = null;
+                scheduleRestart(slot, 0);
+            }
+            return null;
         }
     }
 
@@ -302,12 +309,14 @@ public final class Cluster extends LifeCycle {
         move(worker, WorkerState.ONLINE);
         LOG.log(Level.INFO, "{0}: online after {1} ms", worker.name(), Long.toString(worker.aliveMillis()));
         updateRotation();
+        worker.online.complete(null);
     }
 
     private void onReadyTimeout(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
-        LOG.log(Level.WARNING, "{0} did not call ready() within {1} ms: killing it",
-                worker.name(), Long.toString(config.readyTimeout().toMillis()));
+        String why = "did not call ready() within " + config.readyTimeout().toMillis() + " ms";
+        LOG.log(Level.WARNING, "{0} {1}: killing it", worker.name(), why);
+        worker.online.completeExceptionally(new IllegalStateException(why));
         worker.process().destroyForcibly();
     }
 
@@ -341,6 +350,8 @@ public final class Cluster extends LifeCycle {
         live.remove(worker);
         updateRotation();
         LOG.log(expected ? Level.INFO : Level.WARNING, "{0} exited with {1}", worker.name(), describeExit(worker.exitCode));
+        worker.online.completeExceptionally(new IllegalStateException("exited with " + describeExit(worker.exitCode) + " before it was ready"));
+        worker.exit.complete(worker.exitCode);
         Slot slot = slots.get(worker.instance);
         if (stopping) {
             if (live.isEmpty()) stopped.complete(null);
@@ -360,8 +371,115 @@ public final class Cluster extends LifeCycle {
         slot.restarts++;
         LOG.log(Level.INFO, "{0}#{1}: restart {2} in {3} ms", name(), Integer.toString(slot.instance), Integer.toString(slot.restarts), Long.toString(decision.delayMillis()));
         slot.restart = master.housekeeping().schedule(() -> post(() -> {
-            if (!stopping && slot.restart != null) launch(slot);
+            if (!stopping && slot.restart != null && slots.get(slot.instance) == slot) launch(slot, true);
         }), decision.delayMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    // ---- what operations (ClusterOperations) do, one step at a time, on the event thread -------
+
+    /** Runs {@code task} on the event thread and waits for its result. Never call it from there. */
+    <T> T call(java.util.concurrent.Callable<T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        post(() -> {
+            try {
+                result.complete(task.call());
+            } catch (Exception | Error e) {
+                result.completeExceptionally(e);
+            }
+        });
+        try {
+            return result.get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) throw runtime;
+            throw new IllegalStateException(e.getCause());
+        } catch (Exception e) {
+            throw new IllegalStateException(name() + ": no answer from the cluster's event thread", e);
+        }
+    }
+
+    /** A new instance with the lowest free index, and its first worker. */
+    Slot addSlot() {
+        int instance = 0;
+        while (slots.containsKey(instance)) instance++;
+        Slot slot = new Slot(instance);
+        slots.put(instance, slot);
+        launch(slot, true);
+        return slot;
+    }
+
+    /** Removes an instance: its worker leaves rotation and is stopped gracefully. */
+    Worker removeSlot(int instance) {
+        Slot slot = slots.remove(instance);
+        if (slot == null) return null;
+        if (slot.restart != null) slot.restart.cancel(false);
+        slot.restart = null;
+        Worker worker = slot.worker;
+        if (worker != null && live.contains(worker)) {
+            retire(worker, true);
+            return worker;
+        }
+        return null;
+    }
+
+    /** A replacement for the instance's worker; it takes the slot in {@link #swapIn} once online. */
+    Worker launchReplacement(int instance) {
+        Slot slot = slots.get(instance);
+        return slot == null ? null : launch(slot, false);
+    }
+
+    /** The online replacement takes its instance's slot; the old worker must be retired next. */
+    void swapIn(Worker fresh) {
+        Slot slot = slots.get(fresh.instance);
+        if (slot != null) slot.worker = fresh;
+    }
+
+    /** Starts the slot's worker afresh (restart, or after an errored crash loop). */
+    Worker relaunch(int instance) {
+        Slot slot = slots.get(instance);
+        if (slot == null) return null;
+        if (slot.restart != null) slot.restart.cancel(false);
+        slot.unstableRestarts = 0;
+        slot.nextDelayMillis = 0;
+        return launch(slot, true);
+    }
+
+    /**
+     * Takes a worker out of rotation, then stops it: with the SDK's shutdown message
+     * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
+     */
+    void retire(Worker worker, boolean graceful) {
+        if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) move(worker, WorkerState.STOPPING);
+        if (worker.state != WorkerState.STOPPING) return;
+        updateRotation();
+        if (graceful) worker.requestShutdown();
+        else worker.process().destroy();
+        later(() -> {
+            if (!worker.process().isAlive()) return;
+            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
+                    Long.toString(config.killTimeout().toMillis()));
+            worker.process().destroyForcibly();
+        }, config.killTimeout().toMillis());
+    }
+
+    /** The instances' current workers that are online, by instance. */
+    List<Worker> onlineWorkers() {
+        return slots.values().stream().map(slot -> slot.worker)
+                .filter(worker -> worker != null && worker.state == WorkerState.ONLINE).toList();
+    }
+
+    /** The current worker of each instance (null where none is running), by instance. */
+    Map<Integer, Worker> slotWorkers() {
+        Map<Integer, Worker> workers = new TreeMap<>();
+        slots.forEach((instance, slot) -> workers.put(instance, slot.worker != null && live.contains(slot.worker) ? slot.worker : null));
+        return workers;
+    }
+
+    int instanceCount() {
+        return slots.size();
+    }
+
+    boolean isStopping() {
+        return stopping;
     }
 
     private static String describeExit(int code) {
@@ -425,6 +543,48 @@ public final class Cluster extends LifeCycle {
         }
     }
 
+    // ---- what operators do: each blocks until done, one at a time -----------------------------
+
+    /**
+     * Sets the number of instances: up starts workers at the lowest free indices; down drains the
+     * highest (out of rotation first, then a graceful stop).
+     *
+     * @throws IllegalArgumentException outside 0 to {@code max.instances}; nothing changes
+     * @throws IllegalStateException    while another operation runs ("busy: ...")
+     */
+    public OperationResult scale(int instances) {
+        return operations.scale(instances);
+    }
+
+    /** {@link #scale} relative to the current count: {@code +3}, {@code -1}. */
+    public OperationResult scaleBy(int delta) {
+        return operations.scaleBy(delta);
+    }
+
+    /**
+     * Rolling reload: for each worker in turn, a replacement starts and comes online, then the old
+     * worker leaves rotation and gets SIGTERM (SIGKILL after {@code kill.timeout}). A replacement
+     * that fails stops the reload there: the old workers keep serving.
+     */
+    public OperationResult reload() {
+        return operations.reload(false);
+    }
+
+    /** {@link #reload}, but the old worker is asked over IPC to drain and exit by itself. */
+    public OperationResult gracefulReload() {
+        return operations.reload(true);
+    }
+
+    /** Stops every worker, then starts them all again: not zero-downtime, like {@code pm2 restart}. */
+    public OperationResult restart() {
+        return operations.restart();
+    }
+
+    /** The operation in progress, or null. */
+    public String runningOperation() {
+        return operations.running();
+    }
+
     // ---- what operators see ------------------------------------------------------------------
 
     /** A snapshot of this app and each of its workers, taken on the event thread. */
@@ -453,6 +613,6 @@ public final class Cluster extends LifeCycle {
             }
         }
         workers.sort(java.util.Comparator.comparingInt(WorkerInfo::instance));
-        return new ClusterInfo(name(), config.instances(), rotation.length, accepted.sum(), waitingCount, dropped.sum(), workers);
+        return new ClusterInfo(name(), slots.size(), rotation.length, accepted.sum(), waitingCount, dropped.sum(), workers);
     }
 }

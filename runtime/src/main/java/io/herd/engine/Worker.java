@@ -36,6 +36,11 @@ final class Worker {
     /** Set, under this worker's lock, when the worker said it accepts no more connections. */
     private boolean refusing;
 
+    /** Completes when the worker is online; fails when it exits or times out first. */
+    final java.util.concurrent.CompletableFuture<Void> online = new java.util.concurrent.CompletableFuture<>();
+    /** Completes with the exit code when its JVM has exited. */
+    final java.util.concurrent.CompletableFuture<Integer> exit = new java.util.concurrent.CompletableFuture<>();
+
     // Event-thread state
     WorkerState state = WorkerState.LAUNCHING;
     long onlineNanos;

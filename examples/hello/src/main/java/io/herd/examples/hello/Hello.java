@@ -19,7 +19,8 @@ import java.util.concurrent.CountDownLatch;
  * <instance>:<pid>} header, so you can see which worker served you.
  *
  * <p>{@code GET /sleep?ms=N} answers after N milliseconds: a slow request, to watch a graceful
- * stop finish it. Run alone: {@code java -jar hello.jar [port]} (default 8080, on 127.0.0.1);
+ * stop finish it. With {@code HELLO_CRASH_IF_EXISTS=<file>} set and that file present, it exits
+ * with status 1 as it starts: a bad release, to watch a reload refuse it. Run alone: {@code java -jar hello.jar [port]} (default 8080, on 127.0.0.1);
  * under herd the master hands it its connections.
  *
  * <p>On herd's graceful shutdown it stops taking requests, closes idle keep-alive connections,
@@ -48,6 +49,11 @@ public final class Hello {
     }
 
     public static void main(String[] args) throws IOException {
+        String crashSwitch = System.getenv("HELLO_CRASH_IF_EXISTS");
+        if (crashSwitch != null && java.nio.file.Files.exists(java.nio.file.Path.of(crashSwitch))) {
+            System.err.println("hello: " + crashSwitch + " exists: crashing on purpose");
+            System.exit(1);
+        }
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 8080;
         HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", port));
         Hello hello = new Hello(worker.instance() + ":" + ProcessHandle.current().pid());

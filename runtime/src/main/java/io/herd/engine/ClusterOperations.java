@@ -1,0 +1,222 @@
+package io.herd.engine;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * The live operations on a cluster — scale, reload, graceful reload, restart — one at a time.
+ *
+ * <p>An operation runs on the caller's thread (a JMX request, say) as a plain sequence of steps.
+ * Every step that changes the cluster is done by the cluster's event thread ({@link Cluster#call}),
+ * so worker states still change in one place only; in between, the operation waits for workers
+ * to come online or to exit, each wait bounded by the app's ready or kill timeout.
+ *
+ * <p>The rules PM2's users asked for: a worker always leaves rotation before it is asked to stop;
+ * a replacement is online before the worker it replaces leaves; a replacement that fails stops the
+ * reload and the old workers keep serving; a second operation while one runs is refused.
+ */
+final class ClusterOperations {
+    private static final System.Logger LOG = System.getLogger(ClusterOperations.class.getName());
+    /** Slack on top of the app's own timeouts, for the JVM to start or be reaped. */
+    private static final long MARGIN_MILLIS = 10_000;
+
+    private final Cluster cluster;
+    private final AtomicReference<String> running = new AtomicReference<>();
+
+    ClusterOperations(Cluster cluster) {
+        this.cluster = cluster;
+    }
+
+    /** The operation in progress, or null. */
+    String running() {
+        return running.get();
+    }
+
+    OperationResult scale(int target) {
+        int max = cluster.config().maxInstances();
+        if (target < 0 || target > max) {
+            throw new IllegalArgumentException("scale " + target + ": an instance count goes from 0 to " + max
+                    + " (app." + cluster.name() + ".max.instances)");
+        }
+        return exclusively("scale " + target, () -> scaleTo(target));
+    }
+
+    OperationResult scaleBy(int delta) {
+        return exclusively("scaleBy " + (delta >= 0 ? "+" : "") + delta, () -> {
+            int current = cluster.call(cluster::instanceCount);
+            long target = (long) current + delta;
+            int max = cluster.config().maxInstances();
+            if (target < 0 || target > max) {
+                throw new IllegalArgumentException("scaleBy " + delta + ": " + current + " " + (delta >= 0 ? "+ " : "- ")
+                        + Math.abs((long) delta) + " is outside 0 to " + max + " (app." + cluster.name() + ".max.instances)");
+            }
+            return scaleTo((int) target);
+        });
+    }
+
+    private OperationResult scaleTo(int target) {
+        String name = running.get();
+        int current = cluster.call(cluster::instanceCount);
+        List<OperationResult.Step> steps = new ArrayList<>();
+        if (target > current) {
+            List<Worker> started = cluster.call(() -> {
+                List<Worker> workers = new ArrayList<>();
+                for (int i = current; i < target; i++) workers.add(cluster.addSlot().worker);
+                return workers;
+            });
+            boolean allOnline = true;
+            for (Worker worker : started) {
+                String failure = worker == null ? "no JVM could be started" : awaitOnline(worker);
+                allOnline &= failure == null;
+                steps.add(new OperationResult.Step(worker == null ? -1 : worker.instance, 0, worker == null ? 0 : worker.pid(),
+                        failure == null ? "started" : "failed: " + failure));
+            }
+            return result(name, allOnline, allOnline ? "scaled from " + current + " to " + target
+                    : "scaled to " + target + " instances, but not every new worker came online (they are restarted as usual)", steps);
+        }
+        if (target < current) {
+            List<Worker> stopping = cluster.call(() -> {
+                List<Worker> workers = new ArrayList<>();
+                List<Integer> instances = new ArrayList<>(cluster.slotWorkers().keySet());
+                for (int i = instances.size() - 1; i >= target; i--) {
+                    Worker worker = cluster.removeSlot(instances.get(i));
+                    if (worker != null) workers.add(worker);
+                }
+                return workers;
+            });
+            for (Worker worker : stopping) {
+                steps.add(new OperationResult.Step(worker.instance, worker.pid(), 0, awaitExit(worker)));
+            }
+            return result(name, true, "scaled from " + current + " to " + target, steps);
+        }
+        return result(name, true, "already " + current + " instances", steps);
+    }
+
+    OperationResult reload(boolean graceful) {
+        return exclusively(graceful ? "gracefulReload" : "reload", () -> {
+            String name = running.get();
+            List<Worker> old = cluster.call(cluster::onlineWorkers);
+            List<OperationResult.Step> steps = new ArrayList<>();
+            int parallelism = cluster.config().reloadParallelism();
+            for (int first = 0; first < old.size(); first += parallelism) {
+                List<Worker> batch = old.subList(first, Math.min(old.size(), first + parallelism));
+                List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.launchReplacement(w.instance)).toList());
+                List<String> failures = new ArrayList<>();
+                for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
+                if (failures.stream().anyMatch(failure -> failure != null)) {
+                    cluster.call(() -> {
+                        for (Worker replacement : fresh) if (replacement != null) cluster.retire(replacement, false);
+                        return null;
+                    });
+                    for (int i = 0; i < batch.size(); i++) {
+                        Worker replacement = fresh.get(i);
+                        String failure = failures.get(i);
+                        steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), replacement == null ? 0 : replacement.pid(),
+                                failure != null ? "failed: the replacement " + failure + "; the old worker keeps serving"
+                                        : "rolled back: another replacement in its batch failed; the old worker keeps serving"));
+                    }
+                    for (Worker untouched : old.subList(first + batch.size(), old.size())) {
+                        steps.add(new OperationResult.Step(untouched.instance, untouched.pid(), 0, "not attempted"));
+                    }
+                    return result(name, false, "stopped at instance " + batch.getFirst().instance
+                            + ": a replacement did not come online; the old workers keep serving", steps);
+                }
+                cluster.call(() -> {
+                    for (int i = 0; i < batch.size(); i++) {
+                        cluster.swapIn(fresh.get(i));
+                        cluster.retire(batch.get(i), graceful);
+                    }
+                    return null;
+                });
+                for (int i = 0; i < batch.size(); i++) {
+                    String stopped = awaitExit(batch.get(i));
+                    steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), fresh.get(i).pid(),
+                            stopped.equals("stopped") ? "replaced" : "replaced; the old worker " + stopped));
+                }
+            }
+            return result(name, true, old.isEmpty() ? "no worker was online: nothing to reload"
+                    : "replaced " + old.size() + " worker" + (old.size() == 1 ? "" : "s"), steps);
+        });
+    }
+
+    OperationResult restart() {
+        return exclusively("restart", () -> {
+            String name = running.get();
+            Map<Integer, Worker> before = cluster.call(() -> {
+                Map<Integer, Worker> workers = cluster.slotWorkers();
+                workers.values().forEach(worker -> {
+                    if (worker != null) cluster.retire(worker, false);
+                });
+                return workers;
+            });
+            for (Worker worker : before.values()) if (worker != null) awaitExit(worker);
+            Map<Integer, Worker> after = cluster.call(() -> {
+                Map<Integer, Worker> workers = new java.util.TreeMap<>();
+                for (int instance : before.keySet()) workers.put(instance, cluster.relaunch(instance));
+                return workers;
+            });
+            List<OperationResult.Step> steps = new ArrayList<>();
+            boolean allOnline = true;
+            for (var entry : after.entrySet()) {
+                Worker old = before.get(entry.getKey());
+                Worker fresh = entry.getValue();
+                String failure = fresh == null ? "no JVM could be started" : awaitOnline(fresh);
+                allOnline &= failure == null;
+                steps.add(new OperationResult.Step(entry.getKey(), old == null ? 0 : old.pid(), fresh == null ? 0 : fresh.pid(),
+                        failure == null ? "restarted" : "failed: " + failure));
+            }
+            return result(name, allOnline, allOnline ? "restarted " + after.size() + " workers" : "restarted, but not every worker came online", steps);
+        });
+    }
+
+    private OperationResult exclusively(String name, Supplier<OperationResult> operation) {
+        if (cluster.isStopping()) throw new IllegalStateException(name + ": app " + cluster.name() + " is stopping");
+        if (!running.compareAndSet(null, name)) {
+            throw new IllegalStateException("busy: " + running.get() + " is in progress on app " + cluster.name()
+                    + "; try again when it has finished");
+        }
+        try {
+            LOG.log(Level.INFO, "{0}: {1} started", cluster.name(), name);
+            OperationResult result = operation.get();
+            LOG.log(result.succeeded() ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
+            return result;
+        } finally {
+            running.set(null);
+        }
+    }
+
+    private OperationResult result(String name, boolean succeeded, String message, List<OperationResult.Step> steps) {
+        return new OperationResult(name, succeeded, message, steps);
+    }
+
+    /** Null once online; otherwise why not. */
+    private String awaitOnline(Worker worker) {
+        return await(worker.online, cluster.config().readyTimeout().toMillis(), "came online");
+    }
+
+    /** "stopped", or what went wrong. */
+    private String awaitExit(Worker worker) {
+        String failure = await(worker.exit, cluster.config().killTimeout().toMillis(), "exited");
+        return failure == null ? "stopped" : failure;
+    }
+
+    private static String await(CompletableFuture<?> future, long timeoutMillis, String what) {
+        try {
+            future.get(timeoutMillis + MARGIN_MILLIS, TimeUnit.MILLISECONDS);
+            return null;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause().getMessage();
+        } catch (java.util.concurrent.TimeoutException e) {
+            return "never " + what;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while waiting";
+        }
+    }
+}
