@@ -4,6 +4,11 @@ import io.herd.HerdConfig;
 import io.herd.engine.Cluster;
 import io.herd.engine.Master;
 import io.herd.lifecycle.Container;
+import io.herd.mbeans.ClusterBean;
+
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
 
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -32,6 +37,10 @@ public final class HerdService extends Container {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        for (Cluster cluster : master.clusters()) {
+            server.registerMBean(new ClusterBean(cluster).mbean(), ClusterBean.name(cluster.name()));
+        }
         for (Cluster cluster : master.clusters()) {
             LOG.log(Level.INFO, "app {0}: {1} workers on {2}", cluster.name(), cluster.config().instances(),
                     master.addresses(cluster.name()).stream().map(HerdService::format).collect(Collectors.joining(", ")));
@@ -41,6 +50,11 @@ public final class HerdService extends Container {
     @Override
     protected void doStop() throws Exception {
         LOG.log(Level.INFO, "stopping: no new connections; workers have {0} ms to finish", Long.toString(config.stopTimeout().toMillis()));
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        for (Cluster cluster : master.clusters()) {
+            ObjectName name = ClusterBean.name(cluster.name());
+            if (server.isRegistered(name)) server.unregisterMBean(name);
+        }
         super.doStop();
         LOG.log(Level.INFO, "stopped");
     }

@@ -31,6 +31,13 @@ final class HelloCluster implements AutoCloseable {
     }
 
     static HelloCluster start(int instances, Map<String, String> settings) throws Exception {
+        Master master = new Master(config(instances, settings));
+        master.start();
+        return new HelloCluster(master);
+    }
+
+    /** A service configuration with hello as app "hello", under a fresh home. */
+    static HerdConfig config(int instances, Map<String, String> settings) throws Exception {
         Path home = Files.createTempDirectory("herd-hello-");
         Map<String, String> values = new HashMap<>();
         values.put("herd.logs.dir", home.resolve("logs").toString());
@@ -41,9 +48,7 @@ final class HelloCluster implements AutoCloseable {
         values.put("app.hello.main", Hello.class.getName());
         values.put("app.hello.jvm.options", "-XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1");
         settings.forEach((key, value) -> values.put("app.hello." + key, value));
-        Master master = new Master(HerdConfig.parse(values, home.resolve("test.properties"), home));
-        master.start();
-        return new HelloCluster(master);
+        return HerdConfig.parse(values, home.resolve("test.properties"), home);
     }
 
     private static String location(Class<?> type) throws URISyntaxException {

@@ -1,0 +1,61 @@
+package io.herd.mbeans;
+
+import io.herd.engine.ClusterInfo;
+import io.herd.engine.OperationResult;
+import io.herd.engine.WorkerInfo;
+
+import java.util.List;
+
+/**
+ * One clustered app, as {@code herd:type=Cluster,name=<app>}: its live figures, and the
+ * operations that change it. Every operation blocks until it is done and says, worker by worker,
+ * what happened; only one runs at a time per app.
+ */
+@Description("A herd cluster: one app's worker JVMs behind its port. Live stats, and scale/reload/restart.")
+public interface ClusterMXBean {
+
+    @Description("The app's name, as in its app.<name>.* configuration keys.")
+    String getApp();
+
+    @Description("How many workers the app is set to run now (its instances, after any scale).")
+    int getInstances();
+
+    @Description("Workers in rotation now: online, taking new connections.")
+    int getOnline();
+
+    @Description("Connections the master accepted for this app since the service started.")
+    long getAccepted();
+
+    @Description("Connections waiting now for a ready worker (none is online, or all are full).")
+    long getWaiting();
+
+    @Description("Connections closed unserved since start: the wait queue was full, or they waited past queue.timeout.")
+    long getDropped();
+
+    @Description("The operation in progress (e.g. 'reload', 'scale 4'), or empty when none is.")
+    String getRunningOperation();
+
+    @Description("One row per worker: instance, pid, state, uptime (ms), restarts, connections handed off and open now, last exit code.")
+    List<WorkerInfo> getWorkers();
+
+    @Description("The app's figures in one read: instances, online, accepted, waiting, dropped, and the workers.")
+    ClusterInfo getStats();
+
+    @Description("Sets the number of workers: up starts new ones (lowest free instance indices) and waits until they are online; "
+            + "down drains the highest instances (out of rotation first, then a graceful stop). Refused outside 0..max.instances.")
+    OperationResult scale(@Description(value = "The number of workers wanted, 0 to max.instances.", name = "instances") int instances);
+
+    @Description("Scales relative to the current count: +3 adds three workers, -1 removes one.")
+    OperationResult scaleBy(@Description(value = "How many workers to add (positive) or remove (negative).", name = "delta") int delta);
+
+    @Description("Zero-downtime rolling reload: one worker at a time, a replacement starts and comes online, then the old one "
+            + "leaves rotation and gets SIGTERM (SIGKILL after kill.timeout). Stops at the first replacement that fails; the old workers keep serving.")
+    OperationResult reload();
+
+    @Description("Like reload, but each old worker is asked over IPC to finish its requests in flight, close idle connections and exit; "
+            + "killed only after kill.timeout.")
+    OperationResult gracefulReload();
+
+    @Description("Stops every worker, then starts them all again (not zero-downtime, like pm2 restart). Also revives errored instances.")
+    OperationResult restart();
+}

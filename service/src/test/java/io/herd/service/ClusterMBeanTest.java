@@ -1,0 +1,120 @@
+package io.herd.service;
+
+import io.herd.engine.OperationResult;
+import io.herd.engine.WorkerInfo;
+import io.herd.mbeans.ClusterBean;
+import io.herd.mbeans.ClusterMXBean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import javax.management.JMX;
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanInfo;
+import javax.management.MBeanOperationInfo;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXConnectorServer;
+import javax.management.remote.JMXConnectorServerFactory;
+import javax.management.remote.JMXServiceURL;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.Map;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.emptyString;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The ClusterMXBean of a running service, through a real JMX RMI connector on loopback. */
+@Timeout(120)
+class ClusterMBeanTest {
+    private HerdService service;
+    private JMXConnectorServer connectorServer;
+    private JMXConnector connector;
+    private MBeanServerConnection jmx;
+    private ClusterMXBean hello;
+    private final ObjectName name = ClusterBean.name("hello");
+
+    @BeforeEach
+    void startServiceAndConnect() throws Exception {
+        service = new HerdService(HelloCluster.config(2, Map.of("max.instances", "4")));
+        service.start();
+        connectorServer = JMXConnectorServerFactory.newJMXConnectorServer(new JMXServiceURL("rmi", "127.0.0.1", 0), null,
+                ManagementFactory.getPlatformMBeanServer());
+        connectorServer.start();
+        connector = JMXConnectorFactory.connect(connectorServer.getAddress());
+        jmx = connector.getMBeanServerConnection();
+        hello = JMX.newMXBeanProxy(jmx, name, ClusterMXBean.class);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (hello.getOnline() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (connector != null) connector.close();
+        if (connectorServer != null) connectorServer.stop();
+        service.stop();
+        assertThat("worker JVMs left", ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList(), hasSize(0));
+    }
+
+    @Test
+    void attributesMatchTheRunningWorkers() {
+        assertThat(hello.getApp(), is("hello"));
+        assertThat(hello.getOnline(), is(2));
+        assertThat(hello.getInstances(), is(2));
+        assertThat(hello.getRunningOperation(), is(emptyString()));
+        assertThat(hello.getWorkers(), hasSize(2));
+        for (WorkerInfo worker : hello.getWorkers()) {
+            assertThat(worker.state(), is("online"));
+            assertThat("pid " + worker.pid() + " is a live child of the service",
+                    ProcessHandle.current().children().anyMatch(child -> child.pid() == worker.pid()), is(true));
+        }
+        assertThat(hello.getStats().workers().stream().map(WorkerInfo::pid).toList(),
+                is(hello.getWorkers().stream().map(WorkerInfo::pid).toList()));
+    }
+
+    @Test
+    void scaleThroughJmxChangesTheCluster() {
+        OperationResult result = hello.scale(3);
+        assertThat(result.toString(), result.succeeded(), is(true));
+        assertThat(hello.getOnline(), is(3));
+        assertThat(hello.getInstances(), is(3));
+        assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(), is(3L));
+
+        assertThat(hello.scaleBy(-2).succeeded(), is(true));
+        assertThat(hello.getInstances(), is(1));
+    }
+
+    @Test
+    void outOfRangeArgumentsAreRefusedAndNothingChanges() {
+        RuntimeException negative = assertThrows(RuntimeException.class, () -> hello.scale(-1));
+        assertThat(negative.getMessage(), containsString("from 0 to 4"));
+        RuntimeException tooMany = assertThrows(RuntimeException.class, () -> hello.scale(1_000_000));
+        assertThat(tooMany.getMessage(), containsString("max.instances"));
+        assertThat(hello.getInstances(), is(2));
+        assertThat(hello.getOnline(), is(2));
+    }
+
+    @Test
+    void everyAttributeAndOperationSaysWhatItMeans() throws Exception {
+        MBeanInfo info = jmx.getMBeanInfo(name);
+        assertThat(info.getDescription(), containsString("herd cluster"));
+        for (MBeanAttributeInfo attribute : info.getAttributes()) {
+            assertThat(attribute.getName(), attribute.getDescription(), not(is(attribute.getName())));
+        }
+        for (MBeanOperationInfo operation : info.getOperations()) {
+            assertThat(operation.getName(), operation.getDescription(), not(is(operation.getName())));
+        }
+        MBeanOperationInfo scale = Arrays.stream(info.getOperations()).filter(op -> op.getName().equals("scale")).findFirst().orElseThrow();
+        assertThat(scale.getSignature()[0].getName(), is("instances"));
+        assertThat(Arrays.stream(info.getAttributes()).map(MBeanAttributeInfo::getDescription).toList(), everyItem(not(emptyString())));
+    }
+}
