@@ -53,7 +53,7 @@ wait_for() { # port: until two different answers come back (herd) or one (alone)
   echo "bench: nothing answers on port $1" >&2; cat "$work"/*.log >&2; exit 1
 }
 wait_for "$ALONE_PORT"; wait_for "$HERD_PORT"
-until [ "$(grep -c 'online after' "$work/herd.log")" -ge 2 ]; do sleep 0.1; done
+until [ "$(grep -c -- '-> online' "$work/herd.log")" -ge 2 ]; do sleep 0.1; done
 
 # run PORT MODE -> "req/s p99_ms"
 run() {

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param killTimeout   how long a stopping worker has before it is killed (SIGKILL)
  * @param maxInstances  the most workers {@code scale} may ask for
  * @param reloadParallelism how many workers a rolling reload replaces at once
+ * @param restart       when a worker that exited unexpectedly is started again
  */
 public record AppConfig(
         String name,
@@ -44,7 +45,8 @@ public record AppConfig(
         Duration readyTimeout,
         Duration killTimeout,
         int maxInstances,
-        int reloadParallelism) {
+        int reloadParallelism,
+        Restart restart) {
 
     public AppConfig {
         listen = List.copyOf(listen);
@@ -52,5 +54,15 @@ public record AppConfig(
         jvmOptions = List.copyOf(jvmOptions);
         args = List.copyOf(args);
         env = Map.copyOf(env);
+    }
+
+    /**
+     * The restart policy, PM2's: an exponential back-off from {@code delay}, ×1.5 per restart, up
+     * to {@code maxDelay}, back to {@code delay} once a worker stayed up 30 s; an instance that
+     * exits more than {@code maxRestarts} times in a row within {@code minUptime} of starting is
+     * errored instead of restarted.
+     */
+    public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
+        public static final Restart PM2_DEFAULTS = new Restart(16, Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofSeconds(15));
     }
 }

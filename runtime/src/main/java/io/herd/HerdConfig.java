@@ -43,7 +43,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
-            "max.instances", "reload.parallelism");
+            "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
     /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
@@ -166,10 +166,19 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 problem(prefix + "instances", instances + " is more than " + prefix + "max.instances (" + maxInstances + ")");
             }
             int reloadParallelism = integer(prefix + "reload.parallelism", keys.getOrDefault("reload.parallelism", "1"), 1, MAX_INSTANCES);
+            AppConfig.Restart pm2 = AppConfig.Restart.PM2_DEFAULTS;
+            AppConfig.Restart restart = new AppConfig.Restart(
+                    integer(prefix + "max.restarts", keys.getOrDefault("max.restarts", Integer.toString(pm2.maxRestarts())), 0, 1_000_000),
+                    duration(prefix + "min.uptime", keys.getOrDefault("min.uptime", pm2.minUptime().toMillis() + "ms")),
+                    duration(prefix + "restart.delay", keys.getOrDefault("restart.delay", pm2.delay().toMillis() + "ms")),
+                    duration(prefix + "restart.delay.max", keys.getOrDefault("restart.delay.max", pm2.maxDelay().toMillis() + "ms")));
+            if (restart.maxDelay().compareTo(restart.delay()) < 0) {
+                problem(prefix + "restart.delay.max", "is shorter than " + prefix + "restart.delay");
+            }
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
                     words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
-                    maxInstances, reloadParallelism);
+                    maxInstances, reloadParallelism, restart);
         }
 
         private List<InetSocketAddress> listen(String key, String value) {

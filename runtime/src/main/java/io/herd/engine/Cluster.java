@@ -38,8 +38,10 @@ public final class Cluster extends LifeCycle {
     private final AppConfig config;
     private final Master master;
     private final ExecutorService events;
-    private final RestartPolicy restartPolicy = new RestartPolicy();
+    private final RestartPolicy restartPolicy;
     private final ClusterOperations operations = new ClusterOperations(this);
+    private final java.util.concurrent.CopyOnWriteArrayList<java.util.function.Consumer<WorkerEvent>> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicInteger turn = new AtomicInteger();
     private final LongAdder accepted = new LongAdder();
     private final LongAdder dropped = new LongAdder();
@@ -73,6 +75,7 @@ public final class Cluster extends LifeCycle {
 
     Cluster(AppConfig config, Master master) {
         this.config = config;
+        this.restartPolicy = new RestartPolicy(config.restart());
         this.master = master;
         this.events = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "herd-" + config.name());
@@ -301,13 +304,12 @@ public final class Cluster extends LifeCycle {
     void onReady(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
         if (stopping) {
-            move(worker, WorkerState.STOPPING);
+            move(worker, WorkerState.STOPPING, "ready while the app is stopping");
             worker.requestShutdown();
             return;
         }
         worker.onlineNanos = System.nanoTime();
-        move(worker, WorkerState.ONLINE);
-        LOG.log(Level.INFO, "{0}: online after {1} ms", worker.name(), Long.toString(worker.aliveMillis()));
+        move(worker, WorkerState.ONLINE, "ready after " + worker.aliveMillis() + " ms");
         updateRotation();
         worker.online.complete(null);
     }
@@ -346,10 +348,9 @@ public final class Cluster extends LifeCycle {
         worker.exited();
         worker.exitCode = worker.process().exitValue();
         boolean expected = worker.state == WorkerState.STOPPING || stopping;
-        move(worker, WorkerState.STOPPED);
+        move(worker, WorkerState.STOPPED, (expected ? "" : "unexpectedly: ") + "exited with " + describeExit(worker.exitCode));
         live.remove(worker);
         updateRotation();
-        LOG.log(expected ? Level.INFO : Level.WARNING, "{0} exited with {1}", worker.name(), describeExit(worker.exitCode));
         worker.online.completeExceptionally(new IllegalStateException("exited with " + describeExit(worker.exitCode) + " before it was ready"));
         worker.exit.complete(worker.exitCode);
         Slot slot = slots.get(worker.instance);
@@ -362,14 +363,17 @@ public final class Cluster extends LifeCycle {
 
     private void scheduleRestart(Slot slot, long aliveMillis) {
         RestartPolicy.Decision decision = restartPolicy.afterExit(slot, aliveMillis);
-        if (slot.worker != null) move(slot.worker, decision.errored() ? WorkerState.ERRORED : WorkerState.WAITING_RESTART);
         if (decision.errored()) {
-            LOG.log(Level.ERROR, "{0}#{1} crashed {2} times in a row, each within {3} ms of starting: errored, not restarted",
-                    name(), Integer.toString(slot.instance), Integer.toString(slot.unstableRestarts), Long.toString(RestartPolicy.MIN_UPTIME_MILLIS));
+            String why = "crashed " + slot.unstableRestarts + " times in a row, each within " + restartPolicy.minUptimeMillis()
+                    + " ms of starting: not restarted until an operator acts (restart)";
+            if (slot.worker != null) move(slot.worker, WorkerState.ERRORED, why);
+            else LOG.log(Level.ERROR, "{0}#{1} {2}", name(), Integer.toString(slot.instance), why);
             return;
         }
         slot.restarts++;
-        LOG.log(Level.INFO, "{0}#{1}: restart {2} in {3} ms", name(), Integer.toString(slot.instance), Integer.toString(slot.restarts), Long.toString(decision.delayMillis()));
+        String plan = "restart " + slot.restarts + " in " + decision.delayMillis() + " ms";
+        if (slot.worker != null) move(slot.worker, WorkerState.WAITING_RESTART, plan);
+        else LOG.log(Level.INFO, "{0}#{1}: {2}", name(), Integer.toString(slot.instance), plan);
         slot.restart = master.housekeeping().schedule(() -> post(() -> {
             if (!stopping && slot.restart != null && slots.get(slot.instance) == slot) launch(slot, true);
         }), decision.delayMillis(), TimeUnit.MILLISECONDS);
@@ -448,7 +452,9 @@ public final class Cluster extends LifeCycle {
      * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
      */
     void retire(Worker worker, boolean graceful) {
-        if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) move(worker, WorkerState.STOPPING);
+        if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
+            move(worker, WorkerState.STOPPING, graceful ? "out of rotation; asked to drain" : "out of rotation; SIGTERM");
+        }
         if (worker.state != WorkerState.STOPPING) return;
         updateRotation();
         if (graceful) worker.requestShutdown();
@@ -486,13 +492,34 @@ public final class Cluster extends LifeCycle {
         return code > 128 && code < 160 ? "signal " + (code - 128) + " (exit code " + code + ")" : "exit code " + code;
     }
 
-    private void move(Worker worker, WorkerState target) {
-        if (worker.state == target) return;
-        if (!worker.state.canMoveTo(target)) {
-            throw new IllegalStateException(worker.name() + ": " + worker.state.label() + " cannot become " + target.label());
+    /** The one place a worker changes state: checked, logged, and published to the listeners. */
+    private void move(Worker worker, WorkerState target, String reason) {
+        WorkerState from = worker.state;
+        if (from == target) return;
+        if (!from.canMoveTo(target)) {
+            throw new IllegalStateException(worker.name() + ": " + from.label() + " cannot become " + target.label());
         }
-        LOG.log(Level.DEBUG, "{0}: {1} -> {2}", worker.name(), worker.state.label(), target.label());
         worker.state = target;
+        boolean bad = target == WorkerState.ERRORED || reason.startsWith("unexpectedly");
+        LOG.log(target == WorkerState.ERRORED ? Level.ERROR : bad ? Level.WARNING : Level.INFO,
+                "{0}: {1} -> {2}: {3}", worker.name(), from.label(), target.label(), reason);
+        WorkerEvent event = new WorkerEvent(name(), worker.instance, worker.pid(), from, target, reason, java.time.Instant.now());
+        for (var listener : listeners) {
+            try {
+                listener.accept(event);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, name() + ": a worker-state listener failed", e);
+            }
+        }
+    }
+
+    /** Hears every worker state change of this app, on its event thread: keep it quick. */
+    public void addListener(java.util.function.Consumer<WorkerEvent> listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(java.util.function.Consumer<WorkerEvent> listener) {
+        listeners.remove(listener);
     }
 
     private void updateRotation() {
@@ -520,11 +547,13 @@ public final class Cluster extends LifeCycle {
                 if (slot.restart == null) continue;
                 slot.restart.cancel(false);
                 slot.restart = null;
-                if (slot.worker != null && slot.worker.state == WorkerState.WAITING_RESTART) move(slot.worker, WorkerState.STOPPED);
+                if (slot.worker != null && slot.worker.state == WorkerState.WAITING_RESTART) {
+                    move(slot.worker, WorkerState.STOPPED, "restart cancelled: the app is stopping");
+                }
             }
             for (Worker worker : live) {
                 if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
-                    move(worker, WorkerState.STOPPING);
+                    move(worker, WorkerState.STOPPING, "the app is stopping");
                     worker.requestShutdown();
                 }
             }

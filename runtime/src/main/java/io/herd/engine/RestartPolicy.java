@@ -1,27 +1,34 @@
 package io.herd.engine;
 
+import io.herd.AppConfig;
+
 /**
- * When a worker that exited unexpectedly is started again, PM2's way: an exponential back-off
- * (×1.5 from 100 ms, capped at 15 s, back to 100 ms once a worker stayed up 30 s), and an
- * instance that crashed more than 16 times in a row within a second of starting is errored
- * rather than restarted forever.
+ * When a worker that exited unexpectedly is started again (see {@link AppConfig.Restart}):
+ * exponential back-off, reset after a stable run, and errored after a crash loop.
  */
 final class RestartPolicy {
-    static final long FIRST_DELAY_MILLIS = 100;
-    static final long MAX_DELAY_MILLIS = 15_000;
+    /** A worker up this long was stable: the next crash starts the back-off from the beginning again. */
     static final long STABLE_AFTER_MILLIS = 30_000;
-    static final long MIN_UPTIME_MILLIS = 1_000;
-    static final int MAX_UNSTABLE_RESTARTS = 16;
+
+    private final AppConfig.Restart settings;
+
+    RestartPolicy(AppConfig.Restart settings) {
+        this.settings = settings;
+    }
 
     record Decision(boolean errored, long delayMillis) {
     }
 
+    long minUptimeMillis() {
+        return settings.minUptime().toMillis();
+    }
+
     Decision afterExit(Cluster.Slot slot, long aliveMillis) {
-        slot.unstableRestarts = aliveMillis < MIN_UPTIME_MILLIS ? slot.unstableRestarts + 1 : 0;
-        if (slot.unstableRestarts > MAX_UNSTABLE_RESTARTS) return new Decision(true, 0);
-        if (aliveMillis >= STABLE_AFTER_MILLIS || slot.nextDelayMillis == 0) slot.nextDelayMillis = FIRST_DELAY_MILLIS;
+        slot.unstableRestarts = aliveMillis < settings.minUptime().toMillis() ? slot.unstableRestarts + 1 : 0;
+        if (slot.unstableRestarts > settings.maxRestarts()) return new Decision(true, 0);
+        if (aliveMillis >= STABLE_AFTER_MILLIS || slot.nextDelayMillis == 0) slot.nextDelayMillis = settings.delay().toMillis();
         long delay = slot.nextDelayMillis;
-        slot.nextDelayMillis = Math.min((long) (delay * 1.5), MAX_DELAY_MILLIS);
+        slot.nextDelayMillis = Math.min((long) (delay * 1.5), settings.maxDelay().toMillis());
         return new Decision(false, delay);
     }
 }

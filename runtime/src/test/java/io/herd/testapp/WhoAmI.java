@@ -19,11 +19,13 @@ import java.nio.charset.StandardCharsets;
  * SDK's channels work all three ways. {@code WHOAMI_READY_DELAY_MS} delays {@code ready()}.
  * {@code WHOAMI_STALL_INSTANCE=i}: instance i says it is ready but never accepts, and closes its
  * HerdWorker after {@code WHOAMI_STALL_MS}, handing back what was queued for it.
+ * {@code WHOAMI_CRASH_INSTANCE=i}: instance i exits with status 3 as soon as it starts.
  */
 public final class WhoAmI {
     public static void main(String[] args) throws Exception {
         String mode = System.getenv().getOrDefault("WHOAMI_MODE", "virtual");
         long readyDelay = Long.parseLong(System.getenv().getOrDefault("WHOAMI_READY_DELAY_MS", "0"));
+        if (System.getenv().getOrDefault("WHOAMI_CRASH_INSTANCE", "").equals(System.getenv("HERD_INSTANCE"))) System.exit(3);
         HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", 0));
         String me = worker.instance() + " " + ProcessHandle.current().pid();
         Selector selector = mode.equals("selector") ? Selector.open() : null;

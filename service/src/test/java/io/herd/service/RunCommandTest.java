@@ -31,7 +31,7 @@ class RunCommandTest {
     void clustersHelloOverTwoWorkersAndStopsCleanlyOnSigterm() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");
-            herd.awaitOutput("online after", 2);
+            herd.awaitOutput("-> online", 2);
             List<String> servedBy = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 Http response = Http.get(port, "/");
@@ -56,7 +56,7 @@ class RunCommandTest {
     void aSlowRequestInFlightWhenTheServiceStopsIsAnswered() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");
-            herd.awaitOutput("online after", 2);
+            herd.awaitOutput("-> online", 2);
             try (Http.Sent slow = Http.send(port, "/sleep?ms=1500")) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (!herd.acceptedByAWorker(slow.localPort()) && System.nanoTime() < deadline) Thread.sleep(5);
@@ -75,7 +75,7 @@ class RunCommandTest {
     void ctrlCInATerminalStopsEveryWorkerGracefully() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""), true)) {
             herd.port("hello");
-            herd.awaitOutput("online after", 2);
+            herd.awaitOutput("-> online", 2);
 
             herd.interruptProcessGroup();
 

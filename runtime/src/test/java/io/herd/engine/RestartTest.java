@@ -1,0 +1,97 @@
+package io.herd.engine;
+
+import io.herd.testapp.Reply;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.is;
+
+/** The restart policy with real worker JVMs: back-off, errored, and replacement under load. */
+@Timeout(120)
+class RestartTest {
+    private static final Pattern PLANNED = Pattern.compile("restart (\\d+) in (\\d+) ms");
+
+    @Test
+    void aCrashLoopingWorkerEndsErroredWithGrowingDelaysWhileItsSiblingServes() throws Exception {
+        List<WorkerEvent> events = new CopyOnWriteArrayList<>();
+        Map<String, String> crashing = Map.of("env.WHOAMI_CRASH_INSTANCE", "0", "max.restarts", "4",
+                "min.uptime", "5s", "restart.delay", "20ms", "restart.delay.max", "1s");
+        try (TestCluster herd = TestCluster.start(2, crashing)) {
+            herd.cluster.addListener(event -> {
+                if (event.instance() == 0) events.add(event);
+            });
+            herd.awaitInfo(info -> info.workers().stream().anyMatch(w -> w.instance() == 0 && w.state().equals("errored")));
+
+            List<Long> delays = new ArrayList<>();
+            for (WorkerEvent event : events) {
+                Matcher planned = PLANNED.matcher(event.reason());
+                if (event.to() == WorkerState.WAITING_RESTART && planned.find()) delays.add(Long.parseLong(planned.group(2)));
+            }
+            assertThat("each restart waits longer than the one before: " + delays, isIncreasing(delays), is(true));
+            assertThat(events.getLast().to(), is(WorkerState.ERRORED));
+            assertThat(herd.info().online(), is(1));
+            assertThat(Reply.ask(herd.port).instance(), is(1));
+        }
+    }
+
+    private static boolean isIncreasing(List<Long> values) {
+        for (int i = 1; i < values.size(); i++) if (values.get(i) <= values.get(i - 1)) return false;
+        return values.size() >= 3;
+    }
+
+    @Test
+    void aWorkerKilledUnderLoadIsReplacedAndNoConnectionIsRefused() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of())) {
+            ClusterInfo before = herd.awaitOnline(2);
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong answered = new AtomicLong();
+            ConcurrentLinkedQueue<IOException> failures = new ConcurrentLinkedQueue<>();
+            List<Thread> clients = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                clients.add(Thread.ofVirtual().start(() -> {
+                    for (int n = 0; n < 1_000_000 && running.get(); n++) {
+                        try {
+                            Reply.ask(herd.port);
+                            answered.incrementAndGet();
+                        } catch (IOException e) {
+                            failures.add(e);
+                        }
+                    }
+                }));
+            }
+            while (answered.get() < 200) Thread.sleep(5);
+            WorkerInfo victim = before.workers().getFirst();
+            ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
+            ClusterInfo after = herd.awaitInfo(info -> info.online() == 2
+                    && info.workers().stream().noneMatch(w -> w.pid() == victim.pid()));
+            long answeredAtReplacement = answered.get();
+            while (answered.get() < answeredAtReplacement + 200) Thread.sleep(5);
+            running.set(false);
+            for (Thread client : clients) client.join();
+
+            assertThat(after.online(), is(2));
+            assertThat(after.workers(), hasSize(2));
+            assertThat("refused connections", failures.stream().filter(ConnectException.class::isInstance).toList(), is(empty()));
+            // Only what was in flight on the killed worker may fail: a handful, at most one per client.
+            assertThat(failures.size() <= clients.size(), is(true));
+            assertThat(answered.get(), greaterThan(400L));
+        }
+    }
+}
