@@ -27,6 +27,9 @@ import java.util.Map;
  * @param maxInstances  the most workers {@code scale} may ask for
  * @param reloadParallelism how many workers a rolling reload replaces at once
  * @param restart       when a worker that exited unexpectedly is started again
+ * @param maxMemoryBytes a worker whose resident memory (RSS) passes this is replaced, like in a
+ *                      graceful reload; 0 for no limit
+ * @param memoryCheckInterval how often, roughly (jittered), worker memory is checked against it
  */
 public record AppConfig(
         String name,
@@ -46,7 +49,9 @@ public record AppConfig(
         Duration killTimeout,
         int maxInstances,
         int reloadParallelism,
-        Restart restart) {
+        Restart restart,
+        long maxMemoryBytes,
+        Duration memoryCheckInterval) {
 
     public AppConfig {
         listen = List.copyOf(listen);

@@ -38,12 +38,14 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
     private static final Pattern APP_NAME = Pattern.compile("[A-Za-z0-9_-]{1,40}");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMG]?)B?", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
-            "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max");
+            "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
+            "max.memory", "memory.check.interval");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
     /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
@@ -175,10 +177,13 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (restart.maxDelay().compareTo(restart.delay()) < 0) {
                 problem(prefix + "restart.delay.max", "is shorter than " + prefix + "restart.delay");
             }
+            long maxMemory = keys.containsKey("max.memory") ? size(prefix + "max.memory", keys.get("max.memory")) : 0;
+            Duration memoryCheck = duration(prefix + "memory.check.interval", keys.getOrDefault("memory.check.interval", "30s"));
+            if (memoryCheck.isZero()) problem(prefix + "memory.check.interval", "must be longer than 0");
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
                     words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
-                    maxInstances, reloadParallelism, restart);
+                    maxInstances, reloadParallelism, restart, maxMemory, memoryCheck);
         }
 
         private List<InetSocketAddress> listen(String key, String value) {
@@ -245,6 +250,21 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 case "m" -> Duration.ofMinutes(amount);
                 case "h" -> Duration.ofHours(amount);
                 default -> Duration.ofMillis(amount);
+            };
+        }
+
+        private long size(String key, String value) {
+            Matcher matcher = SIZE.matcher(value.trim());
+            if (!matcher.matches()) {
+                problem(key, "'" + value + "' is not a size such as 512M, 1G or 800K");
+                return 0;
+            }
+            long amount = Long.parseLong(matcher.group(1));
+            return switch (matcher.group(2).toUpperCase(java.util.Locale.ROOT)) {
+                case "K" -> amount << 10;
+                case "M" -> amount << 20;
+                case "G" -> amount << 30;
+                default -> amount;
             };
         }
 

@@ -92,9 +92,15 @@ public final class Cluster extends LifeCycle {
         return config;
     }
 
+    /** How often, roughly, worker CPU and memory are read from /proc. */
+    private static final long SAMPLE_MILLIS = 2_000;
+    private long nextMemoryCheckNanos;
+
     @Override
     protected void doStart() {
         master.housekeeping().scheduleWithFixedDelay(this::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
+        nextMemoryCheckNanos = System.nanoTime() + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
+        later(this::sample, jittered(SAMPLE_MILLIS));
         post(() -> {
             for (int instance = 0; instance < config.instances(); instance++) addSlot();
         });
@@ -329,6 +335,27 @@ public final class Cluster extends LifeCycle {
      */
     void onStoppedAccepting(Worker worker) {
         updateRotation();
+    }
+
+    /** Samples every worker's CPU and memory, and replaces one over max.memory when a check is due. */
+    private void sample() {
+        if (stopping) return;
+        for (Worker worker : live) worker.sample();
+        long now = System.nanoTime();
+        if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
+            nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
+            live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.rssBytes > config.maxMemoryBytes())
+                    .max(java.util.Comparator.comparingLong(worker -> worker.rssBytes))
+                    .ifPresent(worker -> Thread.ofVirtual().name("herd-" + name() + "-memory")
+                            .start(() -> operations.replaceOverMemory(worker)));
+        }
+        later(this::sample, jittered(SAMPLE_MILLIS));
+    }
+
+    /** {@code millis} ± 10%, so periodic work does not beat in step across apps and workers. */
+    private static long jittered(long millis) {
+        long spread = Math.max(1, millis / 10);
+        return millis - spread + java.util.concurrent.ThreadLocalRandom.current().nextLong(2 * spread + 1);
     }
 
     /** Runs a task on the event thread after a delay. */
@@ -632,16 +659,25 @@ public final class Cluster extends LifeCycle {
         for (Worker worker : live) {
             Slot slot = slots.get(worker.instance);
             workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
-                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.exitCode));
+                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.exitCode,
+                    worker.cpuPercent, worker.rssBytes));
         }
         for (Slot slot : slots.values()) {
             Worker last = slot.worker;
             if (last != null && !live.contains(last)) {
                 workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
-                        last.handedOff(), 0, last.exitCode));
+                        last.handedOff(), 0, last.exitCode, 0, 0));
             }
         }
         workers.sort(java.util.Comparator.comparingInt(WorkerInfo::instance));
-        return new ClusterInfo(name(), slots.size(), rotation.length, accepted.sum(), waitingCount, dropped.sum(), workers);
+        long open = 0, rss = 0;
+        double cpu = 0;
+        for (Worker worker : live) {
+            open += worker.openConnections();
+            rss += worker.rssBytes;
+            cpu += worker.cpuPercent;
+        }
+        return new ClusterInfo(name(), slots.size(), rotation.length, accepted.sum(), waitingCount, dropped.sum(),
+                open, cpu, rss, workers);
     }
 }

@@ -106,43 +106,77 @@ final class ClusterOperations {
             int parallelism = cluster.config().reloadParallelism();
             for (int first = 0; first < old.size(); first += parallelism) {
                 List<Worker> batch = old.subList(first, Math.min(old.size(), first + parallelism));
-                List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.launchReplacement(w.instance)).toList());
-                List<String> failures = new ArrayList<>();
-                for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
-                if (failures.stream().anyMatch(failure -> failure != null)) {
-                    cluster.call(() -> {
-                        for (Worker replacement : fresh) if (replacement != null) cluster.retire(replacement, false);
-                        return null;
-                    });
-                    for (int i = 0; i < batch.size(); i++) {
-                        Worker replacement = fresh.get(i);
-                        String failure = failures.get(i);
-                        steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), replacement == null ? 0 : replacement.pid(),
-                                failure != null ? "failed: the replacement " + failure + "; the old worker keeps serving"
-                                        : "rolled back: another replacement in its batch failed; the old worker keeps serving"));
-                    }
+                if (!replace(batch, graceful, steps)) {
                     for (Worker untouched : old.subList(first + batch.size(), old.size())) {
                         steps.add(new OperationResult.Step(untouched.instance, untouched.pid(), 0, "not attempted"));
                     }
                     return result(name, false, "stopped at instance " + batch.getFirst().instance
                             + ": a replacement did not come online; the old workers keep serving", steps);
                 }
-                cluster.call(() -> {
-                    for (int i = 0; i < batch.size(); i++) {
-                        cluster.swapIn(fresh.get(i));
-                        cluster.retire(batch.get(i), graceful);
-                    }
-                    return null;
-                });
-                for (int i = 0; i < batch.size(); i++) {
-                    String stopped = awaitExit(batch.get(i));
-                    steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), fresh.get(i).pid(),
-                            stopped.equals("stopped") ? "replaced" : "replaced; the old worker " + stopped));
-                }
             }
             return result(name, true, old.isEmpty() ? "no worker was online: nothing to reload"
                     : "replaced " + old.size() + " worker" + (old.size() == 1 ? "" : "s"), steps);
         });
+    }
+
+    /**
+     * Replaces a worker whose memory passed max.memory, as in a graceful reload. Skipped (until the
+     * next check) while another operation runs, rather than refused: nobody asked for it.
+     */
+    void replaceOverMemory(Worker worker) {
+        String name = "memory restart of #" + worker.instance;
+        if (cluster.isStopping() || !running.compareAndSet(null, name)) return;
+        try {
+            if (!cluster.call(() -> cluster.onlineWorkers().contains(worker))) return;
+            LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
+                    worker.name(), Long.toString(worker.rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+            List<OperationResult.Step> steps = new ArrayList<>();
+            boolean replaced = replace(List.of(worker), true, steps);
+            OperationResult result = result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps);
+            LOG.log(replaced ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
+        } finally {
+            running.set(null);
+        }
+    }
+
+    /**
+     * Replaces the workers of one batch: their replacements start and come online, then the old
+     * ones leave rotation and stop. When a replacement fails, the whole batch's replacements are
+     * stopped and the old workers stay.
+     *
+     * @return true when every worker of the batch was replaced
+     */
+    private boolean replace(List<Worker> batch, boolean graceful, List<OperationResult.Step> steps) {
+        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.launchReplacement(w.instance)).toList());
+        List<String> failures = new ArrayList<>();
+        for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
+        if (failures.stream().anyMatch(failure -> failure != null)) {
+            cluster.call(() -> {
+                for (Worker replacement : fresh) if (replacement != null) cluster.retire(replacement, false);
+                return null;
+            });
+            for (int i = 0; i < batch.size(); i++) {
+                Worker replacement = fresh.get(i);
+                String failure = failures.get(i);
+                steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), replacement == null ? 0 : replacement.pid(),
+                        failure != null ? "failed: the replacement " + failure + "; the old worker keeps serving"
+                                : "rolled back: another replacement in its batch failed; the old worker keeps serving"));
+            }
+            return false;
+        }
+        cluster.call(() -> {
+            for (int i = 0; i < batch.size(); i++) {
+                cluster.swapIn(fresh.get(i));
+                cluster.retire(batch.get(i), graceful);
+            }
+            return null;
+        });
+        for (int i = 0; i < batch.size(); i++) {
+            String stopped = awaitExit(batch.get(i));
+            steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), fresh.get(i).pid(),
+                    stopped.equals("stopped") ? "replaced" : "replaced; the old worker " + stopped));
+        }
+        return true;
     }
 
     OperationResult restart() {

@@ -43,6 +43,12 @@ final class Worker {
 
     // Event-thread state
     WorkerState state = WorkerState.LAUNCHING;
+    /** Resident memory at the last sample, in bytes. */
+    long rssBytes;
+    /** CPU use between the last two samples, in percent of one core. */
+    double cpuPercent;
+    private io.herd.internal.ProcStats lastSample;
+    private long lastSampleNanos;
     long onlineNanos;
     Integer exitCode;
 
@@ -108,6 +114,19 @@ final class Worker {
     /** Time since it became ready, or since launch while it is launching. */
     long uptimeMillis() {
         return (System.nanoTime() - (onlineNanos != 0 ? onlineNanos : launchedNanos)) / 1_000_000;
+    }
+
+    /** Reads its CPU time and memory from /proc (event thread). */
+    void sample() {
+        io.herd.internal.ProcStats now = io.herd.internal.ProcStats.of(process.pid());
+        long nanos = System.nanoTime();
+        if (now == null) return;
+        if (lastSample != null && nanos > lastSampleNanos) {
+            cpuPercent = 100.0 * (now.cpuNanos() - lastSample.cpuNanos()) / (nanos - lastSampleNanos);
+        }
+        rssBytes = now.rssBytes();
+        lastSample = now;
+        lastSampleNanos = nanos;
     }
 
     /** Time since its JVM was started: what the restart policy judges stability by. */

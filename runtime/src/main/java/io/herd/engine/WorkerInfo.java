@@ -11,7 +11,9 @@ package io.herd.engine;
  * @param handedOff      connections the master handed to it, in all
  * @param open           of those, the ones it has not closed yet (as it last reported)
  * @param lastExitCode   its exit code once it exited (128 + n for signal n), else null
+ * @param cpuPercent     its CPU use over the last sampling period (every 2 s), in percent of one core
+ * @param rssBytes       its resident memory at the last sample, in bytes
  */
 public record WorkerInfo(int instance, long pid, String state, long uptimeMillis, int restarts,
-                         long handedOff, long open, Integer lastExitCode) {
+                         long handedOff, long open, Integer lastExitCode, double cpuPercent, long rssBytes) {
 }

@@ -97,6 +97,8 @@ public final class Unix {
     private static final MethodHandle CLOSE = function("close", JAVA_INT, JAVA_INT);
     private static final MethodHandle GETSOCKOPT = function("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle POLL = function("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle SYSCONF = LINKER.downcallHandle(LIBC.find("sysconf").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -225,6 +227,20 @@ public final class Unix {
             length.set(JAVA_INT, 0, (int) UCRED.byteSize());
             call("getsockopt(SO_PEERCRED)", GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred, length);
             return cred.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+    public static final long CLOCK_TICKS = sysconf(2 /* _SC_CLK_TCK */, 100);
+    /** The memory page size, the unit of /proc/<pid>/statm. */
+    public static final long PAGE_SIZE = sysconf(30 /* _SC_PAGESIZE */, 4096);
+
+    private static long sysconf(int name, long fallback) {
+        try {
+            long value = (long) SYSCONF.invokeExact(name);
+            return value > 0 ? value : fallback;
+        } catch (Throwable t) {
+            return fallback;
         }
     }
 

@@ -51,6 +51,28 @@ class RestartTest {
         }
     }
 
+    @Test
+    void aWorkerOverMaxMemoryIsReplacedOneAtATimeWithItsReplacementReadyFirst() throws Exception {
+        List<WorkerEvent> events = new CopyOnWriteArrayList<>();
+        // Any JVM is over 1 MiB: every check replaces one worker.
+        try (TestCluster herd = TestCluster.start(2, Map.of("max.memory", "1M", "memory.check.interval", "1s"))) {
+            herd.awaitOnline(2);
+            herd.cluster.addListener(events::add);
+            herd.awaitInfo(info -> events.stream().filter(e -> e.to() == WorkerState.STOPPED).count() >= 2);
+
+            List<WorkerEvent> stops = events.stream().filter(e -> e.to() == WorkerState.STOPPING).toList();
+            assertThat(stops.getFirst().reason(), is("out of rotation; asked to drain"));
+            // One at a time, replacement first: every stop is preceded by a replacement coming online.
+            int online = 2;
+            for (WorkerEvent event : events) {
+                if (event.to() == WorkerState.ONLINE) online++;
+                if (event.to() == WorkerState.STOPPING) online--;
+                assertThat("workers online after " + event, online >= 2, is(true));
+            }
+            assertThat(herd.awaitOnline(2).online(), is(2));
+        }
+    }
+
     private static boolean isIncreasing(List<Long> values) {
         for (int i = 1; i < values.size(); i++) if (values.get(i) <= values.get(i - 1)) return false;
         return values.size() >= 3;

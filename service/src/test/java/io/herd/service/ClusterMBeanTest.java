@@ -82,6 +82,18 @@ class ClusterMBeanTest {
     }
 
     @Test
+    void workersReportTheirMemoryAndCpu() throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (hello.getWorkers().stream().anyMatch(w -> w.rssBytes() == 0) && System.nanoTime() < deadline) Thread.sleep(50);
+        for (WorkerInfo worker : hello.getWorkers()) {
+            long rss = ProcessHandle.of(worker.pid()).isPresent() ? worker.rssBytes() : -1;
+            assertThat("a JVM's resident memory is more than 8 MiB", rss > 8L << 20, is(true));
+            assertThat(worker.cpuPercent() >= 0, is(true));
+        }
+        assertThat(hello.getStats().rssBytes(), is(hello.getStats().workers().stream().mapToLong(WorkerInfo::rssBytes).sum()));
+    }
+
+    @Test
     void scaleThroughJmxChangesTheCluster() {
         OperationResult result = hello.scale(3);
         assertThat(result.toString(), result.succeeded(), is(true));
