@@ -231,15 +231,21 @@ public final class Cluster extends LifeCycle {
         IpcChannel.Listener listener = null;
         try {
             listener = new IpcChannel.Listener(socket);
-            ProcessBuilder builder = new ProcessBuilder(command())
-                    .directory(config.workDir().toFile())
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-out.log")))
-                    .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-err.log")));
+            ProcessBuilder builder = new ProcessBuilder(command()).directory(config.workDir().toFile());
+            WorkerOutput output = master.workerOutput();
+            if (output == null) {
+                builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-out.log")))
+                        .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-err.log")));
+            }
             builder.environment().putAll(config.env());
             builder.environment().put("HERD_APP", name());
             builder.environment().put("HERD_INSTANCE", Integer.toString(slot.instance));
             builder.environment().put("HERD_IPC", socket.toString());
             Process process = builder.start();
+            if (output != null) {
+                OutputPump.start(process.getInputStream(), output, name(), slot.instance, "out");
+                OutputPump.start(process.getErrorStream(), output, name(), slot.instance, "err");
+            }
             Worker worker = new Worker(this, slot.instance, process, listener);
             if (intoSlot) slot.worker = worker;
             live.add(worker);

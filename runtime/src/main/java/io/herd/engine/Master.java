@@ -32,11 +32,18 @@ public final class Master extends Container {
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
     private final Acceptor acceptor = new Acceptor();
     private final ScheduledThreadPoolExecutor housekeeping;
+    private final WorkerOutput workerOutput;
     private boolean bound;
     private Path ipcDir;
 
     public Master(HerdConfig config) {
+        this(config, null);
+    }
+
+    /** @param workerOutput where workers' output lines go; null to append them to files in the logs directory */
+    public Master(HerdConfig config, WorkerOutput workerOutput) {
         this.config = config;
+        this.workerOutput = workerOutput;
         for (AppConfig app : config.apps()) clusters.put(app.name(), addPart(new Cluster(app, this)));
         addPart(acceptor);
         housekeeping = new ScheduledThreadPoolExecutor(1, runnable -> {
@@ -109,6 +116,10 @@ public final class Master extends Container {
 
     Path ipcDir() {
         return ipcDir;
+    }
+
+    WorkerOutput workerOutput() {
+        return workerOutput;
     }
 
     File logFile(String name) {

@@ -26,7 +26,7 @@ public final class HerdService extends Container {
 
     public HerdService(HerdConfig config) {
         this.config = config;
-        this.master = addPart(new Master(config));
+        this.master = addPart(new Master(config, new Log4jWorkerOutput()));
     }
 
     /** Binds every listening socket: the step that may need root. */

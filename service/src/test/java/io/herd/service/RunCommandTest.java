@@ -86,6 +86,24 @@ class RunCommandTest {
     }
 
     @Test
+    void everyInstancesLogRotatesPastItsSizeLimit() throws Exception {
+        Path config = ServiceProcess.helloConfig(home, 2, "app.hello.env.HELLO_LOG_BYTES = 200000");
+        try (ServiceProcess herd = ServiceProcess.start(home, config, false, "-Dherd.worker.log.size=50 KB", "-Dherd.worker.log.keep=2")) {
+            herd.port("hello");
+            Path logs = home.resolve("logs");
+            for (int instance : new int[] {0, 1}) {
+                Path current = logs.resolve("hello-" + instance + "-out.log");
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!(Files.exists(logs.resolve("hello-" + instance + "-out-2.log.gz")) && Files.exists(current)
+                        && Files.readString(current).contains("chatty")) && System.nanoTime() < deadline) Thread.sleep(20);
+                assertThat("instance " + instance + " rotated twice", Files.exists(logs.resolve("hello-" + instance + "-out-2.log.gz")), is(true));
+                assertThat("history is bounded", Files.exists(logs.resolve("hello-" + instance + "-out-3.log.gz")), is(false));
+                assertThat(Files.size(current) <= 60 * 1024, is(true));
+            }
+        }
+    }
+
+    @Test
     void aMasterKilledWithSigkillLeavesNoWorkerAfterTwoSeconds() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");

@@ -60,12 +60,14 @@ final class ServiceProcess implements AutoCloseable {
      * @param asInATerminal run it as the leader of its own process group, like a shell's
      *                      foreground job, so a test can send the whole group a Ctrl-C
      */
-    static ServiceProcess start(Path home, Path config, boolean asInATerminal) throws IOException {
+    static ServiceProcess start(Path home, Path config, boolean asInATerminal, String... jvmOptions) throws IOException {
         List<String> command = new ArrayList<>();
         if (asInATerminal) command.add("/usr/bin/setsid");
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home,
+                "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of(
                 "-Dlog4j2.configurationFile=" + Path.of("..", "conf", "log4j2.xml").toAbsolutePath().normalize(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", config.toString()));
         return new ServiceProcess(new ProcessBuilder(command).start(), home);

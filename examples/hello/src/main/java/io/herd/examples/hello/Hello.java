@@ -20,7 +20,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>{@code GET /sleep?ms=N} answers after N milliseconds: a slow request, to watch a graceful
  * stop finish it. With {@code HELLO_CRASH_IF_EXISTS=<file>} set and that file present, it exits
- * with status 1 as it starts: a bad release, to watch a reload refuse it. Run alone: {@code java -jar hello.jar [port]} (default 8080, on 127.0.0.1);
+ * with status 1 as it starts: a bad release, to watch a reload refuse it. {@code HELLO_LOG_BYTES=N}
+ * makes it write about N bytes of log lines as it starts. Run alone: {@code java -jar hello.jar [port]} (default 8080, on 127.0.0.1);
  * under herd the master hands it its connections.
  *
  * <p>On herd's graceful shutdown it stops taking requests, closes idle keep-alive connections,
@@ -59,7 +60,17 @@ public final class Hello {
         Hello hello = new Hello(worker.instance() + ":" + ProcessHandle.current().pid());
         worker.onShutdown(hello::drain);
         worker.ready();
+        System.out.println("hello " + worker.instance() + ":" + ProcessHandle.current().pid() + " serving"
+                + (worker.isManaged() ? " for herd app " + worker.app() : " on 127.0.0.1:" + port));
+        chatter(System.getenv("HELLO_LOG_BYTES"));
         hello.acceptLoop(worker);
+    }
+
+    /** {@code HELLO_LOG_BYTES=N}: writes about N bytes of log lines to stdout, to watch log rotation. */
+    private static void chatter(String bytes) {
+        if (bytes == null) return;
+        String line = "hello is chatty: " + "x".repeat(100);
+        for (long written = 0; written < Long.parseLong(bytes); written += line.length() + 1) System.out.println(line);
     }
 
     private void acceptLoop(HerdWorker worker) throws IOException {

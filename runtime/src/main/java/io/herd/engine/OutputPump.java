@@ -1,0 +1,61 @@
+package io.herd.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+
+/** Reads a worker's stdout or stderr line by line into a {@link WorkerOutput}, never more than a line at a time. */
+final class OutputPump implements Runnable {
+    private final InputStream in;
+    private final WorkerOutput output;
+    private final String app;
+    private final int instance;
+    private final String stream;
+
+    private OutputPump(InputStream in, WorkerOutput output, String app, int instance, String stream) {
+        this.in = in;
+        this.output = output;
+        this.app = app;
+        this.instance = instance;
+        this.stream = stream;
+    }
+
+    static void start(InputStream in, WorkerOutput output, String app, int instance, String stream) {
+        Thread thread = new Thread(new OutputPump(in, output, app, instance, stream), "herd-" + app + "-" + instance + "-" + stream);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        byte[] line = new byte[WorkerOutput.MAX_LINE];
+        byte[] chunk = new byte[8192];
+        int length = 0;
+        try (in) {
+            int read;
+            while ((read = in.read(chunk)) >= 0) {
+                for (int i = 0; i < read; i++) {
+                    byte b = chunk[i];
+                    if (b == '\n' || length == line.length) {
+                        emit(line, length);
+                        length = 0;
+                        if (b == '\n') continue;
+                    }
+                    line[length++] = b;
+                }
+            }
+            if (length > 0) emit(line, length);
+        } catch (IOException closed) {
+            // the worker is gone
+        }
+    }
+
+    private void emit(byte[] line, int length) {
+        if (length > 0 && line[length - 1] == '\r') length--;
+        try {
+            output.line(app, instance, stream, new String(line, 0, length, StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            System.getLogger(OutputPump.class.getName()).log(System.Logger.Level.WARNING, "worker output sink failed", e);
+        }
+    }
+}
