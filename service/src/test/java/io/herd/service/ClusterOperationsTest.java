@@ -47,6 +47,24 @@ class ClusterOperationsTest {
     }
 
     @Test
+    void aSlowRequestInFlightWhenAGracefulReloadStartsIsAnswered() throws Exception {
+        try (HelloCluster herd = HelloCluster.start(1, Map.of())) {
+            herd.awaitInfo(info -> info.online() == 1);
+            try (Http.Sent slow = Http.send(herd.port, "/sleep?ms=1500")) {
+                herd.awaitInfo(info -> info.open() == 1); // the worker's app has taken it
+
+                OperationResult result = herd.cluster.gracefulReload();
+
+                assertSucceeded(result);
+                Http response = slow.response();
+                assertThat(response.status(), is(200));
+                assertThat(response.body(), is("hello world"));
+                assertThat(response.headers().get("connection"), is("close"));
+            }
+        }
+    }
+
+    @Test
     void aReloadReplacesEveryWorkerWithANewJvm() throws Exception {
         try (HelloCluster herd = HelloCluster.start(2, Map.of())) {
             ClusterInfo before = herd.awaitInfo(info -> info.online() == 2);
