@@ -9,41 +9,19 @@
 # HERD_WORKER_EXTRA_OPTS adds JVM options to herd's workers only, for experiments (e.g.
 # -Djdk.virtualThreadScheduler.parallelism=1 gives keep-alive ~1.00 but a p99 several times worse).
 set -euo pipefail
-HERD_HOME=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-. "$HERD_HOME/bin/java25.sh"
-find_java25
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 ROUNDS=${1:-3}
 SECONDS_PER_RUN=${2:-10}
 ALONE_PORT=${ALONE_PORT:-18081}
 HERD_PORT=${HERD_PORT:-18082}
-JVM_OPTS="-XX:+UseSerialGC -Xmx64m -Xss256k"
+JVM_OPTS="-XX:+UseSerialGC -Xmx64m -Xss256k"   # hello's options, alone and under herd alike
 
-command -v wrk >/dev/null || { echo "bench: installing wrk" >&2; apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
-[ -f "$HERD_HOME/service/target/herd-service.jar" ] && [ -f "$HERD_HOME/examples/hello/target/hello.jar" ] \
-  || (cd "$HERD_HOME" && mvn -B -q -DskipTests package)
-
-work=$(mktemp -d /tmp/herd-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat > "$work/herd.properties" <<CONF
-herd.logs.dir = $work/logs
-app.hello.listen = 127.0.0.1:$HERD_PORT
-app.hello.instances = 2
-app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar
-app.hello.jvm.options = $JVM_OPTS ${HERD_WORKER_EXTRA_OPTS:-}
-CONF
+hello_config "$HERD_PORT"
 
 # shellcheck disable=SC2086
 "$JAVA" $JVM_OPTS -jar "$HERD_HOME/examples/hello/target/hello.jar" "$ALONE_PORT" > "$work/alone.log" 2>&1 &
 pids+=($!)
-HERD_JAVA_OPTS="-XX:+UseSerialGC -Xmx256m" "$HERD_HOME/bin/herd" run "$work/herd.properties" > "$work/herd.log" 2>&1 &
-pids+=($!)
+start_herd
 
 wait_for() { # port: until two different answers come back (herd) or one (alone)
   for _ in $(seq 1 300); do
@@ -53,7 +31,6 @@ wait_for() { # port: until two different answers come back (herd) or one (alone)
   echo "bench: nothing answers on port $1" >&2; cat "$work"/*.log >&2; exit 1
 }
 wait_for "$ALONE_PORT"; wait_for "$HERD_PORT"
-until [ "$(grep -c -- '-> online' "$work/herd.log")" -ge 2 ]; do sleep 0.1; done
 
 # run PORT MODE -> "req/s p99_ms"
 run() {

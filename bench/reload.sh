@@ -8,35 +8,12 @@
 #
 #   bench/reload.sh [SECONDS=20]
 set -euo pipefail
-HERD_HOME=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-. "$HERD_HOME/bin/java25.sh"
-find_java25
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 SECONDS_PER_RUN=${1:-20}
 PORT=${HERD_PORT:-18083}
 
-command -v wrk >/dev/null || { echo "bench: installing wrk" >&2; apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
-[ -f "$HERD_HOME/service/target/herd-service.jar" ] && [ -f "$HERD_HOME/examples/hello/target/hello.jar" ] \
-  || (cd "$HERD_HOME" && mvn -B -q -DskipTests package)
-
-work=$(mktemp -d /tmp/herd-bench.XXXXXX)
-herd_pid=
-cleanup() {
-  [ -n "$herd_pid" ] && { kill "$herd_pid" 2>/dev/null || true; wait "$herd_pid" 2>/dev/null || true; }
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat > "$work/herd.properties" <<CONF
-herd.logs.dir = $work/logs
-app.hello.listen = 127.0.0.1:$PORT
-app.hello.instances = 2
-app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar
-app.hello.jvm.options = -XX:+UseSerialGC -Xmx64m -Xss256k
-app.hello.kill.timeout = 10s
-CONF
-"$HERD_HOME/bin/herd" run "$work/herd.properties" > "$work/herd.log" 2>&1 &
-herd_pid=$!
-for _ in $(seq 1 300); do [ "$(grep -c -- '-> online' "$work/herd.log")" -ge 2 ] && break; sleep 0.1; done
+hello_config "$PORT" "app.hello.kill.timeout = 10s"
+start_herd
 curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { echo "bench: herd does not answer" >&2; cat "$work/herd.log" >&2; exit 1; }
 
 reload() { "$JAVA" "$HERD_HOME/bench/Reload.java" "$@"; }
