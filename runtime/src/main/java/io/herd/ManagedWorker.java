@@ -52,6 +52,8 @@ final class ManagedWorker extends HerdWorker {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean readySent = new AtomicBoolean();
     private final AtomicBoolean shutdownStarted = new AtomicBoolean();
+    /** Counted down when the drain the master's message started is over. */
+    private final java.util.concurrent.CountDownLatch drained = new java.util.concurrent.CountDownLatch(1);
     private volatile Runnable drain;
 
     ManagedWorker(Path ipcPath, String app, int instance) throws IOException {
@@ -66,11 +68,20 @@ final class ManagedWorker extends HerdWorker {
         reporter.setDaemon(true);
         reporter.start();
         // SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
+        // Had the message come first, the hook waits for that drain: the JVM halts once its hooks
+        // are done, whatever other threads are still running.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (!shutdownStarted.compareAndSet(false, true)) return; // the message got there first
-            close();
-            Runnable drain = this.drain;
-            if (drain != null) drain.run();
+            if (shutdownStarted.compareAndSet(false, true)) {
+                close();
+                Runnable drain = this.drain;
+                if (drain != null) drain.run();
+            } else {
+                try {
+                    drained.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }, "herd-shutdown-hook"));
     }
 
@@ -202,6 +213,7 @@ final class ManagedWorker extends HerdWorker {
                 close();
                 if (drain != null) drain.run();
             } finally {
+                drained.countDown();
                 System.exit(0);
             }
         }, "herd-shutdown");

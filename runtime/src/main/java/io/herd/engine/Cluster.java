@@ -226,7 +226,7 @@ public final class Cluster extends LifeCycle {
      * @return the worker, or null when no JVM could be started
      */
     private Worker launch(Slot slot, boolean intoSlot) {
-        if (intoSlot) slot.restart = null;
+        if (stopping) return null;
         Path socket = master.ipcDir().resolve(name() + "-" + slot.instance + "-" + (++launches) + ".sock");
         IpcChannel.Listener listener = null;
         try {
@@ -247,7 +247,7 @@ public final class Cluster extends LifeCycle {
                 OutputPump.start(process.getErrorStream(), output, name(), slot.instance, "err");
             }
             Worker worker = new Worker(this, slot.instance, process, listener);
-            if (intoSlot) slot.worker = worker;
+            if (intoSlot) takeSlot(slot, worker, null);
             live.add(worker);
             LOG.log(Level.INFO, "{0}: launching", worker.name());
             worker.startReader(config.readyTimeout());
@@ -258,7 +258,7 @@ public final class Cluster extends LifeCycle {
             if (listener != null) listener.close();
             LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), Integer.toString(slot.instance), e.getMessage());
             if (intoSlot) {
-                slot.worker = null;
+                takeSlot(slot, null, null);
                 scheduleRestart(slot, 0);
             }
             return null;
@@ -407,9 +407,26 @@ public final class Cluster extends LifeCycle {
         String plan = "restart " + slot.restarts + " in " + decision.delayMillis() + " ms";
         if (slot.worker != null) move(slot.worker, WorkerState.WAITING_RESTART, plan);
         else LOG.log(Level.INFO, "{0}#{1}: {2}", name(), Integer.toString(slot.instance), plan);
-        slot.restart = master.housekeeping().schedule(() -> post(() -> {
-            if (!stopping && slot.restart != null && slots.get(slot.instance) == slot) launch(slot, true);
-        }), decision.delayMillis(), TimeUnit.MILLISECONDS);
+        // Runs only if it is still the slot's pending restart: anything that takes the slot meanwhile
+        // (a reload's replacement, restart(), a scale-down) cancels or replaces it.
+        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> self = new java.util.concurrent.atomic.AtomicReference<>();
+        self.set(master.housekeeping().schedule(() -> post(() -> {
+            if (!stopping && slot.restart == self.get() && slots.get(slot.instance) == slot) launch(slot, true);
+        }), decision.delayMillis(), TimeUnit.MILLISECONDS));
+        slot.restart = self.get();
+    }
+
+    /**
+     * Makes {@code worker} (null for none) the slot's worker: a pending restart is cancelled, and
+     * any other live worker the slot held is retired — except {@code replaced}, which the caller
+     * retires itself. So an instance never ends up with two workers, whatever crashed when.
+     */
+    private void takeSlot(Slot slot, Worker worker, Worker replaced) {
+        if (slot.restart != null) slot.restart.cancel(false);
+        slot.restart = null;
+        Worker current = slot.worker;
+        if (current != null && current != worker && current != replaced && live.contains(current)) retire(current, true);
+        slot.worker = worker;
     }
 
     // ---- what operations (ClusterOperations) do, one step at a time, on the event thread -------
@@ -417,13 +434,17 @@ public final class Cluster extends LifeCycle {
     /** Runs {@code task} on the event thread and waits for its result. Never call it from there. */
     <T> T call(java.util.concurrent.Callable<T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        post(() -> {
-            try {
-                result.complete(task.call());
-            } catch (Exception | Error e) {
-                result.completeExceptionally(e);
-            }
-        });
+        try {
+            events.execute(() -> {
+                try {
+                    result.complete(task.call());
+                } catch (Exception | Error e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            throw new IllegalStateException("app " + name() + " has stopped");
+        }
         try {
             return result.get(30, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
@@ -464,17 +485,21 @@ public final class Cluster extends LifeCycle {
         return slot == null ? null : launch(slot, false);
     }
 
-    /** The online replacement takes its instance's slot; the old worker must be retired next. */
-    void swapIn(Worker fresh) {
+    /**
+     * The online replacement takes its instance's slot, in place of {@code old}, which the caller
+     * retires next. Had the slot's worker changed meanwhile (old crashed and was restarted), that
+     * one is retired: the replacement is already online.
+     */
+    void swapIn(Worker fresh, Worker old) {
         Slot slot = slots.get(fresh.instance);
-        if (slot != null) slot.worker = fresh;
+        if (slot != null) takeSlot(slot, fresh, old);
+        else retire(fresh, true); // the instance was scaled away meanwhile
     }
 
     /** Starts the slot's worker afresh (restart, or after an errored crash loop). */
     Worker relaunch(int instance) {
         Slot slot = slots.get(instance);
         if (slot == null) return null;
-        if (slot.restart != null) slot.restart.cancel(false);
         slot.unstableRestarts = 0;
         slot.nextDelayMillis = 0;
         return launch(slot, true);
@@ -485,10 +510,8 @@ public final class Cluster extends LifeCycle {
      * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
      */
     void retire(Worker worker, boolean graceful) {
-        if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
-            move(worker, WorkerState.STOPPING, graceful ? "out of rotation; asked to drain" : "out of rotation; SIGTERM");
-        }
-        if (worker.state != WorkerState.STOPPING) return;
+        if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
+        move(worker, WorkerState.STOPPING, graceful ? "out of rotation; asked to drain" : "out of rotation; SIGTERM");
         updateRotation();
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();

@@ -166,7 +166,7 @@ final class ClusterOperations {
         }
         cluster.call(() -> {
             for (int i = 0; i < batch.size(); i++) {
-                cluster.swapIn(fresh.get(i));
+                cluster.swapIn(fresh.get(i), batch.get(i));
                 cluster.retire(batch.get(i), graceful);
             }
             return null;

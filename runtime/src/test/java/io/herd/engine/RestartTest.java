@@ -73,6 +73,41 @@ class RestartTest {
         }
     }
 
+    @Test
+    void aWorkerThatCrashesDuringItsReloadLeavesOneWorkerForItsInstance() throws Exception {
+        Map<String, String> slowStart = Map.of("env.WHOAMI_READY_DELAY_MS", "1500", "restart.delay", "50ms");
+        try (TestCluster herd = TestCluster.start(1, slowStart)) {
+            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            Thread reload = Thread.ofVirtual().start(herd.cluster::reload);
+            herd.awaitInfo(info -> info.workers().size() == 2); // the replacement is starting
+            ProcessHandle.of(old).orElseThrow().destroyForcibly(); // and the old worker crashes meanwhile
+            reload.join();
+
+            ClusterInfo after = herd.awaitInfo(info -> info.workers().size() == 1 && info.online() == 1);
+            assertThat(after.workers(), hasSize(1));
+            assertThat(after.online(), is(1));
+            assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(), is(1L));
+        }
+    }
+
+    @Test
+    void restartWhileAnInstanceWaitsForItsRestartStartsOneWorkerPerInstance() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of("restart.delay", "400ms", "kill.timeout", "2s"))) {
+            ClusterInfo before = herd.awaitOnline(2);
+            ProcessHandle.of(before.workers().get(0).pid()).orElseThrow().destroyForcibly();
+            herd.awaitInfo(info -> info.workers().stream().anyMatch(w -> w.state().equals("waiting restart")));
+            // Instance 1 stops answering signals until SIGKILL, so restart() waits on it past the pending restart.
+            new ProcessBuilder("kill", "-STOP", Long.toString(before.workers().get(1).pid())).start().waitFor();
+
+            assertThat(herd.cluster.restart().succeeded(), is(true));
+
+            ClusterInfo after = herd.awaitInfo(info -> info.workers().size() == 2 && info.online() == 2);
+            assertThat(after.workers(), hasSize(2));
+            assertThat(after.workers().stream().map(WorkerInfo::instance).toList(), contains(0, 1));
+            assertThat(ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(), is(2L));
+        }
+    }
+
     private static boolean isIncreasing(List<Long> values) {
         for (int i = 1; i < values.size(); i++) if (values.get(i) <= values.get(i - 1)) return false;
         return values.size() >= 3;
