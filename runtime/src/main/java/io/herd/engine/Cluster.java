@@ -95,6 +95,9 @@ public final class Cluster extends LifeCycle {
     /** How often, roughly, worker CPU and memory are read from /proc. */
     private static final long SAMPLE_MILLIS = 2_000;
     private long nextMemoryCheckNanos;
+    /** Multiplies memory.check.interval after replacements that failed, so a limit below what a fresh JVM needs does not launch JVMs forever. */
+    private int memoryBackoff = 1;
+    private static final int MAX_MEMORY_BACKOFF = 16;
 
     @Override
     protected void doStart() {
@@ -349,13 +352,18 @@ public final class Cluster extends LifeCycle {
         for (Worker worker : live) worker.sample();
         long now = System.nanoTime();
         if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
-            nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
+            nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis() * memoryBackoff) * 1_000_000;
             live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.rssBytes > config.maxMemoryBytes())
                     .max(java.util.Comparator.comparingLong(worker -> worker.rssBytes))
                     .ifPresent(worker -> Thread.ofVirtual().name("herd-" + name() + "-memory")
                             .start(() -> operations.replaceOverMemory(worker)));
         }
         later(this::sample, jittered(SAMPLE_MILLIS));
+    }
+
+    /** A memory replacement ended: after a failure the next check waits twice as long (up to 16 intervals). */
+    void memoryReplacementEnded(boolean replaced) {
+        memoryBackoff = replaced ? 1 : Math.min(MAX_MEMORY_BACKOFF, memoryBackoff * 2);
     }
 
     /** {@code millis} ± 10%, so periodic work does not beat in step across apps and workers. */

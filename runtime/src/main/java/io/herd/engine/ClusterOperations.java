@@ -132,6 +132,10 @@ final class ClusterOperations {
                     worker.name(), Long.toString(worker.rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
             List<OperationResult.Step> steps = new ArrayList<>();
             boolean replaced = replace(List.of(worker), true, steps);
+            cluster.call(() -> {
+                cluster.memoryReplacementEnded(replaced);
+                return null;
+            });
             OperationResult result = result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps);
             LOG.log(replaced ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
         } finally {
