@@ -123,7 +123,7 @@ final class Acceptor extends LifeCycle {
                 closeQuietly(channel);
                 throw e;
             }
-            endpoint.cluster().dispatch(connection);
+            endpoint.cluster().dispatcher().dispatch(connection);
         }
     }
 

@@ -1,56 +1,50 @@
 package io.herd.engine;
 
 import io.herd.AppConfig;
-import io.herd.Balance;
 import io.herd.internal.IpcChannel;
-import io.herd.internal.JdkSockets;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
- * One clustered app: its workers, and the balancing of its connections over them.
+ * One clustered app: its instances and their workers, through their whole life.
  *
- * <p>Two kinds of thread meet here. The master's accept thread (and IPC readers giving back a
- * connection a worker could not take) call {@link #dispatch}: lock-free over a copy-on-write
- * array of the workers in rotation, so accepting never waits for the cluster. Everything else —
- * launching, readiness, exits, restarts, stopping — runs on the cluster's single event thread,
- * which alone changes worker states and the rotation.
+ * <p>Everything that changes a worker — launching, readiness, exits, restarts, operations,
+ * stopping — runs on the cluster's single event thread, which alone moves worker states
+ * ({@link #move}) and sets the rotation its {@link Dispatcher} balances connections over. The
+ * accept thread never waits for it.
  */
 public final class Cluster extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
-    private static final Worker[] NONE = new Worker[0];
 
     private final AppConfig config;
     private final Master master;
     private final ExecutorService events;
     private final RestartPolicy restartPolicy;
     private final ClusterOperations operations = new ClusterOperations(this);
-    private final java.util.concurrent.CopyOnWriteArrayList<java.util.function.Consumer<WorkerEvent>> listeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final AtomicInteger turn = new AtomicInteger();
-    private final LongAdder accepted = new LongAdder();
-    private final LongAdder dropped = new LongAdder();
-    /** Connections waiting for a ready worker, oldest first. Guarded by itself. */
-    private final ArrayDeque<Connection> waiting = new ArrayDeque<>();
-    private volatile int waitingCount;
-    private static final long DROP_LOG_INTERVAL_NANOS = 5_000_000_000L;
-    private volatile long lastDropLog = System.nanoTime() - DROP_LOG_INTERVAL_NANOS;
-    private volatile Worker[] rotation = NONE;
+    private final CopyOnWriteArrayList<Consumer<WorkerEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final Dispatcher dispatcher;
+    private final WorkerLauncher launcher;
     private volatile boolean stopping;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
@@ -66,7 +60,7 @@ public final class Cluster extends LifeCycle {
         int restarts;
         int unstableRestarts;
         long nextDelayMillis;
-        java.util.concurrent.ScheduledFuture<?> restart;
+        ScheduledFuture<?> restart;
 
         Slot(int instance) {
             this.instance = instance;
@@ -76,6 +70,8 @@ public final class Cluster extends LifeCycle {
     Cluster(AppConfig config, Master master) {
         this.config = config;
         this.restartPolicy = new RestartPolicy(config.restart());
+        this.dispatcher = new Dispatcher(config);
+        this.launcher = new WorkerLauncher(config, master);
         this.master = master;
         this.events = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "herd-" + config.name());
@@ -101,7 +97,7 @@ public final class Cluster extends LifeCycle {
 
     @Override
     protected void doStart() {
-        master.housekeeping().scheduleWithFixedDelay(this::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
+        master.housekeeping().scheduleWithFixedDelay(dispatcher::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
         nextMemoryCheckNanos = System.nanoTime() + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
         later(this::sample, jittered(SAMPLE_MILLIS));
         post(() -> {
@@ -118,90 +114,9 @@ public final class Cluster extends LifeCycle {
         }
     }
 
-    // ---- the accept side: any thread --------------------------------------------------------
-
-    /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
-    void dispatch(Connection connection) {
-        accepted.increment();
-        if (!handOff(connection, null)) await(connection, null);
-    }
-
-    /** Gives a connection a worker could not take to another worker. */
-    void redispatch(Connection connection, Worker from) {
-        if (!handOff(connection, from)) await(connection, from);
-    }
-
-    /** A worker acknowledged a handoff: room for connections that were waiting. */
-    void capacityFreed() {
-        if (waitingCount > 0) drainWaiting();
-    }
-
-    private boolean handOff(Connection connection, Worker except) {
-        Worker[] workers = rotation;
-        int count = workers.length;
-        if (count == 0) return false;
-        int first = Math.floorMod(turn.getAndIncrement(), count);
-        if (config.balance() == Balance.LEAST_CONNECTIONS) first = leastLoaded(workers, first);
-        for (int i = 0; i < count; i++) {
-            Worker worker = workers[(first + i) % count];
-            if (worker != except && worker.handOff(connection)) return true;
-        }
-        return false;
-    }
-
-    /** The least loaded worker; ties go to the first from {@code start}, so they are taken in turn. */
-    private static int leastLoaded(Worker[] workers, int start) {
-        int best = start;
-        long bestLoad = Long.MAX_VALUE;
-        for (int i = 0; i < workers.length; i++) {
-            int index = (start + i) % workers.length;
-            long load = workers[index].openConnections() + workers[index].unacknowledged();
-            if (load < bestLoad) {
-                best = index;
-                bestLoad = load;
-            }
-        }
-        return best;
-    }
-
-    private void await(Connection connection, Worker except) {
-        synchronized (waiting) {
-            if (handOff(connection, except)) return; // the rotation changed meanwhile
-            if (stopping || waiting.size() >= config.queueSize()) {
-                drop(connection, stopping ? "the app is stopping" : "the wait queue is full");
-                return;
-            }
-            waiting.addLast(connection);
-            waitingCount = waiting.size();
-        }
-    }
-
-    private void drainWaiting() {
-        synchronized (waiting) {
-            while (!waiting.isEmpty() && handOff(waiting.peekFirst(), null)) waiting.pollFirst();
-            waitingCount = waiting.size();
-        }
-    }
-
-    private void expireWaiting() {
-        if (waitingCount == 0) return;
-        long oldest = System.nanoTime() - config.queueTimeout().toNanos();
-        synchronized (waiting) {
-            while (!waiting.isEmpty() && waiting.peekFirst().acceptedNanos - oldest < 0) {
-                drop(waiting.pollFirst(), "no worker was ready within " + config.queueTimeout().toMillis() + " ms");
-            }
-            waitingCount = waiting.size();
-        }
-    }
-
-    private void drop(Connection connection, String why) {
-        dropped.increment();
-        connection.closeMasterCopy();
-        long now = System.nanoTime();
-        if (now - lastDropLog > DROP_LOG_INTERVAL_NANOS) { // a flood of drops must not become a flood of log lines
-            lastDropLog = now;
-            LOG.log(Level.WARNING, "{0}: closed a connection unserved ({1} so far): {2}", name(), Long.toString(dropped.sum()), why);
-        }
+    /** Where accepted connections go: the rotation, and the queue of those waiting for it. */
+    Dispatcher dispatcher() {
+        return dispatcher;
     }
 
     // ---- the event thread --------------------------------------------------------------------
@@ -234,21 +149,7 @@ public final class Cluster extends LifeCycle {
         IpcChannel.Listener listener = null;
         try {
             listener = new IpcChannel.Listener(socket);
-            ProcessBuilder builder = new ProcessBuilder(command()).directory(config.workDir().toFile());
-            WorkerOutput output = master.workerOutput();
-            if (output == null) {
-                builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-out.log")))
-                        .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(name() + "-" + slot.instance + "-err.log")));
-            }
-            builder.environment().putAll(config.env());
-            builder.environment().put("HERD_APP", name());
-            builder.environment().put("HERD_INSTANCE", Integer.toString(slot.instance));
-            builder.environment().put("HERD_IPC", socket.toString());
-            Process process = builder.start();
-            if (output != null) {
-                OutputPump.start(process.getInputStream(), output, name(), slot.instance, "out");
-                OutputPump.start(process.getErrorStream(), output, name(), slot.instance, "err");
-            }
+            Process process = launcher.start(slot.instance, socket);
             Worker worker = new Worker(this, slot.instance, process, listener);
             if (intoSlot) takeSlot(slot, worker, null);
             live.add(worker);
@@ -266,54 +167,6 @@ public final class Cluster extends LifeCycle {
             }
             return null;
         }
-    }
-
-    /**
-     * Workers start with SIGINT and SIGHUP ignored (coreutils' env, which then execs java, so the
-     * pid stays the worker's): a Ctrl-C or a hang-up in the terminal running {@code herd run}
-     * reaches the whole foreground process group, and must stop the workers through the master,
-     * gracefully, not kill them all at once. (Not setsid: a session of its own also puts each
-     * worker in a scheduler autogroup of its own, which starves the master under load.)
-     */
-    private static final List<String> IGNORE_TERMINAL_SIGNALS = probeIgnoreSignals();
-
-    private static List<String> probeIgnoreSignals() {
-        List<String> wrapper = List.of("/usr/bin/env", "--ignore-signal=INT", "--ignore-signal=HUP");
-        try {
-            List<String> probeCommand = new ArrayList<>(wrapper);
-            probeCommand.add("true");
-            Process probe = new ProcessBuilder(probeCommand).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0) return wrapper;
-        } catch (IOException e) {
-            // no such env: start workers directly
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        LOG.log(Level.WARNING, "this env(1) cannot start workers with SIGINT ignored: a Ctrl-C in the terminal will reach them directly");
-        return List.of();
-    }
-
-    /** The worker's command line: herd's JVM flags first, so no app needs to know them. */
-    List<String> command() {
-        List<String> command = new ArrayList<>();
-        command.addAll(IGNORE_TERMINAL_SIGNALS);
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JdkSockets.JVM_FLAGS);
-        command.addAll(config.jvmOptions());
-        if (config.mainClass() != null) {
-            List<String> classpath = new ArrayList<>();
-            if (config.jar() != null) classpath.add(config.jar().toString());
-            config.classpath().forEach(path -> classpath.add(path.toString()));
-            command.add("-cp");
-            command.add(String.join(java.io.File.pathSeparator, classpath));
-            command.add(config.mainClass());
-        } else {
-            command.add("-jar");
-            command.add(config.jar().toString());
-        }
-        command.addAll(config.args());
-        return command;
     }
 
     void onReady(Worker worker) {
@@ -354,7 +207,7 @@ public final class Cluster extends LifeCycle {
         if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
             nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis() * memoryBackoff) * 1_000_000;
             live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.rssBytes > config.maxMemoryBytes())
-                    .max(java.util.Comparator.comparingLong(worker -> worker.rssBytes))
+                    .max(Comparator.comparingLong(worker -> worker.rssBytes))
                     .ifPresent(worker -> Thread.ofVirtual().name("herd-" + name() + "-memory")
                             .start(() -> operations.replaceOverMemory(worker)));
         }
@@ -369,7 +222,7 @@ public final class Cluster extends LifeCycle {
     /** {@code millis} ± 10%, so periodic work does not beat in step across apps and workers. */
     private static long jittered(long millis) {
         long spread = Math.max(1, millis / 10);
-        return millis - spread + java.util.concurrent.ThreadLocalRandom.current().nextLong(2 * spread + 1);
+        return millis - spread + ThreadLocalRandom.current().nextLong(2 * spread + 1);
     }
 
     /** Runs a task on the event thread after a delay. */
@@ -417,7 +270,7 @@ public final class Cluster extends LifeCycle {
         else LOG.log(Level.INFO, "{0}#{1}: {2}", name(), Integer.toString(slot.instance), plan);
         // Runs only if it is still the slot's pending restart: anything that takes the slot meanwhile
         // (a reload's replacement, restart(), a scale-down) cancels or replaces it.
-        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> self = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
         self.set(master.housekeeping().schedule(() -> post(() -> {
             if (!stopping && slot.restart == self.get() && slots.get(slot.instance) == slot) launch(slot, true);
         }), decision.delayMillis(), TimeUnit.MILLISECONDS));
@@ -440,7 +293,7 @@ public final class Cluster extends LifeCycle {
     // ---- what operations (ClusterOperations) do, one step at a time, on the event thread -------
 
     /** Runs {@code task} on the event thread and waits for its result. Never call it from there. */
-    <T> T call(java.util.concurrent.Callable<T> task) {
+    <T> T call(Callable<T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
         try {
             events.execute(() -> {
@@ -455,7 +308,7 @@ public final class Cluster extends LifeCycle {
         }
         try {
             return result.get(30, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException runtime) throw runtime;
             throw new IllegalStateException(e.getCause());
         } catch (Exception e) {
@@ -567,7 +420,7 @@ public final class Cluster extends LifeCycle {
         boolean bad = target == WorkerState.ERRORED || reason.startsWith("unexpectedly");
         LOG.log(target == WorkerState.ERRORED ? Level.ERROR : bad ? Level.WARNING : Level.INFO,
                 "{0}: {1} -> {2}: {3}", worker.name(), from.label(), target.label(), reason);
-        WorkerEvent event = new WorkerEvent(name(), worker.instance, worker.pid(), from, target, reason, java.time.Instant.now());
+        WorkerEvent event = new WorkerEvent(name(), worker.instance, worker.pid(), from, target, reason, Instant.now());
         for (var listener : listeners) {
             try {
                 listener.accept(event);
@@ -578,18 +431,17 @@ public final class Cluster extends LifeCycle {
     }
 
     /** Hears every worker state change of this app, on its event thread: keep it quick. */
-    public void addListener(java.util.function.Consumer<WorkerEvent> listener) {
+    public void addListener(Consumer<WorkerEvent> listener) {
         listeners.add(listener);
     }
 
-    public void removeListener(java.util.function.Consumer<WorkerEvent> listener) {
+    public void removeListener(Consumer<WorkerEvent> listener) {
         listeners.remove(listener);
     }
 
     private void updateRotation() {
-        rotation = live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting())
-                .toArray(Worker[]::new);
-        drainWaiting();
+        dispatcher.setRotation(live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting())
+                .toArray(Worker[]::new));
     }
 
     /**
@@ -602,11 +454,7 @@ public final class Cluster extends LifeCycle {
         post(() -> {
             if (stopping) return;
             stopping = true;
-            rotation = NONE;
-            synchronized (waiting) {
-                while (!waiting.isEmpty()) drop(waiting.pollFirst(), "the app is stopping");
-                waitingCount = 0;
-            }
+            dispatcher.close();
             for (Slot slot : slots.values()) {
                 if (slot.restart == null) continue;
                 slot.restart.cancel(false);
@@ -706,7 +554,7 @@ public final class Cluster extends LifeCycle {
                         last.handedOff(), 0, last.exitCode, 0, 0));
             }
         }
-        workers.sort(java.util.Comparator.comparingInt(WorkerInfo::instance));
+        workers.sort(Comparator.comparingInt(WorkerInfo::instance));
         long open = 0, rss = 0;
         double cpu = 0;
         for (Worker worker : live) {
@@ -714,7 +562,7 @@ public final class Cluster extends LifeCycle {
             rss += worker.rssBytes;
             cpu += worker.cpuPercent;
         }
-        return new ClusterInfo(name(), slots.size(), rotation.length, accepted.sum(), waitingCount, dropped.sum(),
+        return new ClusterInfo(name(), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
                 open, cpu, rss, workers);
     }
 }

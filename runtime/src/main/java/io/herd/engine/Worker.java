@@ -200,12 +200,12 @@ final class Worker {
         if (connection == null) return;
         handedOff.incrementAndGet();
         connection.closeMasterCopy();
-        cluster.capacityFreed();
+        cluster.dispatcher().capacityFreed();
     }
 
     private void refused(long id) {
         Connection connection = pending.remove(id);
-        if (connection != null) cluster.redispatch(connection, this);
+        if (connection != null) cluster.dispatcher().redispatch(connection, this);
     }
 
     /** No more handoffs; the ones in flight go back to the cluster for another worker. */
@@ -215,7 +215,7 @@ final class Worker {
         }
         for (Long id : pending.keySet()) {
             Connection connection = pending.remove(id);
-            if (connection != null) cluster.redispatch(connection, this);
+            if (connection != null) cluster.dispatcher().redispatch(connection, this);
         }
     }
 

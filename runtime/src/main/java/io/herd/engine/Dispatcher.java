@@ -1,0 +1,155 @@
+package io.herd.engine;
+
+import io.herd.AppConfig;
+import io.herd.Balance;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Balances one app's connections over its workers in rotation.
+ *
+ * <p>The master's accept thread (and IPC readers giving back a connection a worker could not
+ * take) call it lock-free, over a copy-on-write array of the workers in rotation, which only the
+ * cluster's event thread replaces ({@link #setRotation}). While no worker can take a connection,
+ * it waits in a bounded queue (queue.size, queue.timeout) instead of being refused; past either
+ * it is closed and counted.
+ */
+final class Dispatcher {
+    private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
+    private static final Worker[] NONE = new Worker[0];
+    private static final long DROP_LOG_INTERVAL_NANOS = 5_000_000_000L;
+
+    private final AppConfig config;
+    private final AtomicInteger turn = new AtomicInteger();
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder dropped = new LongAdder();
+    /** Connections waiting for a ready worker, oldest first. Guarded by itself. */
+    private final ArrayDeque<Connection> waiting = new ArrayDeque<>();
+    private volatile int waitingCount;
+    private volatile long lastDropLog = System.nanoTime() - DROP_LOG_INTERVAL_NANOS;
+    private volatile Worker[] rotation = NONE;
+    private volatile boolean closed;
+
+    Dispatcher(AppConfig config) {
+        this.config = config;
+    }
+
+    /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
+    void dispatch(Connection connection) {
+        accepted.increment();
+        if (!handOff(connection, null)) await(connection, null);
+    }
+
+    /** Gives a connection a worker could not take to another worker. */
+    void redispatch(Connection connection, Worker from) {
+        if (!handOff(connection, from)) await(connection, from);
+    }
+
+    /** A worker acknowledged a handoff: room for connections that were waiting. */
+    void capacityFreed() {
+        if (waitingCount > 0) drainWaiting();
+    }
+
+    private boolean handOff(Connection connection, Worker except) {
+        Worker[] workers = rotation;
+        int count = workers.length;
+        if (count == 0) return false;
+        int first = Math.floorMod(turn.getAndIncrement(), count);
+        if (config.balance() == Balance.LEAST_CONNECTIONS) first = leastLoaded(workers, first);
+        for (int i = 0; i < count; i++) {
+            Worker worker = workers[(first + i) % count];
+            if (worker != except && worker.handOff(connection)) return true;
+        }
+        return false;
+    }
+
+    /** The least loaded worker; ties go to the first from {@code start}, so they are taken in turn. */
+    private static int leastLoaded(Worker[] workers, int start) {
+        int best = start;
+        long bestLoad = Long.MAX_VALUE;
+        for (int i = 0; i < workers.length; i++) {
+            int index = (start + i) % workers.length;
+            long load = workers[index].openConnections() + workers[index].unacknowledged();
+            if (load < bestLoad) {
+                best = index;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    private void await(Connection connection, Worker except) {
+        synchronized (waiting) {
+            if (handOff(connection, except)) return; // the rotation changed meanwhile
+            if (closed || waiting.size() >= config.queueSize()) {
+                drop(connection, closed ? "the app is stopping" : "the wait queue is full");
+                return;
+            }
+            waiting.addLast(connection);
+            waitingCount = waiting.size();
+        }
+    }
+
+    private void drainWaiting() {
+        synchronized (waiting) {
+            while (!waiting.isEmpty() && handOff(waiting.peekFirst(), null)) waiting.pollFirst();
+            waitingCount = waiting.size();
+        }
+    }
+
+    void expireWaiting() {
+        if (waitingCount == 0) return;
+        long oldest = System.nanoTime() - config.queueTimeout().toNanos();
+        synchronized (waiting) {
+            while (!waiting.isEmpty() && waiting.peekFirst().acceptedNanos - oldest < 0) {
+                drop(waiting.pollFirst(), "no worker was ready within " + config.queueTimeout().toMillis() + " ms");
+            }
+            waitingCount = waiting.size();
+        }
+    }
+
+    private void drop(Connection connection, String why) {
+        dropped.increment();
+        connection.closeMasterCopy();
+        long now = System.nanoTime();
+        if (now - lastDropLog > DROP_LOG_INTERVAL_NANOS) { // a flood of drops must not become a flood of log lines
+            lastDropLog = now;
+            LOG.log(Level.WARNING, "{0}: closed a connection unserved ({1} so far): {2}", config.name(), Long.toString(dropped.sum()), why);
+        }
+    }
+
+    /** The workers that get new connections from now on (event thread); waiting connections go to them. */
+    void setRotation(Worker[] workers) {
+        rotation = workers;
+        drainWaiting();
+    }
+
+    /** The app is stopping: no rotation, and the waiting connections are closed. */
+    void close() {
+        closed = true;
+        rotation = NONE;
+        synchronized (waiting) {
+            while (!waiting.isEmpty()) drop(waiting.pollFirst(), "the app is stopping");
+            waitingCount = 0;
+        }
+    }
+
+    int online() {
+        return rotation.length;
+    }
+
+    long accepted() {
+        return accepted.sum();
+    }
+
+    long waiting() {
+        return waitingCount;
+    }
+
+    long dropped() {
+        return dropped.sum();
+    }
+}

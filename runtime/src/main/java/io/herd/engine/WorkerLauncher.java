@@ -1,0 +1,97 @@
+package io.herd.engine;
+
+import io.herd.AppConfig;
+import io.herd.internal.JdkSockets;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts an app's worker JVMs: the command line (herd's JVM flags first, so no app needs to know
+ * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}), and where
+ * the output goes.
+ */
+final class WorkerLauncher {
+    private static final System.Logger LOG = System.getLogger(WorkerLauncher.class.getName());
+
+    private final AppConfig config;
+    private final Master master;
+
+    WorkerLauncher(AppConfig config, Master master) {
+        this.config = config;
+        this.master = master;
+    }
+
+    /** Starts the JVM for {@code instance}, which is to connect to {@code ipcSocket}. */
+    Process start(int instance, Path ipcSocket) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command()).directory(config.workDir().toFile());
+        WorkerOutput output = master.workerOutput();
+        if (output == null) {
+            builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-out.log")))
+                    .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-err.log")));
+        }
+        builder.environment().putAll(config.env());
+        builder.environment().put("HERD_APP", config.name());
+        builder.environment().put("HERD_INSTANCE", Integer.toString(instance));
+        builder.environment().put("HERD_IPC", ipcSocket.toString());
+        Process process = builder.start();
+        if (output != null) {
+            OutputPump.start(process.getInputStream(), output, config.name(), instance, "out");
+            OutputPump.start(process.getErrorStream(), output, config.name(), instance, "err");
+        }
+        return process;
+    }
+
+    /**
+     * Workers start with SIGINT and SIGHUP ignored (coreutils' env, which then execs java, so the
+     * pid stays the worker's): a Ctrl-C or a hang-up in the terminal running {@code herd run}
+     * reaches the whole foreground process group, and must stop the workers through the master,
+     * gracefully, not kill them all at once. (Not setsid: a session of its own also puts each
+     * worker in a scheduler autogroup of its own, which starves the master under load.)
+     */
+    private static final List<String> IGNORE_TERMINAL_SIGNALS = probeIgnoreSignals();
+
+    private static List<String> probeIgnoreSignals() {
+        List<String> wrapper = List.of("/usr/bin/env", "--ignore-signal=INT", "--ignore-signal=HUP");
+        try {
+            List<String> probeCommand = new ArrayList<>(wrapper);
+            probeCommand.add("true");
+            Process probe = new ProcessBuilder(probeCommand).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0) return wrapper;
+        } catch (IOException e) {
+            // no such env: start workers directly
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.log(Level.WARNING, "this env(1) cannot start workers with SIGINT ignored: a Ctrl-C in the terminal will reach them directly");
+        return List.of();
+    }
+
+    /** The worker's command line. */
+    List<String> command() {
+        List<String> command = new ArrayList<>();
+        command.addAll(IGNORE_TERMINAL_SIGNALS);
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(JdkSockets.JVM_FLAGS);
+        command.addAll(config.jvmOptions());
+        if (config.mainClass() != null) {
+            List<String> classpath = new ArrayList<>();
+            if (config.jar() != null) classpath.add(config.jar().toString());
+            config.classpath().forEach(path -> classpath.add(path.toString()));
+            command.add("-cp");
+            command.add(String.join(java.io.File.pathSeparator, classpath));
+            command.add(config.mainClass());
+        } else {
+            command.add("-jar");
+            command.add(config.jar().toString());
+        }
+        command.addAll(config.args());
+        return command;
+    }
+
+}
