@@ -21,6 +21,8 @@ trap cleanup EXIT
 hello_config() {
   cat > "$work/herd.properties" <<CONF
 herd.logs.dir = $work/logs
+herd.jolokia.port = 0
+herd.jolokia.password.file = $work/jolokia.password
 app.hello.listen = 127.0.0.1:$1
 app.hello.instances = 2
 app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar

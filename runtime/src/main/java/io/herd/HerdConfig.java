@@ -32,16 +32,34 @@ import java.util.regex.Pattern;
  * @param ipcDir      where the private IPC directory is made; null for the system's temp directory
  * @param logsDir     where the workers' output goes
  * @param stopTimeout how long a stopping service waits for its workers to finish
+ * @param jolokia     the Jolokia HTTP endpoint's settings
  * @param apps        the apps, in the order the file first names them
  */
-public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, List<AppConfig> apps) {
+public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
+                         List<AppConfig> apps) {
+
+    /**
+     * The Jolokia endpoint: always behind basic auth.
+     *
+     * @param host         the address it listens on (loopback unless told otherwise)
+     * @param port         its port; 0 for any free one
+     * @param user         the user name
+     * @param password     the password; null to use (or make, at first start) {@code passwordFile}
+     * @param passwordFile where a generated password is kept, readable by the service's user only
+     * @param policy       the access policy (conf/jolokia-access.xml); a missing file denies everything
+     * @param threads      the fixed number of threads serving requests
+     */
+    public record Jolokia(String host, int port, String user, String password, Path passwordFile, Path policy, int threads) {
+    }
 
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
     private static final Pattern APP_NAME = Pattern.compile("[A-Za-z0-9_-]{1,40}");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMG]?)B?", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout");
+    private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
+            "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.user", "herd.jolokia.password",
+            "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
@@ -108,6 +126,16 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Path ipcDir = values.containsKey("herd.ipc.dir") ? path("herd.ipc.dir", values.get("herd.ipc.dir")) : null;
             Path logsDir = path("herd.logs.dir", values.getOrDefault("herd.logs.dir", "logs"));
             Duration stopTimeout = duration("herd.stop.timeout", values.getOrDefault("herd.stop.timeout", "10s"));
+            String jolokiaUser = values.getOrDefault("herd.jolokia.user", "herd");
+            if (jolokiaUser.isBlank() || jolokiaUser.contains(":")) problem("herd.jolokia.user", "must be a name without ':'");
+            String jolokiaPassword = values.get("herd.jolokia.password");
+            if (jolokiaPassword != null && jolokiaPassword.length() < 8) problem("herd.jolokia.password", "is shorter than 8 characters");
+            Jolokia jolokia = new Jolokia(values.getOrDefault("herd.jolokia.host", "127.0.0.1"),
+                    integer("herd.jolokia.port", values.getOrDefault("herd.jolokia.port", "8778"), 0, 65535),
+                    jolokiaUser, jolokiaPassword,
+                    path("herd.jolokia.password.file", values.getOrDefault("herd.jolokia.password.file", "var/jolokia.password")),
+                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")),
+                    integer("herd.jolokia.threads", values.getOrDefault("herd.jolokia.threads", "4"), 1, 64));
             List<AppConfig> apps = new ArrayList<>();
             for (var entry : appKeys.entrySet()) {
                 AppConfig app = app(entry.getKey(), entry.getValue());
@@ -116,7 +144,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, apps);
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, apps);
         }
 
         private AppConfig app(String name, Map<String, String> keys) {

@@ -23,10 +23,13 @@ public final class HerdService extends Container {
 
     private final HerdConfig config;
     private final Master master;
+    private final JolokiaEndpoint jolokia;
 
     public HerdService(HerdConfig config) {
         this.config = config;
         this.master = addPart(new Master(config, new Log4jWorkerOutput()));
+        // After the master: stopped before it, so no operation arrives while the workers drain.
+        this.jolokia = addPart(new JolokiaEndpoint(config.jolokia()));
     }
 
     /** Binds every listening socket: the step that may need root. */
@@ -36,11 +39,11 @@ public final class HerdService extends Container {
 
     @Override
     protected void doStart() throws Exception {
-        super.doStart();
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         for (Cluster cluster : master.clusters()) {
             server.registerMBean(new ClusterBean(cluster).mbean(), ClusterBean.name(cluster.name()));
         }
+        super.doStart();
         for (Cluster cluster : master.clusters()) {
             LOG.log(Level.INFO, "app {0}: {1} workers on {2}", cluster.name(), cluster.config().instances(),
                     master.addresses(cluster.name()).stream().map(HerdService::format).collect(Collectors.joining(", ")));
@@ -61,6 +64,11 @@ public final class HerdService extends Container {
 
     public Master master() {
         return master;
+    }
+
+    /** Where Jolokia listens (once started). */
+    public String jolokiaUrl() {
+        return jolokia.url();
     }
 
     private static String format(InetSocketAddress address) {

@@ -20,6 +20,9 @@ import static org.hamcrest.Matchers.empty;
 
 /** A master in this JVM clustering the real hello example on a free loopback port. */
 final class HelloCluster implements AutoCloseable {
+    /** The shipped Jolokia policy, as the tests run from the service module's directory. */
+    static final Path POLICY = Path.of("..", "conf", "jolokia-access.xml").toAbsolutePath().normalize();
+
     final Master master;
     final Cluster cluster;
     final int port;
@@ -42,6 +45,8 @@ final class HelloCluster implements AutoCloseable {
         Map<String, String> values = new HashMap<>();
         values.put("herd.logs.dir", home.resolve("logs").toString());
         values.put("herd.stop.timeout", "10s");
+        values.put("herd.jolokia.port", "0");
+        values.put("herd.jolokia.policy", POLICY.toString());
         values.put("app.hello.listen", "127.0.0.1:0");
         values.put("app.hello.instances", Integer.toString(instances));
         values.put("app.hello.classpath", location(Hello.class) + java.io.File.pathSeparator + location(HerdWorker.class));

@@ -43,13 +43,15 @@ final class ServiceProcess implements AutoCloseable {
         return Files.writeString(home.resolve("herd.properties"), """
                 herd.logs.dir = %s
                 herd.stop.timeout = 10s
+                herd.jolokia.port = 0
+                herd.jolokia.policy = %s
                 app.hello.listen = 127.0.0.1:0
                 app.hello.instances = %d
                 app.hello.classpath = %s
                 app.hello.main = %s
                 app.hello.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
                 %s
-                """.formatted(home.resolve("logs"), instances, classpath, Hello.class.getName(), extra));
+                """.formatted(home.resolve("logs"), HelloCluster.POLICY, instances, classpath, Hello.class.getName(), extra));
     }
 
     static ServiceProcess start(Path home, Path config) throws IOException {

@@ -1,0 +1,93 @@
+package io.herd.service;
+
+import io.herd.HerdConfig;
+import io.herd.lifecycle.LifeCycle;
+import org.jolokia.jvmagent.JolokiaServer;
+import org.jolokia.jvmagent.JolokiaServerConfig;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * herd's MBeans over HTTP: an embedded Jolokia agent, started and stopped with the service.
+ *
+ * <p>Never open: basic auth is always on (the configured password, or one generated at first
+ * start into a file only the service's user can read), and the shipped access policy is loaded
+ * explicitly — exec only on herd's own MBeans, nothing on those that dump the heap or record the
+ * JVM. Requests are served by a fixed pool of threads.
+ */
+final class JolokiaEndpoint extends LifeCycle {
+    private static final System.Logger LOG = System.getLogger(JolokiaEndpoint.class.getName());
+
+    private final HerdConfig.Jolokia config;
+    private JolokiaServer server;
+
+    JolokiaEndpoint(HerdConfig.Jolokia config) {
+        this.config = config;
+    }
+
+    @Override
+    protected void doStart() throws IOException {
+        if (!Files.isRegularFile(config.policy())) {
+            LOG.log(Level.WARNING, "no Jolokia access policy at {0}: Jolokia will deny every request", config.policy());
+        }
+        Map<String, String> settings = new HashMap<>();
+        settings.put("host", config.host());
+        settings.put("port", Integer.toString(config.port()));
+        settings.put("user", config.user());
+        settings.put("password", password());
+        settings.put("policyLocation", config.policy().toUri().toString());
+        settings.put("executor", "fixed");
+        settings.put("threadNr", Integer.toString(config.threads()));
+        settings.put("discoveryEnabled", "false");
+        settings.put("agentId", "herd-" + ProcessHandle.current().pid());
+        server = new JolokiaServer(new JolokiaServerConfig(settings));
+        server.start(false);
+        LOG.log(Level.INFO, "Jolokia on {0} (user {1}{2})", url(), config.user(),
+                config.password() == null ? ", password in " + config.passwordFile() : "");
+    }
+
+    @Override
+    protected void doStop() {
+        if (server != null) server.stop(); // its HTTP dispatcher thread is not a daemon
+        server = null;
+    }
+
+    /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/. */
+    String url() {
+        InetSocketAddress address = server.getAddress();
+        return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/jolokia/";
+    }
+
+    /** The configured password, else the one in the password file, made at first start. */
+    private String password() throws IOException {
+        if (config.password() != null) return config.password();
+        Path file = config.passwordFile();
+        if (!Files.exists(file)) {
+            Files.createDirectories(file.getParent());
+            byte[] random = new byte[18];
+            new SecureRandom().nextBytes(random);
+            String generated = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+            try {
+                Files.writeString(Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
+                        generated + "\n", StandardCharsets.UTF_8);
+                LOG.log(Level.INFO, "generated a Jolokia password into {0} (readable by this user only)", file);
+            } catch (FileAlreadyExistsException raced) {
+                // another start made it meanwhile: use that one
+            }
+        }
+        String password = Files.readString(file, StandardCharsets.UTF_8).trim();
+        if (password.isEmpty()) throw new IOException("the Jolokia password file " + file + " is empty");
+        return password;
+    }
+}
