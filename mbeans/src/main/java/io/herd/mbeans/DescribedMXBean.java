@@ -5,19 +5,21 @@ import javax.management.MBeanInfo;
 import javax.management.MBeanOperationInfo;
 import javax.management.MBeanParameterInfo;
 import javax.management.NotCompliantMBeanException;
-import javax.management.StandardMBean;
+import javax.management.NotificationEmitter;
+import javax.management.StandardEmitterMBean;
 import java.lang.reflect.Method;
 import java.util.Arrays;
 
 /**
  * An MXBean whose MBeanInfo carries the {@link Description}s of its interface, so a JMX console
- * says what each attribute and operation means instead of repeating its name.
+ * says what each attribute and operation means instead of repeating its name; and which sends the
+ * notifications of {@code emitter}.
  */
-public class DescribedMXBean<T> extends StandardMBean {
+public class DescribedMXBean<T> extends StandardEmitterMBean {
     private final Class<T> type;
 
-    public DescribedMXBean(T implementation, Class<T> type) throws NotCompliantMBeanException {
-        super(implementation, type, true);
+    public DescribedMXBean(T implementation, Class<T> type, NotificationEmitter emitter) throws NotCompliantMBeanException {
+        super(implementation, type, true, emitter);
         this.type = type;
     }
 

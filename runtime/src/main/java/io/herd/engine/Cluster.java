@@ -43,6 +43,7 @@ public final class Cluster extends LifeCycle {
     private final RestartPolicy restartPolicy;
     private final ClusterOperations operations = new ClusterOperations(this);
     private final CopyOnWriteArrayList<Consumer<WorkerEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<Consumer<OperationEvent>> operationListeners = new CopyOnWriteArrayList<>();
     private final Dispatcher dispatcher;
     private final WorkerLauncher launcher;
     private volatile boolean stopping;
@@ -437,6 +438,25 @@ public final class Cluster extends LifeCycle {
 
     public void removeListener(Consumer<WorkerEvent> listener) {
         listeners.remove(listener);
+    }
+
+    /** Hears every operation start and end, on the operation's thread. */
+    public void addOperationListener(Consumer<OperationEvent> listener) {
+        operationListeners.add(listener);
+    }
+
+    public void removeOperationListener(Consumer<OperationEvent> listener) {
+        operationListeners.remove(listener);
+    }
+
+    void publish(OperationEvent event) {
+        for (var listener : operationListeners) {
+            try {
+                listener.accept(event);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, name() + ": an operation listener failed", e);
+            }
+        }
     }
 
     private void updateRotation() {

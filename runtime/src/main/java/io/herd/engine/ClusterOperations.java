@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import java.lang.System.Logger.Level;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,14 +131,14 @@ final class ClusterOperations {
             if (!cluster.call(() -> cluster.onlineWorkers().contains(worker))) return;
             LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
                     worker.name(), Long.toString(worker.rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+            started(name);
             List<OperationResult.Step> steps = new ArrayList<>();
             boolean replaced = replace(List.of(worker), true, steps);
             cluster.call(() -> {
                 cluster.memoryReplacementEnded(replaced);
                 return null;
             });
-            OperationResult result = result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps);
-            LOG.log(replaced ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
+            ended(result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps));
         } finally {
             running.set(null);
         }
@@ -220,13 +221,30 @@ final class ClusterOperations {
                     + "; try again when it has finished");
         }
         try {
-            LOG.log(Level.INFO, "{0}: {1} started", cluster.name(), name);
-            OperationResult result = operation.get();
-            LOG.log(result.succeeded() ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
+            started(name);
+            OperationResult result;
+            try {
+                result = operation.get();
+            } catch (RuntimeException e) {
+                cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
+                throw e;
+            }
+            ended(result);
             return result;
         } finally {
             running.set(null);
         }
+    }
+
+    private void started(String name) {
+        LOG.log(Level.INFO, "{0}: {1} started", cluster.name(), name);
+        cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.STARTED, null, null, Instant.now()));
+    }
+
+    private void ended(OperationResult result) {
+        LOG.log(result.succeeded() ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
+        cluster.publish(new OperationEvent(cluster.name(), result.operation(),
+                result.succeeded() ? OperationEvent.Phase.FINISHED : OperationEvent.Phase.FAILED, result, null, Instant.now()));
     }
 
     private OperationResult result(String name, boolean succeeded, String message, List<OperationResult.Step> steps) {

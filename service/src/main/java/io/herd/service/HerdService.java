@@ -24,6 +24,7 @@ public final class HerdService extends Container {
     private final HerdConfig config;
     private final Master master;
     private final JolokiaEndpoint jolokia;
+    private final java.util.List<ClusterBean> beans = new java.util.ArrayList<>();
 
     public HerdService(HerdConfig config) {
         this.config = config;
@@ -41,7 +42,9 @@ public final class HerdService extends Container {
     protected void doStart() throws Exception {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         for (Cluster cluster : master.clusters()) {
-            server.registerMBean(new ClusterBean(cluster).mbean(), ClusterBean.name(cluster.name()));
+            ClusterBean bean = new ClusterBean(cluster);
+            beans.add(bean);
+            server.registerMBean(bean.mbean(), ClusterBean.name(cluster.name()));
         }
         super.doStart();
         for (Cluster cluster : master.clusters()) {
@@ -58,6 +61,8 @@ public final class HerdService extends Container {
             ObjectName name = ClusterBean.name(cluster.name());
             if (server.isRegistered(name)) server.unregisterMBean(name);
         }
+        beans.forEach(ClusterBean::close);
+        beans.clear();
         super.doStop();
         LOG.log(Level.INFO, "stopped");
     }

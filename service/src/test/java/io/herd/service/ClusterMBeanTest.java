@@ -106,6 +106,26 @@ class ClusterMBeanTest {
     }
 
     @Test
+    void aNotificationListenerSeesAReloadStartAndFinish() throws Exception {
+        java.util.List<javax.management.Notification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        jmx.addNotificationListener(name, (notification, handback) -> seen.add(notification), null, null);
+
+        assertThat(hello.reload().succeeded(), is(true));
+
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (seen.stream().noneMatch(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        java.util.List<String> types = seen.stream().map(javax.management.Notification::getType).toList();
+        assertThat(types, org.hamcrest.Matchers.hasItems(ClusterBean.OPERATION_STARTED, ClusterBean.WORKER_STATE, ClusterBean.OPERATION_FINISHED));
+        javax.management.Notification finished = seen.stream().filter(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)).findFirst().orElseThrow();
+        assertThat(finished.getMessage(), containsString("reload finished: replaced 2 workers"));
+        assertThat((String) finished.getUserData(), containsString("#1 pid"));
+        javax.management.Notification online = seen.stream().filter(n -> n.getMessage().contains("-> online")).findFirst().orElseThrow();
+        assertThat(((javax.management.openmbean.CompositeData) online.getUserData()).get("to"), is("online"));
+    }
+
+    @Test
     void outOfRangeArgumentsAreRefusedAndNothingChanges() {
         RuntimeException negative = assertThrows(RuntimeException.class, () -> hello.scale(-1));
         assertThat(negative.getMessage(), containsString("from 0 to 4"));
