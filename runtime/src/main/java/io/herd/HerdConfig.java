@@ -33,10 +33,22 @@ import java.util.regex.Pattern;
  * @param logsDir     where the workers' output goes
  * @param stopTimeout how long a stopping service waits for its workers to finish
  * @param jolokia     the Jolokia HTTP endpoint's settings
+ * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
  * @param apps        the apps, in the order the file first names them
  */
 public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
-                         List<AppConfig> apps) {
+                         Jmx jmx, List<AppConfig> apps) {
+
+    /**
+     * The JMX RMI connector, for JConsole or VisualVM on another host: off unless a port is set.
+     *
+     * @param host         the address its registry and server listen on (loopback unless told otherwise)
+     * @param port         the one port both use
+     * @param passwordFile the JDK's jmxremote.password format: {@code user password} a line
+     * @param accessFile   the JDK's jmxremote.access format: {@code user readonly|readwrite} a line
+     */
+    public record Jmx(String host, int port, Path passwordFile, Path accessFile) {
+    }
 
     /**
      * The Jolokia endpoint: always behind basic auth.
@@ -59,7 +71,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
             "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.user", "herd.jolokia.password",
-            "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads");
+            "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads",
+            "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
@@ -136,6 +149,17 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     path("herd.jolokia.password.file", values.getOrDefault("herd.jolokia.password.file", "var/jolokia.password")),
                     path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")),
                     integer("herd.jolokia.threads", values.getOrDefault("herd.jolokia.threads", "4"), 1, 64));
+            Jmx jmx = null;
+            if (values.containsKey("herd.jmx.port")) {
+                jmx = new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"),
+                        integer("herd.jmx.port", values.get("herd.jmx.port"), 1, 65535),
+                        path("herd.jmx.password.file", values.getOrDefault("herd.jmx.password.file", "conf/jmxremote.password")),
+                        path("herd.jmx.access.file", values.getOrDefault("herd.jmx.access.file", "conf/jmxremote.access")));
+                if (!Files.isRegularFile(jmx.passwordFile())) {
+                    problem("herd.jmx.password.file", "no such file: " + jmx.passwordFile() + " (lines of 'user password'; see conf/jmxremote.password.example)");
+                }
+                if (!Files.isRegularFile(jmx.accessFile())) problem("herd.jmx.access.file", "no such file: " + jmx.accessFile());
+            }
             List<AppConfig> apps = new ArrayList<>();
             for (var entry : appKeys.entrySet()) {
                 AppConfig app = app(entry.getKey(), entry.getValue());
@@ -144,7 +168,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, apps);
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, apps);
         }
 
         private AppConfig app(String name, Map<String, String> keys) {

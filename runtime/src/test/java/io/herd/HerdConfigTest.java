@@ -113,6 +113,12 @@ class HerdConfigTest {
     }
 
     @Test
+    void theJmxConnectorNeedsItsPasswordFile() throws Exception {
+        assertThat(problemsWith("herd.jmx.port = 9010\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"),
+                containsString("herd.jmx.password.file: no such file: " + home.resolve("conf/jmxremote.password")));
+    }
+
+    @Test
     void aClasspathNeedsAMainClass() throws Exception {
         Map<String, String> values = new HashMap<>(Map.of("app.web.listen", "127.0.0.1:8080", "app.web.classpath", home.toString()));
         ConfigException missingMain = assertThrows(ConfigException.class,

@@ -24,6 +24,7 @@ public final class HerdService extends Container {
     private final HerdConfig config;
     private final Master master;
     private final JolokiaEndpoint jolokia;
+    private final JmxConnector jmx;
     private final java.util.List<ClusterBean> beans = new java.util.ArrayList<>();
 
     public HerdService(HerdConfig config) {
@@ -31,6 +32,7 @@ public final class HerdService extends Container {
         this.master = addPart(new Master(config, new Log4jWorkerOutput()));
         // After the master: stopped before it, so no operation arrives while the workers drain.
         this.jolokia = addPart(new JolokiaEndpoint(config.jolokia()));
+        this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx()));
     }
 
     /** Binds every listening socket: the step that may need root. */
@@ -69,6 +71,11 @@ public final class HerdService extends Container {
 
     public Master master() {
         return master;
+    }
+
+    /** JConsole's connection string for the RMI connector, or null when it is off. */
+    public String jmxUrl() {
+        return jmx == null ? null : jmx.url();
     }
 
     /** Where Jolokia listens (once started). */

@@ -39,7 +39,7 @@ final class HelloCluster implements AutoCloseable {
         return new HelloCluster(master);
     }
 
-    /** A service configuration with hello as app "hello", under a fresh home. */
+    /** A service configuration with hello as app "hello", under a fresh home; {@code herd.*} keys are the service's. */
     static HerdConfig config(int instances, Map<String, String> settings) throws Exception {
         Path home = Files.createTempDirectory("herd-hello-");
         Map<String, String> values = new HashMap<>();
@@ -52,7 +52,7 @@ final class HelloCluster implements AutoCloseable {
         values.put("app.hello.classpath", location(Hello.class) + java.io.File.pathSeparator + location(HerdWorker.class));
         values.put("app.hello.main", Hello.class.getName());
         values.put("app.hello.jvm.options", "-XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1");
-        settings.forEach((key, value) -> values.put("app.hello." + key, value));
+        settings.forEach((key, value) -> values.put(key.startsWith("herd.") ? key : "app.hello." + key, value));
         return HerdConfig.parse(values, home.resolve("test.properties"), home);
     }
 
