@@ -32,6 +32,9 @@ class RunCommandTest {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");
             herd.awaitOutput("-> online", 2);
+            // The log line comes a moment before the rotation holds the worker: wait for both to answer.
+            Set<String> answered = new LinkedHashSet<>();
+            for (int i = 0; i < 1000 && answered.size() < 2; i++) answered.add(Http.get(port, "/").worker());
             List<String> servedBy = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 Http response = Http.get(port, "/");
