@@ -1,0 +1,289 @@
+package io.herd.service.cli;
+
+import org.jolokia.json.JSONWriter;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * {@code herd <verb>}: operates a running herd service through its Jolokia endpoint, PM2-style.
+ *
+ * <p>Exit codes: 0 done; 1 the operation failed; 2 bad usage; 3 the service is unreachable or
+ * refused the credentials. Every failure is one clear line on stderr. The endpoint, user and
+ * password file come from conf/herd.properties under herd's home, unless {@code --url},
+ * {@code --user} or {@code --password-file} say otherwise.
+ */
+public final class Cli {
+    static final int DONE = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+    static final int UNREACHABLE = 3;
+
+    private static final String USAGE_TEXT = """
+            usage: herd <verb> [options]
+              list                          every app: instances, online, connections, CPU, memory
+              stats <app>                   one app and each of its workers
+              scale <app> <n|+n|-n>         set the number of workers, or add/remove some
+              reload <app>                  zero-downtime rolling reload (SIGTERM to old workers)
+              graceful-reload <app>         rolling reload; old workers drain and exit by themselves
+              restart <app>                 stop every worker, then start them all again
+            options: --json (read verbs)  --url URL  --user NAME  --password-file FILE""";
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    private Cli(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        return new Cli(out, err).execute(args);
+    }
+
+    private int execute(String[] args) {
+        List<String> words = new ArrayList<>();
+        boolean json = false;
+        Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
+        Properties conf = conf(home);
+        String url = "http://" + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
+        String user = conf.getProperty("herd.jolokia.user", "herd");
+        String password = conf.getProperty("herd.jolokia.password");
+        Path passwordFile = home.resolve(conf.getProperty("herd.jolokia.password.file", "var/jolokia.password"));
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            boolean hasValue = i + 1 < args.length;
+            switch (arg) {
+                case "--json" -> json = true;
+                case "--url", "--user", "--password-file" -> {
+                    if (!hasValue) return usage(arg + " needs a value");
+                    String value = args[++i];
+                    if (arg.equals("--url")) url = value;
+                    else if (arg.equals("--user")) user = value;
+                    else {
+                        passwordFile = Path.of(value);
+                        password = null;
+                    }
+                }
+                case "-h", "--help" -> {
+                    out.println(USAGE_TEXT);
+                    return DONE;
+                }
+                default -> {
+                    if (arg.startsWith("--")) return usage("unknown option " + arg);
+                    words.add(arg);
+                }
+            }
+        }
+        if (words.isEmpty()) return usage("no verb");
+        String verb = words.getFirst();
+        int expected = switch (verb) {
+            case "list" -> 1;
+            case "stats", "reload", "graceful-reload", "restart" -> 2;
+            case "scale" -> 3;
+            default -> -1;
+        };
+        if (expected < 0) return usage("unknown verb '" + verb + "'");
+        if (words.size() != expected) return usage("'" + verb + "' takes " + (expected - 1) + " argument" + (expected == 2 ? "" : "s"));
+        if (json && !(verb.equals("list") || verb.equals("stats"))) return usage("--json is for list and stats");
+        URI endpoint;
+        try {
+            endpoint = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            return usage("not a URL: " + url);
+        }
+        try {
+            if (password == null) password = readPassword(passwordFile);
+            JolokiaClient jolokia = new JolokiaClient(endpoint, user, password);
+            return switch (verb) {
+                case "list" -> list(jolokia, json);
+                case "stats" -> stats(jolokia, words.get(1), json);
+                case "scale" -> scale(jolokia, words.get(1), words.get(2));
+                case "reload" -> operate(jolokia, words.get(1), "reload");
+                case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
+                default -> operate(jolokia, words.get(1), "restart");
+            };
+        } catch (JolokiaClient.Unreachable e) {
+            err.println("herd: " + e.getMessage());
+            return UNREACHABLE;
+        } catch (JolokiaClient.Failed e) {
+            boolean noSuchApp = e.getMessage().startsWith("javax.management.InstanceNotFoundException");
+            err.println("herd: " + (noSuchApp && words.size() > 1 ? "no app '" + words.get(1) + "' in this service" : clean(e.getMessage())));
+            return FAILED;
+        }
+    }
+
+    private int usage(String problem) {
+        err.println("herd: " + problem + "\n" + USAGE_TEXT);
+        return USAGE;
+    }
+
+    private static Properties conf(Path home) {
+        Properties properties = new Properties();
+        Path file = home.resolve("conf/herd.properties");
+        if (Files.isRegularFile(file)) {
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                properties.load(reader);
+            } catch (IOException e) {
+                // defaults, then
+            }
+        }
+        properties.replaceAll((key, value) -> value.toString().trim());
+        return properties;
+    }
+
+    private static String readPassword(Path file) throws JolokiaClient.Unreachable {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            throw new JolokiaClient.Unreachable("cannot read the Jolokia password file " + file
+                    + " (the service writes it at first start; --password-file to use another)");
+        }
+    }
+
+    /** "java.lang.IllegalArgumentException : scale -1: ..." → "scale -1: ...". */
+    private static String clean(String error) {
+        return error.replaceFirst("^[\\w.$]+(Exception|Error)\\s*:\\s*", "");
+    }
+
+    private static String mbean(String app) {
+        return "herd:type=Cluster,name=" + app;
+    }
+
+    private int list(JolokiaClient jolokia, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        List<Map<?, ?>> apps = new ArrayList<>();
+        for (String name : jolokia.search("herd:type=Cluster,*")) {
+            apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
+        }
+        if (json) {
+            out.println(toJson(apps));
+            return DONE;
+        }
+        Table table = new Table("APP", "INSTANCES", "ONLINE", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "CPU", "MEMORY");
+        for (Map<?, ?> app : apps) {
+            table.row(app.get("app"), app.get("instances"), app.get("online"), app.get("open"), app.get("accepted"),
+                    app.get("waiting"), app.get("dropped"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
+        }
+        table.print(out);
+        return DONE;
+    }
+
+    private int stats(JolokiaClient jolokia, String app, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        Map<?, ?> stats = (Map<?, ?>) jolokia.read(mbean(app), "Stats");
+        if (json) {
+            out.println(toJson(stats));
+            return DONE;
+        }
+        out.printf("%s: %s instances, %s online; connections: %s open, %s accepted, %s waiting, %s dropped%n", app,
+                stats.get("instances"), stats.get("online"), stats.get("open"), stats.get("accepted"), stats.get("waiting"), stats.get("dropped"));
+        Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "HANDED", "OPEN", "LAST EXIT");
+        for (Object row : (List<?>) stats.get("workers")) {
+            Map<?, ?> worker = (Map<?, ?>) row;
+            table.row(worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
+                    worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
+                    worker.get("handedOff"), worker.get("open"), worker.get("lastExitCode") == null ? "-" : worker.get("lastExitCode"));
+        }
+        table.print(out);
+        return DONE;
+    }
+
+    private int scale(JolokiaClient jolokia, String app, String count) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        boolean relative = count.startsWith("+") || count.startsWith("-");
+        int number;
+        try {
+            number = Integer.parseInt(count.startsWith("+") ? count.substring(1) : count);
+        } catch (NumberFormatException e) {
+            return usage("'" + count + "' is not a number of workers (n, +n or -n)");
+        }
+        return report(jolokia.exec(mbean(app), relative ? "scaleBy" : "scale", number));
+    }
+
+    private int operate(JolokiaClient jolokia, String app, String operation) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        return report(jolokia.exec(mbean(app), operation));
+    }
+
+    /** Prints an OperationResult worker by worker; FAILED unless every step succeeded. */
+    private int report(Object value) {
+        Map<?, ?> result = (Map<?, ?>) value;
+        out.println(result.get("operation") + ": " + result.get("message"));
+        for (Object row : (List<?>) result.get("workers")) {
+            Map<?, ?> step = (Map<?, ?>) row;
+            long oldPid = ((Number) step.get("oldPid")).longValue();
+            long newPid = ((Number) step.get("newPid")).longValue();
+            out.println("  #" + step.get("instance") + " " + (oldPid != 0 ? "pid " + oldPid : "") + (oldPid != 0 && newPid != 0 ? " -> " : "")
+                    + (newPid != 0 ? "pid " + newPid : "") + ": " + step.get("outcome"));
+        }
+        if (Boolean.TRUE.equals(result.get("succeeded"))) return DONE;
+        err.println("herd: " + result.get("operation") + " failed: " + result.get("message"));
+        return FAILED;
+    }
+
+    private static String toJson(Object value) {
+        StringWriter writer = new StringWriter();
+        try {
+            JSONWriter.serialize(value, writer);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return writer.toString();
+    }
+
+    private static String percent(Object value) {
+        return value instanceof Number number ? String.format(Locale.ROOT, "%.1f%%", number.doubleValue()) : "-";
+    }
+
+    private static String mebibytes(Object value) {
+        return value instanceof Number number ? String.format(Locale.ROOT, "%.1f MiB", number.longValue() / 1048576.0) : "-";
+    }
+
+    private static String duration(Object millis) {
+        if (!(millis instanceof Number number)) return "-";
+        long seconds = number.longValue() / 1000;
+        if (seconds < 60) return seconds + "s";
+        if (seconds < 3600) return seconds / 60 + "m" + seconds % 60 + "s";
+        return seconds / 3600 + "h" + seconds % 3600 / 60 + "m";
+    }
+
+    /** Columns padded to their widest cell. */
+    private static final class Table {
+        private final List<String[]> rows = new ArrayList<>();
+
+        Table(String... header) {
+            rows.add(header);
+        }
+
+        void row(Object... cells) {
+            String[] text = new String[cells.length];
+            for (int i = 0; i < cells.length; i++) text[i] = String.valueOf(cells[i]);
+            rows.add(text);
+        }
+
+        void print(PrintStream out) {
+            int[] widths = new int[rows.getFirst().length];
+            for (String[] row : rows) for (int i = 0; i < row.length; i++) widths[i] = Math.max(widths[i], row[i].length());
+            for (String[] row : rows) {
+                StringBuilder line = new StringBuilder();
+                for (int i = 0; i < row.length; i++) {
+                    line.append(row[i]);
+                    if (i < row.length - 1) line.append(" ".repeat(widths[i] - row[i].length() + 2));
+                }
+                out.println(line.toString().stripTrailing());
+            }
+        }
+    }
+}
