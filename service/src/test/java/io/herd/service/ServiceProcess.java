@@ -98,6 +98,15 @@ final class ServiceProcess implements AutoCloseable {
         throw new AssertionError("the service never said it was listening:\n" + output());
     }
 
+    /** The Jolokia URL the service printed when it started. */
+    String jolokiaUrl() throws InterruptedException {
+        awaitOutput("Jolokia on ", 1);
+        String line = output.stream().filter(l -> l.contains("Jolokia on ")).findFirst().orElseThrow();
+        Matcher url = Pattern.compile("Jolokia on (\\S+)").matcher(line);
+        if (!url.find()) throw new AssertionError(line);
+        return url.group(1);
+    }
+
     /** Waits until the service has printed {@code text} at least {@code times} times. */
     void awaitOutput(String text, int times) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

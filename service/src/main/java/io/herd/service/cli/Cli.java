@@ -38,6 +38,8 @@ public final class Cli {
               reload <app>                  zero-downtime rolling reload (SIGTERM to old workers)
               graceful-reload <app>         rolling reload; old workers drain and exit by themselves
               restart <app>                 stop every worker, then start them all again
+              logs <app> [--lines N] [--follow]   the last N lines (default 20) of each worker's output
+              monit [--count N]             a live table of every worker, refreshed every 2 s (Ctrl-C ends)
             options: --json (read verbs)  --url URL  --user NAME  --password-file FILE""";
 
     private final PrintStream out;
@@ -59,6 +61,9 @@ public final class Cli {
     private int execute(String[] args) {
         List<String> words = new ArrayList<>();
         boolean json = false;
+        boolean follow = false;
+        int lines = 20;
+        int count = Integer.MAX_VALUE;
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
         String url = "http://" + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
@@ -70,6 +75,18 @@ public final class Cli {
             boolean hasValue = i + 1 < args.length;
             switch (arg) {
                 case "--json" -> json = true;
+                case "--follow", "-f" -> follow = true;
+                case "--lines", "-n", "--count" -> {
+                    if (!hasValue) return usage(arg + " needs a number");
+                    try {
+                        int number = Integer.parseInt(args[++i]);
+                        if (number < (arg.equals("--count") ? 1 : 0)) return usage(arg + " must be positive");
+                        if (arg.equals("--count")) count = number;
+                        else lines = number;
+                    } catch (NumberFormatException e) {
+                        return usage(arg + " needs a number, not '" + args[i] + "'");
+                    }
+                }
                 case "--url", "--user", "--password-file" -> {
                     if (!hasValue) return usage(arg + " needs a value");
                     String value = args[++i];
@@ -93,14 +110,17 @@ public final class Cli {
         if (words.isEmpty()) return usage("no verb");
         String verb = words.getFirst();
         int expected = switch (verb) {
-            case "list" -> 1;
-            case "stats", "reload", "graceful-reload", "restart" -> 2;
+            case "list", "monit" -> 1;
+            case "stats", "reload", "graceful-reload", "restart", "logs" -> 2;
             case "scale" -> 3;
             default -> -1;
         };
         if (expected < 0) return usage("unknown verb '" + verb + "'");
         if (words.size() != expected) return usage("'" + verb + "' takes " + (expected - 1) + " argument" + (expected == 2 ? "" : "s"));
         if (json && !(verb.equals("list") || verb.equals("stats"))) return usage("--json is for list and stats");
+        if (verb.equals("logs")) {
+            return new Logs(out, err, home.resolve(conf.getProperty("herd.logs.dir", "logs")), words.get(1)).show(lines, follow);
+        }
         URI endpoint;
         try {
             endpoint = URI.create(url);
@@ -116,6 +136,7 @@ public final class Cli {
                 case "scale" -> scale(jolokia, words.get(1), words.get(2));
                 case "reload" -> operate(jolokia, words.get(1), "reload");
                 case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
+                case "monit" -> monit(jolokia, count);
                 default -> operate(jolokia, words.get(1), "restart");
             };
         } catch (JolokiaClient.Unreachable e) {
@@ -181,6 +202,36 @@ public final class Cli {
         }
         table.print(out);
         return DONE;
+    }
+
+    /** Every app's workers in one table, redrawn every 2 s, {@code count} times (Ctrl-C ends it sooner). */
+    private int monit(JolokiaClient jolokia, int count) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        for (int i = 0; i < count; i++) {
+            Table table = new Table("APP", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "OPEN", "HANDED");
+            for (String name : jolokia.search("herd:type=Cluster,*")) {
+                Map<?, ?> app = (Map<?, ?>) jolokia.read(name, "Stats");
+                for (Object row : (List<?>) app.get("workers")) {
+                    Map<?, ?> worker = (Map<?, ?>) row;
+                    table.row(app.get("app"), worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
+                            worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
+                            worker.get("open"), worker.get("handedOff"));
+                }
+            }
+            if (i > 0) out.print("\033[H\033[2J"); // home and clear: a refreshing screen, like top
+            out.println("herd monit — " + java.time.LocalTime.now().withNano(0) + " (Ctrl-C to quit)");
+            table.print(out);
+            out.flush();
+            if (i + 1 < count) sleepQuietly(2000);
+        }
+        return DONE;
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private int stats(JolokiaClient jolokia, String app, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {

@@ -11,9 +11,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +25,6 @@ class CliTest {
     private HerdService service;
     private HerdConfig config;
 
-    private record Run(int exit, String out, String err) {
-    }
-
     @BeforeEach
     void start() throws Exception {
         config = TestServices.helloConfig(2, Map.of("max.instances", "4"));
@@ -44,30 +38,28 @@ class CliTest {
         service.stop();
     }
 
-    private Run herd(String... args) {
+    private CliRunner.Run herd(String... args) {
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--url", service.jolokiaUrl(), "--password-file", config.jolokia().passwordFile().toString()));
         return raw(all.toArray(String[]::new));
     }
 
-    private static Run raw(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int exit = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRunner.Run raw(String... args) {
+        return CliRunner.run(args);
     }
 
     @Test
     void listAndStatsPrintAlignedTablesAndParseableJson() throws Exception {
-        Run list = herd("list");
+        CliRunner.Run list = herd("list");
         assertThat(list.err(), list.exit(), is(0));
         assertThat(list.out(), containsString("APP    INSTANCES  ONLINE"));
         assertThat(list.out(), containsString("hello  2          2"));
 
-        Run json = herd("list", "--json");
+        CliRunner.Run json = herd("list", "--json");
         JSONArray apps = new JSONParser().parse(json.out(), JSONArray.class);
         assertThat(((Map<?, ?>) apps.getFirst()).get("app"), is("hello"));
 
-        Run stats = herd("stats", "hello", "--json");
+        CliRunner.Run stats = herd("stats", "hello", "--json");
         JSONObject hello = new JSONParser().parse(stats.out(), JSONObject.class);
         assertThat(((List<?>) hello.get("workers")).size(), is(2));
         assertThat(herd("stats", "hello").out(), containsString("INSTANCE  PID"));
@@ -75,20 +67,29 @@ class CliTest {
 
     @Test
     void scaleAndReloadChangeTheClusterAndSayWhatHappened() {
-        Run scale = herd("scale", "hello", "+1");
+        CliRunner.Run scale = herd("scale", "hello", "+1");
         assertThat(scale.err(), scale.exit(), is(0));
         assertThat(scale.out(), containsString("scaled from 2 to 3"));
         assertThat(service.master().cluster("hello").info().online(), is(3));
 
-        Run reload = herd("graceful-reload", "hello");
+        CliRunner.Run reload = herd("graceful-reload", "hello");
         assertThat(reload.exit(), is(0));
         assertThat(reload.out(), containsString("#2 pid"));
         assertThat(reload.out(), containsString("replaced"));
     }
 
     @Test
+    void monitShowsEveryWorker() {
+        CliRunner.Run monit = herd("monit", "--count", "1");
+        assertThat(monit.exit(), is(0));
+        assertThat(monit.out(), containsString("APP    INSTANCE  PID"));
+        assertThat(monit.out(), containsString("online"));
+        assertThat(herd("monit", "--count", "0").exit(), is(2));
+    }
+
+    @Test
     void exitCodesTellUsageFailureAndUnreachableApart() {
-        Run failed = herd("scale", "hello", "1000");
+        CliRunner.Run failed = herd("scale", "hello", "1000");
         assertThat(failed.exit(), is(1));
         assertThat(failed.err(), containsString("an instance count goes from 0 to 4"));
         assertThat(herd("stats", "nosuch").err(), containsString("no app 'nosuch'"));
@@ -98,10 +99,10 @@ class CliTest {
         assertThat(herd("scale", "hello", "many").exit(), is(2));
         assertThat(herd("reload", "hello", "--json").exit(), is(2));
 
-        Run down = raw("list", "--url", "http://127.0.0.1:1/jolokia/", "--password-file", config.jolokia().passwordFile().toString());
+        CliRunner.Run down = raw("list", "--url", "http://127.0.0.1:1/jolokia/", "--password-file", config.jolokia().passwordFile().toString());
         assertThat(down.exit(), is(3));
         assertThat(down.err(), containsString("cannot reach the herd service"));
-        Run refused = raw("list", "--url", service.jolokiaUrl(), "--password-file", "/dev/null");
+        CliRunner.Run refused = raw("list", "--url", service.jolokiaUrl(), "--password-file", "/dev/null");
         assertThat(refused.exit(), is(3));
         assertThat(service.master().cluster("hello").info().instances(), is(2));
     }
