@@ -18,7 +18,6 @@ import java.rmi.server.RMIServerSocketFactory;
 import java.rmi.server.UnicastRemoteObject;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The JMX RMI connector, for JConsole or VisualVM on another host (local attach needs none):
@@ -63,21 +62,14 @@ final class JmxConnector extends LifeCycle {
         registry = null;
     }
 
-    /** Server sockets on one address; equal instances let the registry and the server share the port. */
+    /**
+     * Server sockets on one address. RMI shares a port between exports whose factories are equal:
+     * a record's equality is what lets the registry and the connector server use the one port.
+     */
     private record BoundSockets(InetAddress address) implements RMIServerSocketFactory {
         @Override
         public ServerSocket createServerSocket(int port) throws IOException {
             return new ServerSocket(port, 50, address);
-        }
-
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof BoundSockets sockets && Objects.equals(address, sockets.address);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hashCode(address);
         }
     }
 }
