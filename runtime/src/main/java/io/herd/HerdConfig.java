@@ -86,6 +86,43 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         apps = List.copyOf(apps);
     }
 
+    /**
+     * The configuration keys that describe {@code app}, every one, as {@link #parse} reads them:
+     * what {@code save} writes back so a restart brings the same app up again.
+     */
+    public static Map<String, String> keysOf(AppConfig app) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        String prefix = "app." + app.name() + ".";
+        keys.put(prefix + "listen", String.join(", ", app.listen().stream().map(address -> {
+            String host = address.getAddress().getHostAddress();
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+        }).toList()));
+        keys.put(prefix + "instances", Integer.toString(app.instances()));
+        if (app.jar() != null) keys.put(prefix + "jar", app.jar().toString());
+        if (!app.classpath().isEmpty()) {
+            keys.put(prefix + "classpath", String.join(java.io.File.pathSeparator, app.classpath().stream().map(Path::toString).toList()));
+        }
+        if (app.mainClass() != null) keys.put(prefix + "main", app.mainClass());
+        if (!app.jvmOptions().isEmpty()) keys.put(prefix + "jvm.options", String.join(" ", app.jvmOptions()));
+        if (!app.args().isEmpty()) keys.put(prefix + "args", String.join(" ", app.args()));
+        new TreeSet<>(app.env().keySet()).forEach(name -> keys.put(prefix + "env." + name, app.env().get(name)));
+        keys.put(prefix + "workdir", app.workDir().toString());
+        keys.put(prefix + "balance", app.balance().key());
+        keys.put(prefix + "queue.size", Integer.toString(app.queueSize()));
+        keys.put(prefix + "queue.timeout", app.queueTimeout().toMillis() + "ms");
+        keys.put(prefix + "ready.timeout", app.readyTimeout().toMillis() + "ms");
+        keys.put(prefix + "kill.timeout", app.killTimeout().toMillis() + "ms");
+        keys.put(prefix + "max.instances", Integer.toString(app.maxInstances()));
+        keys.put(prefix + "reload.parallelism", Integer.toString(app.reloadParallelism()));
+        keys.put(prefix + "max.restarts", Integer.toString(app.restart().maxRestarts()));
+        keys.put(prefix + "min.uptime", app.restart().minUptime().toMillis() + "ms");
+        keys.put(prefix + "restart.delay", app.restart().delay().toMillis() + "ms");
+        keys.put(prefix + "restart.delay.max", app.restart().maxDelay().toMillis() + "ms");
+        if (app.maxMemoryBytes() > 0) keys.put(prefix + "max.memory", Long.toString(app.maxMemoryBytes()));
+        keys.put(prefix + "memory.check.interval", app.memoryCheckInterval().toMillis() + "ms");
+        return keys;
+    }
+
     public AppConfig app(String name) {
         return apps.stream().filter(app -> app.name().equals(name)).findFirst().orElse(null);
     }

@@ -31,8 +31,10 @@ final class Acceptor extends LifeCycle {
     private record Endpoint(ServerSocketChannel server, Cluster cluster, int family) {
     }
 
-    private final List<Endpoint> endpoints = new ArrayList<>();
-    private Selector selector;
+    private final List<Endpoint> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Changes to the selector's registrations, done by the accept thread itself. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> changes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile Selector selector;
     private Thread thread;
     private volatile boolean running;
     private long nextId;
@@ -47,11 +49,44 @@ final class Acceptor extends LifeCycle {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(address, BACKLOG);
             server.configureBlocking(false);
-            endpoints.add(new Endpoint(server, cluster, v6 ? 6 : 4));
+            Endpoint endpoint = new Endpoint(server, cluster, v6 ? 6 : 4);
+            endpoints.add(endpoint);
+            if (isRunning()) onAcceptThread(() -> register(endpoint)).join();
         } catch (IOException e) {
             closeQuietly(server);
             throw new ConfigException(source + ": app." + cluster.name() + ".listen: cannot listen on port "
                     + address.getPort() + " of " + address.getAddress().getHostAddress() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Stops accepting for {@code cluster} and closes its listening sockets (while running, too). */
+    void unbind(Cluster cluster) {
+        List<Endpoint> gone = endpoints.stream().filter(endpoint -> endpoint.cluster() == cluster).toList();
+        endpoints.removeAll(gone);
+        Runnable close = () -> gone.forEach(endpoint -> closeQuietly(endpoint.server()));
+        if (isRunning()) onAcceptThread(close).join();
+        else close.run();
+    }
+
+    private java.util.concurrent.CompletableFuture<Void> onAcceptThread(Runnable change) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        changes.add(() -> {
+            try {
+                change.run();
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        selector.wakeup();
+        return done;
+    }
+
+    private void register(Endpoint endpoint) {
+        try {
+            endpoint.server().register(selector, SelectionKey.OP_ACCEPT, endpoint);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -72,7 +107,7 @@ final class Acceptor extends LifeCycle {
     @Override
     protected void doStart() throws IOException {
         selector = Selector.open();
-        for (Endpoint endpoint : endpoints) endpoint.server().register(selector, SelectionKey.OP_ACCEPT, endpoint);
+        for (Endpoint endpoint : endpoints) register(endpoint);
         running = true;
         thread = new Thread(this::acceptLoop, "herd-accept");
         thread.start();
@@ -81,6 +116,7 @@ final class Acceptor extends LifeCycle {
     @Override
     protected void doStop() throws InterruptedException {
         running = false;
+        for (Runnable change; (change = changes.poll()) != null; ) change.run();
         if (selector != null) selector.wakeup();
         if (thread != null) thread.join(10_000);
         for (Endpoint endpoint : endpoints) closeQuietly(endpoint.server());
@@ -91,7 +127,10 @@ final class Acceptor extends LifeCycle {
         while (running) {
             try {
                 selector.select();
-                for (SelectionKey key : selector.selectedKeys()) acceptAll((Endpoint) key.attachment());
+                for (Runnable change; (change = changes.poll()) != null; ) change.run();
+                for (SelectionKey key : selector.selectedKeys()) {
+                    if (key.isValid()) acceptAll((Endpoint) key.attachment());
+                }
                 selector.selectedKeys().clear();
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.ERROR, "accept loop", e);

@@ -92,13 +92,14 @@ public final class Cluster extends LifeCycle {
     /** How often, roughly, worker CPU and memory are read from /proc. */
     private static final long SAMPLE_MILLIS = 2_000;
     private long nextMemoryCheckNanos;
+    private ScheduledFuture<?> expiry;
     /** Multiplies memory.check.interval after replacements that failed, so a limit below what a fresh JVM needs does not launch JVMs forever. */
     private int memoryBackoff = 1;
     private static final int MAX_MEMORY_BACKOFF = 16;
 
     @Override
     protected void doStart() {
-        master.housekeeping().scheduleWithFixedDelay(dispatcher::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
+        expiry = master.housekeeping().scheduleWithFixedDelay(dispatcher::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
         nextMemoryCheckNanos = System.nanoTime() + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
         later(this::sample, jittered(SAMPLE_MILLIS));
         post(() -> {
@@ -111,6 +112,7 @@ public final class Cluster extends LifeCycle {
         try {
             shutdown().get(master.config().stopTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
         } finally {
+            if (expiry != null) expiry.cancel(false);
             events.shutdown();
         }
     }

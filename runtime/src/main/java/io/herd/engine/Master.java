@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  */
 public final class Master extends Container {
     private final HerdConfig config;
-    private final Map<String, Cluster> clusters = new LinkedHashMap<>();
+    private final Map<String, Cluster> clusters = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private final Acceptor acceptor = new Acceptor();
     private final ScheduledThreadPoolExecutor housekeeping;
     private final WorkerOutput workerOutput;
@@ -93,12 +93,44 @@ public final class Master extends Container {
         }
     }
 
+    /**
+     * Adds an app to the running master: binds its ports, launches its workers, accepts for it.
+     *
+     * @throws IllegalArgumentException when an app of that name runs already
+     * @throws ConfigException          when a port cannot be bound; nothing is left behind
+     */
+    public synchronized Cluster addApp(AppConfig app) throws Exception {
+        if (clusters.containsKey(app.name())) throw new IllegalArgumentException("app '" + app.name() + "' is running already");
+        Cluster cluster = new Cluster(app, this);
+        try {
+            for (InetSocketAddress address : app.listen()) acceptor.bind(cluster, address, config.source());
+            cluster.start();
+        } catch (Exception e) {
+            acceptor.unbind(cluster);
+            cluster.stop();
+            throw e;
+        }
+        clusters.put(app.name(), addPart(cluster));
+        return cluster;
+    }
+
+    /** Stops accepting for an app, drains and stops its workers, and forgets it. */
+    public synchronized void removeApp(String name) throws Exception {
+        Cluster cluster = clusters.remove(name);
+        if (cluster == null) throw new IllegalArgumentException("no app '" + name + "' is running");
+        acceptor.unbind(cluster);
+        removePart(cluster);
+        cluster.stop();
+    }
+
     public HerdConfig config() {
         return config;
     }
 
     public List<Cluster> clusters() {
-        return List.copyOf(clusters.values());
+        synchronized (clusters) {
+            return List.copyOf(clusters.values());
+        }
     }
 
     public Cluster cluster(String app) {

@@ -16,6 +16,10 @@ public abstract class Container extends LifeCycle {
         return part;
     }
 
+    protected final synchronized void removePart(LifeCycle part) {
+        parts.remove(part);
+    }
+
     protected final synchronized List<LifeCycle> parts() {
         return List.copyOf(parts);
     }

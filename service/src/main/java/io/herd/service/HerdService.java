@@ -5,6 +5,12 @@ import io.herd.engine.Cluster;
 import io.herd.engine.Master;
 import io.herd.lifecycle.Container;
 import io.herd.mbeans.ClusterBean;
+import io.herd.mbeans.DescribedMXBean;
+import io.herd.mbeans.ServiceMXBean;
+
+import javax.management.JMException;
+import javax.management.NotificationBroadcasterSupport;
+import java.util.List;
 
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -25,7 +31,8 @@ public final class HerdService extends Container {
     private final Master master;
     private final JolokiaEndpoint jolokia;
     private final JmxConnector jmx;
-    private final java.util.List<ClusterBean> beans = new java.util.ArrayList<>();
+    private final java.util.Map<String, ClusterBean> beans = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final ObjectName SERVICE_NAME = serviceName();
 
     public HerdService(HerdConfig config) {
         this.config = config;
@@ -42,12 +49,9 @@ public final class HerdService extends Container {
 
     @Override
     protected void doStart() throws Exception {
-        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        for (Cluster cluster : master.clusters()) {
-            ClusterBean bean = new ClusterBean(cluster);
-            beans.add(bean);
-            server.registerMBean(bean.mbean(), ClusterBean.name(cluster.name()));
-        }
+        for (Cluster cluster : master.clusters()) register(cluster);
+        ManagementFactory.getPlatformMBeanServer().registerMBean(
+                new DescribedMXBean<>(new ServiceBean(this, master, config), ServiceMXBean.class, new NotificationBroadcasterSupport()), SERVICE_NAME);
         super.doStart();
         for (Cluster cluster : master.clusters()) {
             LOG.log(Level.INFO, "app {0}: {1} workers on {2}", cluster.name(), cluster.config().instances(),
@@ -59,14 +63,32 @@ public final class HerdService extends Container {
     protected void doStop() throws Exception {
         LOG.log(Level.INFO, "stopping: no new connections; workers have {0} ms to finish", Long.toString(config.stopTimeout().toMillis()));
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        for (Cluster cluster : master.clusters()) {
-            ObjectName name = ClusterBean.name(cluster.name());
-            if (server.isRegistered(name)) server.unregisterMBean(name);
-        }
-        beans.forEach(ClusterBean::close);
-        beans.clear();
+        if (server.isRegistered(SERVICE_NAME)) server.unregisterMBean(SERVICE_NAME);
+        for (String app : List.copyOf(beans.keySet())) unregister(app);
         super.doStop();
         LOG.log(Level.INFO, "stopped");
+    }
+
+    /** Makes an app's ClusterMXBean visible over JMX and Jolokia. */
+    void register(Cluster cluster) throws JMException {
+        ClusterBean bean = new ClusterBean(cluster);
+        ManagementFactory.getPlatformMBeanServer().registerMBean(bean.mbean(), ClusterBean.name(cluster.name()));
+        beans.put(cluster.name(), bean);
+    }
+
+    void unregister(String app) throws JMException {
+        ClusterBean bean = beans.remove(app);
+        if (bean != null) bean.close();
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        if (server.isRegistered(ClusterBean.name(app))) server.unregisterMBean(ClusterBean.name(app));
+    }
+
+    private static ObjectName serviceName() {
+        try {
+            return new ObjectName("herd:type=Service");
+        } catch (javax.management.MalformedObjectNameException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     public Master master() {
