@@ -40,6 +40,11 @@ public final class Cli {
               restart <app>                 stop every worker, then start them all again
               logs <app> [--lines N] [--follow]   the last N lines (default 20) of each worker's output
               monit [--count N]             a live table of every worker, refreshed every 2 s (Ctrl-C ends)
+              start <jar> --port P [--name N] [-i N] [--main CLASS] [-- app args]
+                                            add an app to the running service (0 instances: one per core)
+              start <app> | stop <app>      start again / stop (gracefully) an app, keeping its settings
+              delete <app>                  stop an app and forget it
+              save                          write the running apps back to the configuration file
             options: --json (read verbs)  --url URL  --user NAME  --password-file FILE""";
 
     private final PrintStream out;
@@ -64,6 +69,11 @@ public final class Cli {
         boolean follow = false;
         int lines = 20;
         int count = Integer.MAX_VALUE;
+        String appName = "";
+        String mainClass = "";
+        int instances = 1;
+        int port = -1;
+        List<String> appArgs = new ArrayList<>();
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
         String url = "http://" + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
@@ -73,8 +83,27 @@ public final class Cli {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             boolean hasValue = i + 1 < args.length;
+            if (arg.equals("--")) {
+                appArgs.addAll(List.of(args).subList(i + 1, args.length));
+                break;
+            }
             switch (arg) {
                 case "--json" -> json = true;
+                case "--name", "--main" -> {
+                    if (!hasValue) return usage(arg + " needs a value");
+                    if (arg.equals("--name")) appName = args[++i];
+                    else mainClass = args[++i];
+                }
+                case "-i", "--instances", "--port" -> {
+                    if (!hasValue) return usage(arg + " needs a number");
+                    try {
+                        int number = Integer.parseInt(args[++i]);
+                        if (arg.equals("--port")) port = number;
+                        else instances = number;
+                    } catch (NumberFormatException e) {
+                        return usage(arg + " needs a number, not '" + args[i] + "'");
+                    }
+                }
                 case "--follow", "-f" -> follow = true;
                 case "--lines", "-n", "--count" -> {
                     if (!hasValue) return usage(arg + " needs a number");
@@ -110,14 +139,16 @@ public final class Cli {
         if (words.isEmpty()) return usage("no verb");
         String verb = words.getFirst();
         int expected = switch (verb) {
-            case "list", "monit" -> 1;
-            case "stats", "reload", "graceful-reload", "restart", "logs" -> 2;
+            case "list", "monit", "save" -> 1;
+            case "stats", "reload", "graceful-reload", "restart", "logs", "start", "stop", "delete" -> 2;
             case "scale" -> 3;
             default -> -1;
         };
         if (expected < 0) return usage("unknown verb '" + verb + "'");
         if (words.size() != expected) return usage("'" + verb + "' takes " + (expected - 1) + " argument" + (expected == 2 ? "" : "s"));
         if (json && !(verb.equals("list") || verb.equals("stats"))) return usage("--json is for list and stats");
+        boolean startJar = verb.equals("start") && words.get(1).endsWith(".jar");
+        if (startJar && port < 0) return usage("start <jar> needs --port P: the port the app is served on");
         if (verb.equals("logs")) {
             return new Logs(out, err, home.resolve(conf.getProperty("herd.logs.dir", "logs")), words.get(1)).show(lines, follow);
         }
@@ -137,6 +168,13 @@ public final class Cli {
                 case "reload" -> operate(jolokia, words.get(1), "reload");
                 case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
                 case "monit" -> monit(jolokia, count);
+                case "start" -> startJar
+                        ? service(jolokia, "startJar", Path.of(words.get(1)).toAbsolutePath().toString(), appName, instances, port,
+                                mainClass, String.join(" ", appArgs))
+                        : service(jolokia, "startApp", words.get(1));
+                case "stop" -> service(jolokia, "stopApp", words.get(1));
+                case "delete" -> service(jolokia, "deleteApp", words.get(1));
+                case "save" -> service(jolokia, "save");
                 default -> operate(jolokia, words.get(1), "restart");
             };
         } catch (JolokiaClient.Unreachable e) {
@@ -201,6 +239,12 @@ public final class Cli {
                     app.get("waiting"), app.get("dropped"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
         }
         table.print(out);
+        return DONE;
+    }
+
+    private int service(JolokiaClient jolokia, String operation, Object... arguments) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        Object result = jolokia.exec("herd:type=Service", operation, arguments);
+        out.println(operation.equals("save") ? "saved the running apps to " + result : result);
         return DONE;
     }
 

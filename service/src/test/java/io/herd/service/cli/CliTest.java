@@ -79,6 +79,31 @@ class CliTest {
     }
 
     @Test
+    void startDeleteAndSaveManageAppsAtRunTime() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        String jar = java.nio.file.Path.of("..", "examples", "hello", "target", "hello.jar").toString();
+        CliRunner.Run started = herd("start", jar, "--name", "web", "-i", "1", "--port", Integer.toString(port));
+        assertThat(started.err(), started.exit(), is(0));
+        assertThat(started.out(), containsString("started web"));
+        assertThat(herd("list").out(), containsString("web "));
+
+        CliRunner.Run saved = herd("save");
+        assertThat(saved.exit(), is(0));
+        assertThat(java.nio.file.Files.readString(config.source()), containsString("app.web.listen = 127.0.0.1:" + port));
+
+        assertThat(herd("stop", "web").exit(), is(0));
+        assertThat(herd("start", "web").out(), containsString("started again web"));
+        assertThat(herd("delete", "web").exit(), is(0));
+        assertThat(herd("list").out(), org.hamcrest.Matchers.not(containsString("web ")));
+
+        assertThat(herd("start", jar).exit(), is(2)); // no port
+        assertThat(herd("delete", "web").exit(), is(1));
+    }
+
+    @Test
     void monitShowsEveryWorker() {
         CliRunner.Run monit = herd("monit", "--count", "1");
         assertThat(monit.exit(), is(0));
