@@ -305,11 +305,57 @@ public final class Cli {
         } catch (NumberFormatException e) {
             return usage("'" + count + "' is not a number of workers (n, +n or -n)");
         }
-        return report(jolokia.exec(mbean(app), relative ? "scaleBy" : "scale", number));
+        return operate(jolokia, app, relative ? "scaleBy" : "scale", number);
     }
 
-    private int operate(JolokiaClient jolokia, String app, String operation) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
-        return report(jolokia.exec(mbean(app), operation));
+    /**
+     * Runs an operation, and meanwhile prints each worker as it comes online or stops (polling the
+     * app's workers), so a long reload shows its progress; then the outcome, worker by worker.
+     */
+    private int operate(JolokiaClient jolokia, String app, String operation, Object... arguments)
+            throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        java.util.concurrent.CompletableFuture<Object> result = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return jolokia.exec(mbean(app), operation, arguments);
+            } catch (JolokiaClient.Unreachable | JolokiaClient.Failed e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, Thread::startVirtualThread);
+        Map<Object, Object> seen = workerStates(jolokia, app);
+        while (!result.isDone()) {
+            sleepQuietly(200);
+            Map<Object, Object> now = workerStates(jolokia, app);
+            now.forEach((pid, state) -> {
+                if (!state.equals(seen.get(pid)) && (state.equals("online") || state.equals("stopping"))) out.println("  " + pid + " " + state);
+            });
+            seen.forEach((pid, state) -> {
+                if (!now.containsKey(pid)) out.println("  " + pid + " stopped");
+            });
+            seen.clear();
+            seen.putAll(now);
+            out.flush();
+        }
+        try {
+            return report(result.join());
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof JolokiaClient.Failed failed) throw failed;
+            if (e.getCause() instanceof JolokiaClient.Unreachable unreachable) throw unreachable;
+            throw e;
+        }
+    }
+
+    /** "#instance pid N" → state, for the app's live workers; empty when it cannot be read right now. */
+    private static Map<Object, Object> workerStates(JolokiaClient jolokia, String app) {
+        Map<Object, Object> states = new java.util.LinkedHashMap<>();
+        try {
+            for (Object row : (List<?>) jolokia.read(mbean(app), "Workers")) {
+                Map<?, ?> worker = (Map<?, ?>) row;
+                states.put("#" + worker.get("instance") + " pid " + worker.get("pid"), worker.get("state"));
+            }
+        } catch (JolokiaClient.Unreachable | JolokiaClient.Failed | RuntimeException e) {
+            // progress is a courtesy: the operation's own answer says what happened
+        }
+        return states;
     }
 
     /** Prints an OperationResult worker by worker; FAILED unless every step succeeded. */
