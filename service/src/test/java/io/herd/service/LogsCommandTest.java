@@ -35,6 +35,10 @@ class LogsCommandTest {
                 assertThat(logs.err(), logs.exit(), is(0));
                 assertThat(logs.out(), containsString("[hello#0 out] "));
                 assertThat(logs.out(), containsString("serving for herd app hello"));
+                String firstJson = CliRunner.run("logs", "hello", "--lines", "1", "--json").out().lines().findFirst().orElseThrow();
+                org.jolokia.json.JSONObject line = new org.jolokia.json.parser.JSONParser().parse(firstJson, org.jolokia.json.JSONObject.class);
+                assertThat(line.get("app"), is("hello"));
+                assertThat(line.get("stream"), is("out"));
 
                 ByteArrayOutputStream followed = new ByteArrayOutputStream();
                 Thread follower = CliRunner.start(followed, "logs", "hello", "--follow", "--lines", "0");

@@ -40,12 +40,13 @@ public final class Cli {
               restart <app>                 stop every worker, then start them all again
               logs <app> [--lines N] [--follow]   the last N lines (default 20) of each worker's output
               monit [--count N]             a live table of every worker, refreshed every 2 s (Ctrl-C ends)
+                                            (--json: one line of JSON per refresh)
               start <jar> --port P [--name N] [-i N] [--main CLASS] [-- app args]
                                             add an app to the running service (0 instances: one per core)
               start <app> | stop <app>      start again / stop (gracefully) an app, keeping its settings
               delete <app>                  stop an app and forget it
               save                          write the running apps back to the configuration file
-            options: --json (read verbs)  --url URL  --user NAME  --password-file FILE""";
+            options: --json (list, stats, logs, monit)  --url URL  --user NAME  --password-file FILE""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -146,11 +147,11 @@ public final class Cli {
         };
         if (expected < 0) return usage("unknown verb '" + verb + "'");
         if (words.size() != expected) return usage("'" + verb + "' takes " + (expected - 1) + " argument" + (expected == 2 ? "" : "s"));
-        if (json && !(verb.equals("list") || verb.equals("stats"))) return usage("--json is for list and stats");
+        if (json && !List.of("list", "stats", "logs", "monit").contains(verb)) return usage("--json is for the read verbs: list, stats, logs, monit");
         boolean startJar = verb.equals("start") && words.get(1).endsWith(".jar");
         if (startJar && port < 0) return usage("start <jar> needs --port P: the port the app is served on");
         if (verb.equals("logs")) {
-            return new Logs(out, err, home.resolve(conf.getProperty("herd.logs.dir", "logs")), words.get(1)).show(lines, follow);
+            return new Logs(out, err, home.resolve(conf.getProperty("herd.logs.dir", "logs")), words.get(1), json).show(lines, follow);
         }
         URI endpoint;
         try {
@@ -167,7 +168,7 @@ public final class Cli {
                 case "scale" -> scale(jolokia, words.get(1), words.get(2));
                 case "reload" -> operate(jolokia, words.get(1), "reload");
                 case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
-                case "monit" -> monit(jolokia, count);
+                case "monit" -> monit(jolokia, count, json);
                 case "start" -> startJar
                         ? service(jolokia, "startJar", Path.of(words.get(1)).toAbsolutePath().toString(), appName, instances, port,
                                 mainClass, String.join(" ", appArgs))
@@ -249,8 +250,16 @@ public final class Cli {
     }
 
     /** Every app's workers in one table, redrawn every 2 s, {@code count} times (Ctrl-C ends it sooner). */
-    private int monit(JolokiaClient jolokia, int count) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+    private int monit(JolokiaClient jolokia, int count, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         for (int i = 0; i < count; i++) {
+            if (json) { // one line of JSON per refresh: every app's stats
+                List<Map<?, ?>> apps = new ArrayList<>();
+                for (String name : jolokia.search("herd:type=Cluster,*")) apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
+                out.println(toJson(apps));
+                out.flush();
+                if (i + 1 < count) sleepQuietly(2000);
+                continue;
+            }
             Table table = new Table("APP", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "OPEN", "HANDED");
             for (String name : jolokia.search("herd:type=Cluster,*")) {
                 Map<?, ?> app = (Map<?, ?>) jolokia.read(name, "Stats");

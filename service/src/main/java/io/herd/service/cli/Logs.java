@@ -22,17 +22,38 @@ import java.util.stream.Stream;
  */
 final class Logs {
     private static final long POLL_MILLIS = 250;
+    /** Which worker and stream a log file is: {@code <app>-<instance>-<out|err>.log}. */
+    private static final Pattern WORKER_FILE = Pattern.compile("-(\\d+)-(out|err)\\.log$");
 
     private final PrintStream out;
     private final PrintStream err;
     private final Path dir;
     private final String app;
+    private final boolean json;
 
-    Logs(PrintStream out, PrintStream err, Path dir, String app) {
+    Logs(PrintStream out, PrintStream err, Path dir, String app, boolean json) {
         this.out = out;
         this.err = err;
         this.dir = dir;
         this.app = app;
+        this.json = json;
+    }
+
+    /** One line of output: prefixed text, or (--json) one JSON object a line. */
+    private void print(Path file, String line) {
+        if (!json) {
+            out.println(prefix(file) + line);
+            return;
+        }
+        Matcher matcher = WORKER_FILE.matcher(file.getFileName().toString());
+        org.jolokia.json.JSONObject object = new org.jolokia.json.JSONObject();
+        object.put("app", app);
+        if (matcher.find()) {
+            object.put("instance", Integer.parseInt(matcher.group(1)));
+            object.put("stream", matcher.group(2));
+        }
+        object.put("line", line);
+        out.println(object.toJSONString());
     }
 
     int show(int lines, boolean follow) {
@@ -44,7 +65,7 @@ final class Logs {
         Map<Path, Long> positions = new HashMap<>();
         for (Path file : files) {
             try {
-                for (String line : tail(file, lines)) out.println(prefix(file) + line);
+                for (String line : tail(file, lines)) print(file, line);
                 positions.put(file, Files.size(file));
             } catch (IOException e) {
                 err.println("herd: cannot read " + file + ": " + e.getMessage());
@@ -70,7 +91,7 @@ final class Logs {
                             reader.readFully(added);
                             String text = new String(added, StandardCharsets.UTF_8);
                             int end = text.lastIndexOf('\n') + 1; // whole lines only
-                            for (String line : text.substring(0, end).split("\n", -1)) if (!line.isEmpty()) out.println(prefix(file) + line);
+                            for (String line : text.substring(0, end).split("\n", -1)) if (!line.isEmpty()) print(file, line);
                             from += text.substring(0, end).getBytes(StandardCharsets.UTF_8).length;
                         }
                     }
@@ -94,7 +115,7 @@ final class Logs {
     }
 
     private String prefix(Path file) {
-        Matcher matcher = Pattern.compile("-(\\d+)-(out|err)\\.log$").matcher(file.getFileName().toString());
+        Matcher matcher = WORKER_FILE.matcher(file.getFileName().toString());
         return matcher.find() ? "[" + app + "#" + matcher.group(1) + " " + matcher.group(2) + "] " : "";
     }
 

@@ -110,6 +110,13 @@ class CliTest {
         assertThat(monit.out(), containsString("APP    INSTANCE  PID"));
         assertThat(monit.out(), containsString("online"));
         assertThat(herd("monit", "--count", "0").exit(), is(2));
+        CliRunner.Run json = herd("monit", "--count", "1", "--json");
+        try {
+            JSONArray apps = new JSONParser().parse(json.out(), JSONArray.class);
+            assertThat(((Map<?, ?>) apps.getFirst()).get("app"), is("hello"));
+        } catch (Exception e) {
+            throw new AssertionError("monit --json: " + json.out(), e);
+        }
     }
 
     @Test
