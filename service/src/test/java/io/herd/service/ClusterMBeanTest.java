@@ -133,6 +133,8 @@ class ClusterMBeanTest {
         assertThat(tooMany.getMessage(), containsString("max.instances"));
         assertThat(hello.getInstances(), is(2));
         assertThat(hello.getOnline(), is(2));
+        assertThrows(javax.management.InstanceNotFoundException.class,
+                () -> jmx.invoke(ClusterBean.name("nosuch"), "scale", new Object[] {3}, new String[] {"int"}));
     }
 
     @Test

@@ -76,6 +76,11 @@ class CliTest {
         assertThat(reload.exit(), is(0));
         assertThat(reload.out(), containsString("#2 pid"));
         assertThat(reload.out(), containsString("replaced"));
+        assertThat(herd("reload", "hello").out(), containsString("reload: replaced 3 workers"));
+        CliRunner.Run restart = herd("restart", "hello");
+        assertThat(restart.err(), restart.exit(), is(0));
+        assertThat(restart.out(), containsString("restarted 3 workers"));
+        assertThat(herd("scale", "hello", "-1").out(), containsString("scaled from 3 to 2"));
     }
 
     @Test
