@@ -4,6 +4,7 @@ import io.herd.HerdConfig;
 import io.herd.lifecycle.LifeCycle;
 import org.jolokia.jvmagent.JolokiaServer;
 import org.jolokia.jvmagent.JolokiaServerConfig;
+import org.jolokia.server.core.service.api.LogHandler;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -51,7 +52,7 @@ final class JolokiaEndpoint extends LifeCycle {
         settings.put("threadNr", Integer.toString(config.threads()));
         settings.put("discoveryEnabled", "false");
         settings.put("agentId", "herd-" + ProcessHandle.current().pid());
-        server = new JolokiaServer(new JolokiaServerConfig(settings));
+        server = new JolokiaServer(new JolokiaServerConfig(settings), new JolokiaLog());
         server.start(false);
         LOG.log(Level.INFO, "Jolokia on {0} (user {1}{2})", url(), config.user(),
                 config.password() == null ? ", password in " + config.passwordFile() : "");
@@ -61,6 +62,31 @@ final class JolokiaEndpoint extends LifeCycle {
     protected void doStop() {
         if (server != null) server.stop(); // its HTTP dispatcher thread is not a daemon
         server = null;
+    }
+
+    /** Jolokia's own messages into herd's log, rather than onto stdout. */
+    private static final class JolokiaLog implements LogHandler {
+        private static final System.Logger JOLOKIA = System.getLogger("org.jolokia");
+
+        @Override
+        public void debug(String message) {
+            JOLOKIA.log(Level.DEBUG, message);
+        }
+
+        @Override
+        public void info(String message) {
+            JOLOKIA.log(Level.INFO, message);
+        }
+
+        @Override
+        public void error(String message, Throwable error) {
+            JOLOKIA.log(Level.ERROR, message, error);
+        }
+
+        @Override
+        public boolean isDebug() {
+            return JOLOKIA.isLoggable(Level.DEBUG);
+        }
     }
 
     /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/. */
