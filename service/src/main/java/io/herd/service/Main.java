@@ -1,11 +1,10 @@
 package io.herd.service;
 
-import io.herd.ConfigException;
-import io.herd.HerdConfig;
+import org.apache.commons.daemon.DaemonContext;
+import org.apache.commons.daemon.DaemonController;
+import org.apache.commons.daemon.DaemonInitException;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -32,29 +31,16 @@ public final class Main {
             err.println("usage: herd run [CONF]   (CONF defaults to conf/herd.properties)");
             return USAGE;
         }
-        Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
-        Path file = args.length == 2 ? Path.of(args[1]).toAbsolutePath() : home.resolve("conf/herd.properties");
-        if (!Files.isRegularFile(file)) {
-            err.println("herd: no configuration file " + file);
-            return FAILED;
-        }
-        HerdConfig config;
+        HerdDaemon daemon = new HerdDaemon();
         try {
-            config = HerdConfig.load(file, home);
-        } catch (ConfigException e) {
-            err.println("herd: the configuration cannot be used:\n" + e.getMessage());
-            return FAILED;
-        }
-        // Before the first logger exists: log4j's configuration writes under this directory.
-        System.setProperty("herd.logs.dir", config.logsDir().toString());
-        HerdService service = new HerdService(config);
-        try {
-            service.bind();
-            service.start();
-        } catch (ConfigException e) {
+            daemon.init(new Arguments(args.length == 2 ? new String[] {args[1]} : new String[0]));
+        } catch (DaemonInitException e) {
             err.println("herd: " + e.getMessage());
-            stopQuietly(service);
             return FAILED;
+        }
+        HerdService service = daemon.service();
+        try {
+            daemon.start();
         } catch (Exception e) {
             err.println("herd: cannot start: " + e);
             stopQuietly(service);
@@ -68,6 +54,7 @@ public final class Main {
             stopped.countDown();
         };
         Signals.onStop(stop);
+        Signals.onUser2(daemon::signal); // as jsvc does: SIGUSR2 reloads every app gracefully
         // Any other way out of the JVM (System.exit elsewhere, say) still takes the workers along.
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "herd-shutdown-hook"));
         try {
@@ -76,6 +63,19 @@ public final class Main {
             stop.run();
         }
         return service.state() == io.herd.lifecycle.LifeCycle.State.STOPPED ? OK : FAILED;
+    }
+
+    /** What jsvc would hand the daemon: the arguments after the class name. */
+    private record Arguments(String[] arguments) implements DaemonContext {
+        @Override
+        public DaemonController getController() {
+            return null;
+        }
+
+        @Override
+        public String[] getArguments() {
+            return arguments;
+        }
     }
 
     private static void stopQuietly(HerdService service) {

@@ -16,4 +16,10 @@ final class Signals {
             sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> handler.run());
         }
     }
+
+    /** Runs {@code handler} on SIGUSR2, as jsvc calls DaemonUserSignal.signal(). */
+    @SuppressWarnings("removal")
+    static void onUser2(Runnable handler) {
+        sun.misc.Signal.handle(new sun.misc.Signal("USR2"), signal -> handler.run());
+    }
 }

@@ -75,6 +75,23 @@ class RunCommandTest {
     }
 
     @Test
+    void sigusr2GracefullyReloadsEveryWorker() throws Exception {
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
+            herd.port("hello");
+            herd.awaitOutput("-> online", 2);
+            List<Long> before = herd.workers().stream().map(ProcessHandle::pid).toList();
+
+            Process usr2 = new ProcessBuilder("kill", "-USR2", Long.toString(herd.process.pid())).inheritIO().start();
+            assertThat(usr2.waitFor(), is(0));
+
+            herd.awaitOutput("on SIGUSR2: gracefulReload: replaced 2 workers", 1);
+            List<Long> after = herd.workers().stream().map(ProcessHandle::pid).toList();
+            assertThat(after, hasSize(2));
+            assertThat(after.stream().filter(before::contains).toList(), hasSize(0));
+        }
+    }
+
+    @Test
     void ctrlCInATerminalStopsEveryWorkerGracefully() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""), true)) {
             herd.port("hello");

@@ -1,0 +1,93 @@
+package io.herd.service;
+
+import io.herd.ConfigException;
+import io.herd.HerdConfig;
+import io.herd.engine.Cluster;
+import io.herd.engine.OperationResult;
+import org.apache.commons.daemon.Daemon;
+import org.apache.commons.daemon.DaemonContext;
+import org.apache.commons.daemon.DaemonInitException;
+import org.apache.commons.daemon.DaemonUserSignal;
+
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * herd as an Apache Commons Daemon, the contract jsvc starts services by; {@code herd run} drives
+ * the same class in the foreground, so both behave alike.
+ *
+ * <ul>
+ *   <li>{@link #init}: reads and checks the configuration (the first argument, else
+ *       conf/herd.properties under herd's home) and binds the listening sockets — jsvc may still
+ *       be root here, so ports below 1024 work;</li>
+ *   <li>{@link #start}: the master, the workers, JMX and Jolokia;</li>
+ *   <li>{@link #stop}: stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
+ *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app.</li>
+ * </ul>
+ */
+public final class HerdDaemon implements Daemon, DaemonUserSignal {
+    // No static logger: logging must not start before init() has told log4j where logs go.
+
+    private HerdService service;
+
+    @Override
+    public void init(DaemonContext context) throws DaemonInitException {
+        Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
+        String[] arguments = context.getArguments() == null ? new String[0] : context.getArguments();
+        Path file = arguments.length > 0 ? Path.of(arguments[0]).toAbsolutePath() : home.resolve("conf/herd.properties");
+        if (!Files.isRegularFile(file)) throw new DaemonInitException("no configuration file " + file);
+        HerdConfig config;
+        try {
+            config = HerdConfig.load(file, home);
+        } catch (ConfigException e) {
+            throw new DaemonInitException("the configuration cannot be used:\n" + e.getMessage());
+        }
+        // Before the first logger exists: log4j's configuration writes under this directory.
+        System.setProperty("herd.logs.dir", config.logsDir().toString());
+        HerdService created = new HerdService(config);
+        try {
+            created.bind();
+        } catch (ConfigException e) {
+            throw new DaemonInitException(e.getMessage());
+        }
+        service = created;
+    }
+
+    @Override
+    public void start() throws Exception {
+        service.start();
+    }
+
+    @Override
+    public void stop() throws Exception {
+        if (service != null) service.stop();
+    }
+
+    @Override
+    public void destroy() {
+        service = null;
+    }
+
+    /** SIGUSR2: every app reloads gracefully, one after the other, off the signal's thread. */
+    @Override
+    public void signal() {
+        HerdService running = service;
+        if (running == null) return;
+        System.Logger log = System.getLogger(HerdDaemon.class.getName());
+        Thread.ofVirtual().name("herd-reload-on-signal").start(() -> {
+            for (Cluster cluster : running.master().clusters()) {
+                try {
+                    OperationResult result = cluster.gracefulReload();
+                    log.log(result.succeeded() ? Level.INFO : Level.WARNING, "on SIGUSR2: {0}", result);
+                } catch (RuntimeException e) {
+                    log.log(Level.WARNING, "on SIGUSR2: {0}: {1}", cluster.name(), e.getMessage());
+                }
+            }
+        });
+    }
+
+    HerdService service() {
+        return service;
+    }
+}
