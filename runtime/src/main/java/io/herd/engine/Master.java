@@ -68,6 +68,9 @@ public final class Master extends Container {
         JdkSockets.check(); // fail now, with the fix in the message, not at the first connection
         bind();
         Files.createDirectories(config.logsDir());
+        if (!Files.isWritable(config.logsDir())) {
+            throw new IOException("herd.logs.dir " + config.logsDir() + " is not writable by the service's user");
+        }
         Path base = config.ipcDir() != null ? Files.createDirectories(config.ipcDir())
                 : Path.of(System.getProperty("java.io.tmpdir"));
         // Only the service's user may enter: nobody else can reach a worker's channel.

@@ -9,6 +9,7 @@ import org.apache.commons.daemon.DaemonContext;
 import org.apache.commons.daemon.DaemonInitException;
 import org.apache.commons.daemon.DaemonUserSignal;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +20,9 @@ import java.nio.file.Path;
  *
  * <ul>
  *   <li>{@link #init}: reads and checks the configuration (the first argument, else
- *       conf/herd.properties under herd's home) and binds the listening sockets — jsvc may still
- *       be root here, so ports below 1024 work;</li>
+ *       conf/herd.properties under herd's home), binds the listening sockets and reads the
+ *       Jolokia password. Under jsvc -user this runs as that user already, but may still bind
+ *       ports below 1024;</li>
  *   <li>{@link #start}: the master, the workers, JMX and Jolokia;</li>
  *   <li>{@link #stop}: stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
  *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app.</li>
@@ -47,9 +49,11 @@ public final class HerdDaemon implements Daemon, DaemonUserSignal {
         System.setProperty("herd.logs.dir", config.logsDir().toString());
         HerdService created = new HerdService(config);
         try {
-            created.bind();
+            created.prepare();
         } catch (ConfigException e) {
             throw new DaemonInitException(e.getMessage());
+        } catch (IOException e) {
+            throw new DaemonInitException("cannot prepare the service: " + e.getMessage());
         }
         service = created;
     }

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.ConfigException;
 import io.herd.HerdConfig;
 import io.herd.engine.Cluster;
 import io.herd.engine.Master;
@@ -9,15 +10,17 @@ import io.herd.mbeans.DescribedMXBean;
 import io.herd.mbeans.ServiceMXBean;
 
 import javax.management.JMException;
-import javax.management.NotificationBroadcasterSupport;
-import java.util.List;
-
 import javax.management.MBeanServer;
+import javax.management.MalformedObjectNameException;
+import javax.management.NotificationBroadcasterSupport;
 import javax.management.ObjectName;
-import java.lang.management.ManagementFactory;
-
+import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -31,7 +34,7 @@ public final class HerdService extends Container {
     private final Master master;
     private final JolokiaEndpoint jolokia;
     private final JmxConnector jmx;
-    private final java.util.Map<String, ClusterBean> beans = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, ClusterBean> beans = new ConcurrentHashMap<>();
     private static final ObjectName SERVICE_NAME = serviceName();
 
     public HerdService(HerdConfig config) {
@@ -42,9 +45,13 @@ public final class HerdService extends Container {
         this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx()));
     }
 
-    /** Binds every listening socket: the step that may need root. */
-    public void bind() throws io.herd.ConfigException {
+    /**
+     * The steps that may need root, done before a daemon drops to its user: binds every listening
+     * socket and reads (or makes) the Jolokia password.
+     */
+    public void prepare() throws ConfigException, IOException {
         master.bind();
+        jolokia.prepare();
     }
 
     @Override
@@ -86,7 +93,7 @@ public final class HerdService extends Container {
     private static ObjectName serviceName() {
         try {
             return new ObjectName("herd:type=Service");
-        } catch (javax.management.MalformedObjectNameException e) {
+        } catch (MalformedObjectNameException e) {
             throw new ExceptionInInitializerError(e);
         }
     }

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,7 @@ final class JolokiaEndpoint extends LifeCycle {
 
     private final HerdConfig.Jolokia config;
     private JolokiaServer server;
+    private String password;
 
     JolokiaEndpoint(HerdConfig.Jolokia config) {
         this.config = config;
@@ -46,7 +48,7 @@ final class JolokiaEndpoint extends LifeCycle {
         settings.put("host", config.host());
         settings.put("port", Integer.toString(config.port()));
         settings.put("user", config.user());
-        settings.put("password", password());
+        settings.put("password", prepare());
         settings.put("policyLocation", config.policy().toUri().toString());
         settings.put("executor", "fixed");
         settings.put("threadNr", Integer.toString(config.threads()));
@@ -95,8 +97,16 @@ final class JolokiaEndpoint extends LifeCycle {
         return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/jolokia/";
     }
 
-    /** The configured password, else the one in the password file, made at first start. */
-    private String password() throws IOException {
+    /**
+     * The configured password, else the one in the password file, made at first start. Read once,
+     * when the service is prepared (a daemon's init).
+     */
+    synchronized String prepare() throws IOException {
+        if (password == null) password = readOrMakePassword();
+        return password;
+    }
+
+    private String readOrMakePassword() throws IOException {
         if (config.password() != null) return config.password();
         Path file = config.passwordFile();
         if (!Files.exists(file)) {
@@ -110,7 +120,13 @@ final class JolokiaEndpoint extends LifeCycle {
                 LOG.log(Level.INFO, "generated a Jolokia password into {0} (readable by this user only)", file);
             } catch (FileAlreadyExistsException raced) {
                 // another start made it meanwhile: use that one
+            } catch (AccessDeniedException e) {
+                throw new IOException("the service's user may not create the Jolokia password file " + file
+                        + ": make its directory writable by that user, or set herd.jolokia.password");
             }
+        }
+        if (!Files.isReadable(file)) {
+            throw new IOException("the service's user may not read the Jolokia password file " + file);
         }
         String password = Files.readString(file, StandardCharsets.UTF_8).trim();
         if (password.isEmpty()) throw new IOException("the Jolokia password file " + file + " is empty");
