@@ -30,6 +30,8 @@ import java.util.Map;
  * @param maxMemoryBytes a worker whose resident memory (RSS) passes this is replaced, like in a
  *                      graceful reload; 0 for no limit
  * @param memoryCheckInterval how often, roughly (jittered), worker memory is checked against it
+ * @param dispatch      whether workers get the socket itself (the SDK) or a relay of its bytes
+ * @param proxy         how proxy dispatch relays; unused in handoff dispatch
  */
 public record AppConfig(
         String name,
@@ -51,7 +53,9 @@ public record AppConfig(
         int reloadParallelism,
         Restart restart,
         long maxMemoryBytes,
-        Duration memoryCheckInterval) {
+        Duration memoryCheckInterval,
+        Dispatch dispatch,
+        Proxy proxy) {
 
     public AppConfig {
         listen = List.copyOf(listen);
@@ -69,5 +73,42 @@ public record AppConfig(
      */
     public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
         public static final Restart PM2_DEFAULTS = new Restart(16, Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofSeconds(15));
+    }
+
+    /** True when the master relays this app's bytes rather than handing off sockets. */
+    public boolean proxied() {
+        return dispatch == Dispatch.PROXY;
+    }
+
+    /**
+     * Proxy dispatch's settings.
+     *
+     * @param header      what the master first tells the worker about the client, if anything
+     * @param idleTimeout a relayed connection with no byte either way for this long is closed
+     */
+    public record Proxy(Header header, Duration idleTimeout) {
+        public static final Proxy DEFAULTS = new Proxy(Header.NONE, Duration.ofMinutes(5));
+
+        /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address. */
+        public enum Header {
+            NONE("none"), V1("v1"), V2("v2");
+
+            private final String key;
+
+            Header(String key) {
+                this.key = key;
+            }
+
+            public String key() {
+                return key;
+            }
+
+            static Header parse(String value) {
+                for (Header header : values()) {
+                    if (header.key.equals(value)) return header;
+                }
+                return null;
+            }
+        }
     }
 }

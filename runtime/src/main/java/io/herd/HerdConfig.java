@@ -34,10 +34,11 @@ import java.util.regex.Pattern;
  * @param stopTimeout how long a stopping service waits for its workers to finish
  * @param jolokia     the Jolokia HTTP endpoint's settings
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
+ * @param proxyThreads the selector threads relaying the bytes of apps in proxy dispatch
  * @param apps        the apps, in the order the file first names them
  */
 public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
-                         Jmx jmx, List<AppConfig> apps) {
+                         Jmx jmx, int proxyThreads, List<AppConfig> apps) {
 
     /**
      * The JMX RMI connector, for JConsole or VisualVM on another host: off unless a port is set.
@@ -72,11 +73,11 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
             "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.user", "herd.jolokia.password",
             "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads",
-            "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file");
+            "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file", "herd.proxy.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
-            "max.memory", "memory.check.interval");
+            "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
     /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
@@ -120,6 +121,11 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         keys.put(prefix + "restart.delay.max", app.restart().maxDelay().toMillis() + "ms");
         if (app.maxMemoryBytes() > 0) keys.put(prefix + "max.memory", Long.toString(app.maxMemoryBytes()));
         keys.put(prefix + "memory.check.interval", app.memoryCheckInterval().toMillis() + "ms");
+        keys.put(prefix + "dispatch", app.dispatch().key());
+        if (app.proxied()) {
+            keys.put(prefix + "proxy.protocol", app.proxy().header().key());
+            keys.put(prefix + "proxy.idle.timeout", app.proxy().idleTimeout().toMillis() + "ms");
+        }
         return keys;
     }
 
@@ -197,6 +203,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 }
                 if (!Files.isRegularFile(jmx.accessFile())) problem("herd.jmx.access.file", "no such file: " + jmx.accessFile());
             }
+            // One relay thread per core by default, as HAProxy runs: on 2 cores, 2 threads relayed
+            // keep-alive traffic ~15% faster than 1 (bench/proxy.sh).
+            int proxyThreads = integer("herd.proxy.threads", values.getOrDefault("herd.proxy.threads",
+                    Integer.toString(Math.min(64, Runtime.getRuntime().availableProcessors()))), 1, 64);
             List<AppConfig> apps = new ArrayList<>();
             for (var entry : appKeys.entrySet()) {
                 AppConfig app = app(entry.getKey(), entry.getValue());
@@ -205,7 +215,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, apps);
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, proxyThreads, apps);
         }
 
         private AppConfig app(String name, Map<String, String> keys) {
@@ -269,10 +279,28 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             long maxMemory = keys.containsKey("max.memory") ? size(prefix + "max.memory", keys.get("max.memory")) : 0;
             Duration memoryCheck = duration(prefix + "memory.check.interval", keys.getOrDefault("memory.check.interval", "30s"));
             if (memoryCheck.isZero()) problem(prefix + "memory.check.interval", "must be longer than 0");
+            Dispatch dispatch = Dispatch.parse(keys.getOrDefault("dispatch", "handoff"));
+            if (dispatch == null) problem(prefix + "dispatch", "'" + keys.get("dispatch") + "' is not handoff or proxy");
+            AppConfig.Proxy proxy = proxy(prefix, keys, dispatch);
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
                     words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
-                    maxInstances, reloadParallelism, restart, maxMemory, memoryCheck);
+                    maxInstances, reloadParallelism, restart, maxMemory, memoryCheck, dispatch, proxy);
+        }
+
+        private AppConfig.Proxy proxy(String prefix, Map<String, String> keys, Dispatch dispatch) {
+            AppConfig.Proxy defaults = AppConfig.Proxy.DEFAULTS;
+            if (dispatch != Dispatch.PROXY) {
+                for (String key : List.of("proxy.protocol", "proxy.idle.timeout")) {
+                    if (keys.containsKey(key)) problem(prefix + key, "only means something with " + prefix + "dispatch = proxy");
+                }
+                return defaults;
+            }
+            AppConfig.Proxy.Header header = AppConfig.Proxy.Header.parse(keys.getOrDefault("proxy.protocol", defaults.header().key()));
+            if (header == null) problem(prefix + "proxy.protocol", "'" + keys.get("proxy.protocol") + "' is not none, v1 or v2");
+            Duration idle = duration(prefix + "proxy.idle.timeout", keys.getOrDefault("proxy.idle.timeout", defaults.idleTimeout().toMillis() + "ms"));
+            if (idle.isZero()) problem(prefix + "proxy.idle.timeout", "must be longer than 0");
+            return new AppConfig.Proxy(header, idle);
         }
 
         private List<InetSocketAddress> listen(String key, String value) {

@@ -52,6 +52,44 @@ class HerdConfigTest {
     }
 
     @Test
+    void readsProxyDispatchAndItsSettings() throws Exception {
+        HerdConfig config = HerdConfig.load(write("""
+                herd.proxy.threads = 2
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.dispatch = proxy
+                app.web.proxy.protocol = v2
+                app.web.proxy.idle.timeout = 30s
+                """), home);
+        AppConfig web = config.app("web");
+        assertThat(web.proxied(), is(true));
+        assertThat(web.proxy(), is(new AppConfig.Proxy(AppConfig.Proxy.Header.V2, Duration.ofSeconds(30))));
+        assertThat(config.proxyThreads(), is(2));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.proxy.protocol"), is("v2"));
+    }
+
+    @Test
+    void badProxySettingsAreNamedWithTheirKeys() throws Exception {
+        String problems = problemsWith("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.dispatch = relay
+                app.api.listen = 127.0.0.1:8081
+                app.api.jar = app.jar
+                app.api.proxy.protocol = v2
+                app.db.listen = 127.0.0.1:8082
+                app.db.jar = app.jar
+                app.db.dispatch = proxy
+                app.db.proxy.protocol = v3
+                app.db.proxy.idle.timeout = 0s
+                """);
+        assertThat(problems, allOf(containsString("app.web.dispatch: 'relay' is not handoff or proxy"),
+                containsString("app.api.proxy.protocol: only means something with app.api.dispatch = proxy"),
+                containsString("app.db.proxy.protocol: 'v3' is not none, v1 or v2"),
+                containsString("app.db.proxy.idle.timeout: must be longer than 0")));
+    }
+
+    @Test
     void zeroInstancesMeansOnePerCore() throws Exception {
         HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.instances = 0\napp.web.jar = app.jar\n"), home);
         assertThat(config.app("web").instances(), is(Runtime.getRuntime().availableProcessors()));

@@ -35,10 +35,11 @@ public interface ClusterMXBean {
     @Description("The operation in progress (e.g. 'reload', 'scale 4'), or empty when none is.")
     String getRunningOperation();
 
-    @Description("One row per worker: instance, pid, state, uptime (ms), restarts, connections handed off and open now, last exit code.")
+    @Description("One row per worker: instance, pid, state, uptime (ms), restarts, connections handed off (or relayed) and open now, "
+            + "bytes relayed in and out (proxy dispatch only), last exit code, CPU % and resident memory.")
     List<WorkerInfo> getWorkers();
 
-    @Description("The app's figures in one read: instances, online, accepted, waiting, dropped, and the workers.")
+    @Description("The app's figures in one read: dispatch, instances, online, accepted, waiting, dropped, and the workers.")
     ClusterInfo getStats();
 
     @Description("Sets the number of workers: up starts new ones (lowest free instance indices) and waits until they are online; "
@@ -49,7 +50,8 @@ public interface ClusterMXBean {
     OperationResult scaleBy(@Description(value = "How many workers to add (positive) or remove (negative).", name = "delta") int delta);
 
     @Description("Zero-downtime rolling reload: one worker at a time, a replacement starts and comes online, then the old one "
-            + "leaves rotation and gets SIGTERM (SIGKILL after kill.timeout). Stops at the first replacement that fails; the old workers keep serving.")
+            + "leaves rotation and gets SIGTERM (SIGKILL after kill.timeout; in proxy dispatch, after its connections end or kill.timeout passes). "
+            + "Stops at the first replacement that fails; the old workers keep serving.")
     OperationResult reload();
 
     @Description("Like reload, but each old worker is asked over IPC to finish its requests in flight, close idle connections and exit; "

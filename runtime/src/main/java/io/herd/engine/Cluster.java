@@ -5,6 +5,10 @@ import io.herd.internal.IpcChannel;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -152,14 +156,16 @@ public final class Cluster extends LifeCycle {
         IpcChannel.Listener listener = null;
         try {
             listener = new IpcChannel.Listener(socket);
-            Process process = launcher.start(slot.instance, socket);
-            Worker worker = new Worker(this, slot.instance, process, listener);
+            InetSocketAddress proxyAddress = config.proxied() ? freeLoopbackAddress() : null;
+            Process process = launcher.start(slot.instance, socket, proxyAddress == null ? 0 : proxyAddress.getPort());
+            Worker worker = new Worker(this, slot.instance, process, listener, proxyAddress);
             if (intoSlot) takeSlot(slot, worker, null);
             live.add(worker);
-            LOG.log(Level.INFO, "{0}: launching", worker.name());
+            LOG.log(Level.INFO, "{0}: launching{1}", worker.name(), proxyAddress == null ? "" : ", to listen on port " + proxyAddress.getPort());
             worker.startReader(config.readyTimeout());
             process.onExit().thenRun(() -> post(() -> onExit(worker)));
             later(() -> onReadyTimeout(worker), config.readyTimeout().toMillis());
+            if (proxyAddress != null) later(() -> probe(worker), PROBE_MILLIS);
             return worker;
         } catch (IOException e) {
             if (listener != null) listener.close();
@@ -170,6 +176,44 @@ public final class Cluster extends LifeCycle {
             }
             return null;
         }
+    }
+
+    /** How often a launching worker's port is tried, in proxy dispatch. */
+    private static final long PROBE_MILLIS = 100;
+
+    /**
+     * A loopback port free now, for a worker to listen on. Another process could take it before
+     * the worker does; then the worker fails to start, and is restarted with another.
+     */
+    private static InetSocketAddress freeLoopbackAddress() throws IOException {
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return (InetSocketAddress) probe.getLocalAddress();
+        }
+    }
+
+    /**
+     * Proxy dispatch: a worker is ready once its port takes a connection (unless it said so
+     * through the SDK first). Tried off the event thread, again and again while it launches.
+     */
+    private void probe(Worker worker) {
+        if (worker.state != WorkerState.LAUNCHING || !worker.process().isAlive()) return;
+        Thread.ofVirtual().name("herd-" + name() + "-probe").start(() -> {
+            boolean listening;
+            try (SocketChannel probe = SocketChannel.open()) {
+                probe.socket().connect(worker.proxyAddress(), 1_000);
+                listening = true;
+            } catch (IOException notYet) {
+                listening = false;
+            }
+            if (listening) post(() -> onReady(worker));
+            else later(() -> probe(worker), PROBE_MILLIS);
+        });
+    }
+
+    /** Proxy dispatch: relays the connection to the worker's port. */
+    void relay(Connection connection, Worker worker) {
+        master.relay().open(connection, worker, config.proxy());
     }
 
     void onReady(Worker worker) {
@@ -187,7 +231,8 @@ public final class Cluster extends LifeCycle {
 
     private void onReadyTimeout(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
-        String why = "did not call ready() within " + config.readyTimeout().toMillis() + " ms";
+        String why = (config.proxied() ? "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())"
+                : "did not call ready()") + " within " + config.readyTimeout().toMillis() + " ms";
         LOG.log(Level.WARNING, "{0} {1}: killing it", worker.name(), why);
         worker.online.completeExceptionally(new IllegalStateException(why));
         worker.process().destroyForcibly();
@@ -375,8 +420,36 @@ public final class Cluster extends LifeCycle {
      */
     void retire(Worker worker, boolean graceful) {
         if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
+        if (config.proxied()) {
+            move(worker, WorkerState.STOPPING, "out of rotation; its connections may finish within "
+                    + config.killTimeout().toMillis() + " ms, then " + (graceful ? "it is asked to stop" : "SIGTERM"));
+            updateRotation();
+            drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
+            return;
+        }
         move(worker, WorkerState.STOPPING, graceful ? "out of rotation; asked to drain" : "out of rotation; SIGTERM");
         updateRotation();
+        stopNow(worker, graceful);
+    }
+
+    /**
+     * Proxy dispatch: a worker out of rotation keeps its relayed connections until they end or
+     * the deadline passes, and only then is asked to stop: the master cannot tell a request in
+     * flight from an idle connection, the app can.
+     */
+    private void drainThenStop(Worker worker, boolean graceful, long deadlineNanos) {
+        if (!worker.process().isAlive()) return;
+        if (worker.openConnections() > 0 && System.nanoTime() - deadlineNanos < 0) {
+            later(() -> drainThenStop(worker, graceful, deadlineNanos), DRAIN_POLL_MILLIS);
+            return;
+        }
+        stopNow(worker, graceful);
+    }
+
+    private static final long DRAIN_POLL_MILLIS = 50;
+
+    /** The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL after kill.timeout. */
+    private void stopNow(Worker worker, boolean graceful) {
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();
         later(() -> {
@@ -485,10 +558,12 @@ public final class Cluster extends LifeCycle {
                     move(slot.worker, WorkerState.STOPPED, "restart cancelled: the app is stopping");
                 }
             }
+            long drainDeadline = System.nanoTime() + Math.min(config.killTimeout().toNanos(), master.config().stopTimeout().toNanos() / 2);
             for (Worker worker : live) {
                 if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
                     move(worker, WorkerState.STOPPING, "the app is stopping");
-                    worker.requestShutdown();
+                    if (config.proxied()) drainThenStop(worker, true, drainDeadline);
+                    else worker.requestShutdown();
                 }
             }
             if (live.isEmpty()) stopped.complete(null);
@@ -566,14 +641,14 @@ public final class Cluster extends LifeCycle {
         for (Worker worker : live) {
             Slot slot = slots.get(worker.instance);
             workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
-                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.exitCode,
+                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.bytesIn(), worker.bytesOut(), worker.exitCode,
                     worker.cpuPercent, worker.rssBytes));
         }
         for (Slot slot : slots.values()) {
             Worker last = slot.worker;
             if (last != null && !live.contains(last)) {
                 workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
-                        last.handedOff(), 0, last.exitCode, 0, 0));
+                        last.handedOff(), 0, last.bytesIn(), last.bytesOut(), last.exitCode, 0, 0));
             }
         }
         workers.sort(Comparator.comparingInt(WorkerInfo::instance));
@@ -584,7 +659,7 @@ public final class Cluster extends LifeCycle {
             rss += worker.rssBytes;
             cpu += worker.cpuPercent;
         }
-        return new ClusterInfo(name(), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
+        return new ClusterInfo(name(), config.dispatch().key(), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
                 open, cpu, rss, workers);
     }
 }

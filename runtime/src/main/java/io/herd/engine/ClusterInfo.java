@@ -6,6 +6,7 @@ import java.util.List;
  * One app as operators see it.
  *
  * @param app       the app's name
+ * @param dispatch  handoff (workers get the sockets) or proxy (the master relays the bytes)
  * @param instances how many workers it is configured to run
  * @param online    workers in rotation now
  * @param accepted  connections the master accepted for it, in all
@@ -16,7 +17,7 @@ import java.util.List;
  * @param rssBytes  its workers' resident memory together, in bytes
  * @param workers   each worker, by instance
  */
-public record ClusterInfo(String app, int instances, int online, long accepted, long waiting, long dropped,
+public record ClusterInfo(String app, String dispatch, int instances, int online, long accepted, long waiting, long dropped,
                           long open, double cpuPercent, long rssBytes, List<WorkerInfo> workers) {
     public ClusterInfo {
         workers = List.copyOf(workers);

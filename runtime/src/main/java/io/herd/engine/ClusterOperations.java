@@ -258,7 +258,9 @@ final class ClusterOperations {
 
     /** "stopped", or what went wrong. */
     private String awaitExit(Worker worker) {
-        String failure = await(worker.exit, cluster.config().killTimeout().toMillis(), "exited");
+        // Proxy dispatch drains the worker's connections for up to kill.timeout before stopping it.
+        long killTimeout = cluster.config().killTimeout().toMillis();
+        String failure = await(worker.exit, cluster.config().proxied() ? 2 * killTimeout : killTimeout, "exited");
         return failure == null ? "stopped" : failure;
     }
 

@@ -8,7 +8,8 @@ import java.nio.channels.SocketChannel;
 /**
  * An accepted client connection on its way to a worker. The master holds its copy of the socket
  * until a worker acknowledges the handoff, so a worker that dies with the connection in flight
- * cannot lose it: the connection goes to the next worker instead.
+ * cannot lose it: the connection goes to the next worker instead. In proxy dispatch the master
+ * keeps it, and relays its bytes.
  */
 final class Connection {
     final long id;
@@ -23,6 +24,11 @@ final class Connection {
         this.fd = JdkSockets.fdOf(channel);
         this.family = family;
         this.acceptedNanos = System.nanoTime();
+    }
+
+    /** The accepted socket: the master's copy in handoff dispatch, the client's end of a relay in proxy dispatch. */
+    SocketChannel channel() {
+        return channel;
     }
 
     /**

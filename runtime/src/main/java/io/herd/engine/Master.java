@@ -31,6 +31,7 @@ public final class Master extends Container {
     private final HerdConfig config;
     private final Map<String, Cluster> clusters = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private final Acceptor acceptor = new Acceptor();
+    private final Relay relay;
     private final ScheduledThreadPoolExecutor housekeeping;
     private final WorkerOutput workerOutput;
     private boolean bound;
@@ -44,6 +45,9 @@ public final class Master extends Container {
     public Master(HerdConfig config, WorkerOutput workerOutput) {
         this.config = config;
         this.workerOutput = workerOutput;
+        // Started in this order, stopped in reverse: the acceptor stops before the relay and the
+        // clusters, so connections stop coming before the workers drain.
+        relay = addPart(new Relay(config.proxyThreads()));
         for (AppConfig app : config.apps()) clusters.put(app.name(), addPart(new Cluster(app, this)));
         addPart(acceptor);
         housekeeping = new ScheduledThreadPoolExecutor(1, runnable -> {
@@ -147,6 +151,10 @@ public final class Master extends Container {
 
     ScheduledExecutorService housekeeping() {
         return housekeeping;
+    }
+
+    Relay relay() {
+        return relay;
     }
 
     Path ipcDir() {

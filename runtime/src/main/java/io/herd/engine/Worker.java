@@ -5,10 +5,12 @@ import io.herd.internal.IpcMessage;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One worker JVM and its IPC channel.
@@ -25,6 +27,10 @@ final class Worker {
     final int instance;
     private final Cluster cluster;
     private final Process process;
+    /** Proxy dispatch: the loopback address the worker's app listens on; null in handoff dispatch. */
+    private final InetSocketAddress proxyAddress;
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
     private final IpcChannel.Listener listener;
     private final ConcurrentHashMap<Long, Connection> pending = new ConcurrentHashMap<>();
     private final AtomicLong handedOff = new AtomicLong();
@@ -52,11 +58,17 @@ final class Worker {
     long onlineNanos;
     Integer exitCode;
 
-    Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener) {
+    Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;
         this.instance = instance;
         this.process = process;
         this.listener = listener;
+        this.proxyAddress = proxyAddress;
+    }
+
+    /** Where the master relays this worker's connections (proxy dispatch), else null. */
+    InetSocketAddress proxyAddress() {
+        return proxyAddress;
     }
 
     long pid() {
@@ -85,6 +97,12 @@ final class Worker {
      *         false when the caller must try another worker
      */
     boolean handOff(Connection connection) {
+        if (proxyAddress != null) {
+            if (!accepting()) return false;
+            handedOff.incrementAndGet(); // counted now, so least-connections sees it at once
+            cluster.relay(connection, this);
+            return true;
+        }
         synchronized (this) {
             if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
             pending.put(connection.id, connection);
@@ -98,7 +116,36 @@ final class Worker {
         return pending.remove(connection.id) == null;
     }
 
-    /** Connections this worker acknowledged and has not yet reported closed. */
+    // ---- proxy dispatch: called by the relay's threads ----
+
+    /** The worker's port did not take a relayed connection: not counted, and it goes elsewhere. */
+    void relayNotTaken() {
+        handedOff.decrementAndGet();
+    }
+
+    void redispatch(Connection connection) {
+        cluster.dispatcher().redispatch(connection, this);
+    }
+
+    void relayEnded() {
+        closed.incrementAndGet();
+    }
+
+    void relayed(boolean toWorker, int bytes) {
+        (toWorker ? bytesIn : bytesOut).add(bytes);
+    }
+
+    /** Bytes relayed from clients to this worker (proxy dispatch). */
+    long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    /** Bytes relayed from this worker to its clients (proxy dispatch). */
+    long bytesOut() {
+        return bytesOut.sum();
+    }
+
+    /** Connections this worker acknowledged (in proxy dispatch: was relayed) and has not yet closed. */
     long openConnections() {
         return handedOff.get() - closed.get();
     }
@@ -156,6 +203,11 @@ final class Worker {
         try {
             ipc = IpcChannel.acceptFrom(listener, process.pid(), (int) connectTimeout.toMillis(), process::isAlive);
         } catch (IOException e) {
+            if (proxyAddress != null && process.isAlive()) {
+                // Proxy dispatch: an app without the SDK never connects, and needs no channel.
+                LOG.log(Level.DEBUG, "{0} does not use herd's SDK: no IPC channel", name());
+                return;
+            }
             LOG.log(Level.WARNING, "{0} never opened its IPC channel: {1}", name(), e.getMessage());
             cluster.post(() -> cluster.onChannelGone(this));
             return;

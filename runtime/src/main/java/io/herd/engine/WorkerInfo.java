@@ -8,12 +8,14 @@ package io.herd.engine;
  * @param state          launching, online, stopping, stopped, errored or waiting restart
  * @param uptimeMillis   time since it became ready (since launch while it is launching)
  * @param restarts       how many times its instance has been restarted after an unexpected exit
- * @param handedOff      connections the master handed to it, in all
+ * @param handedOff      connections the master handed (or relayed) to it, in all
  * @param open           of those, the ones it has not closed yet (as it last reported)
+ * @param bytesIn        proxy dispatch: bytes relayed from clients to it, in all (0 in handoff dispatch)
+ * @param bytesOut       proxy dispatch: bytes relayed from it to clients, in all (0 in handoff dispatch)
  * @param lastExitCode   its exit code once it exited (128 + n for signal n), else null
  * @param cpuPercent     its CPU use over the last sampling period (every 2 s), in percent of one core
  * @param rssBytes       its resident memory at the last sample, in bytes
  */
 public record WorkerInfo(int instance, long pid, String state, long uptimeMillis, int restarts,
-                         long handedOff, long open, Integer lastExitCode, double cpuPercent, long rssBytes) {
+                         long handedOff, long open, long bytesIn, long bytesOut, Integer lastExitCode, double cpuPercent, long rssBytes) {
 }

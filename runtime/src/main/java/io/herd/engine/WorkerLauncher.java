@@ -12,8 +12,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts an app's worker JVMs: the command line (herd's JVM flags first, so no app needs to know
- * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}), and where
- * the output goes.
+ * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}; in proxy
+ * dispatch {@code PORT}, which also replaces {@code {port}} in the JVM options and arguments), and
+ * where the output goes.
  */
 final class WorkerLauncher {
     private static final System.Logger LOG = System.getLogger(WorkerLauncher.class.getName());
@@ -26,9 +27,13 @@ final class WorkerLauncher {
         this.master = master;
     }
 
-    /** Starts the JVM for {@code instance}, which is to connect to {@code ipcSocket}. */
-    Process start(int instance, Path ipcSocket) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command()).directory(config.workDir().toFile());
+    /**
+     * Starts the JVM for {@code instance}, which is to connect to {@code ipcSocket}.
+     *
+     * @param port the loopback port the app is to listen on (proxy dispatch), else 0
+     */
+    Process start(int instance, Path ipcSocket, int port) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command(port)).directory(config.workDir().toFile());
         WorkerOutput output = master.workerOutput();
         if (output == null) {
             builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-out.log")))
@@ -38,6 +43,7 @@ final class WorkerLauncher {
         builder.environment().put("HERD_APP", config.name());
         builder.environment().put("HERD_INSTANCE", Integer.toString(instance));
         builder.environment().put("HERD_IPC", ipcSocket.toString());
+        if (port != 0) builder.environment().put("PORT", Integer.toString(port));
         Process process = builder.start();
         if (output != null) {
             OutputPump.start(process.getInputStream(), output, config.name(), instance, "out");
@@ -72,13 +78,13 @@ final class WorkerLauncher {
         return List.of();
     }
 
-    /** The worker's command line. */
-    List<String> command() {
+    /** The worker's command line; {@code {port}} stands for {@code port} in the app's options and arguments. */
+    List<String> command(int port) {
         List<String> command = new ArrayList<>();
         command.addAll(IGNORE_TERMINAL_SIGNALS);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JdkSockets.JVM_FLAGS);
-        command.addAll(config.jvmOptions());
+        command.addAll(withPort(config.jvmOptions(), port));
         if (config.mainClass() != null) {
             List<String> classpath = new ArrayList<>();
             if (config.jar() != null) classpath.add(config.jar().toString());
@@ -90,8 +96,14 @@ final class WorkerLauncher {
             command.add("-jar");
             command.add(config.jar().toString());
         }
-        command.addAll(config.args());
+        command.addAll(withPort(config.args(), port));
         return command;
+    }
+
+    private static List<String> withPort(List<String> words, int port) {
+        if (port == 0) return words;
+        String value = Integer.toString(port);
+        return words.stream().map(word -> word.replace("{port}", value)).toList();
     }
 
 }

@@ -15,7 +15,6 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.everyItem;
-import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
@@ -29,20 +28,7 @@ class ClusterOperationsTest {
     void reloadsAndScalingUnderLoadFailNoRequest() throws Exception {
         try (HelloCluster herd = HelloCluster.start(2, Map.of())) {
             herd.awaitInfo(info -> info.online() == 2);
-            try (LoadClient load = new LoadClient(herd.port, 8, 5_000_000)) {
-                for (int i = 0; i < 3; i++) assertSucceeded(herd.cluster.reload());
-                for (int i = 0; i < 3; i++) assertSucceeded(herd.cluster.gracefulReload());
-                for (int instances : new int[] {4, 1, 2}) {
-                    assertSucceeded(herd.cluster.scale(instances));
-                    assertThat(herd.cluster.info().online(), is(instances));
-                }
-                long before = load.succeeded();
-                while (load.succeeded() < before + 1000) Thread.sleep(10);
-                load.close();
-                assertThat("failed requests", load.failures(), is(empty()));
-                assertThat(load.succeeded(), greaterThan(1000L));
-            }
-            assertThat(herd.cluster.info().dropped(), is(0L));
+            herd.reloadAndScaleUnderLoadFailingNoRequest(3, 3);
         }
     }
 

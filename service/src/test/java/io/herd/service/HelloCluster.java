@@ -5,6 +5,7 @@ import io.herd.HerdWorker;
 import io.herd.engine.Cluster;
 import io.herd.engine.ClusterInfo;
 import io.herd.engine.Master;
+import io.herd.engine.OperationResult;
 import io.herd.examples.hello.Hello;
 
 import java.net.URISyntaxException;
@@ -17,6 +18,8 @@ import java.util.function.Predicate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.is;
 
 /** A master in this JVM clustering the real hello example on a free loopback port. */
 final class HelloCluster implements AutoCloseable {
@@ -56,7 +59,7 @@ final class HelloCluster implements AutoCloseable {
         return HerdConfig.parse(values, home.resolve("test.properties"), home);
     }
 
-    private static String location(Class<?> type) throws URISyntaxException {
+    static String location(Class<?> type) throws URISyntaxException {
         return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
     }
 
@@ -68,6 +71,31 @@ final class HelloCluster implements AutoCloseable {
             info = cluster.info();
         }
         return info;
+    }
+
+    /**
+     * Under a keep-alive load of 8 clients: {@code reloads} reloads, {@code gracefulReloads}
+     * graceful ones, then scale to 4, 1 and 2 — and not one request may fail or be dropped.
+     */
+    void reloadAndScaleUnderLoadFailingNoRequest(int reloads, int gracefulReloads) throws Exception {
+        try (LoadClient load = new LoadClient(port, 8, 5_000_000)) {
+            for (int i = 0; i < reloads; i++) assertSucceeded(cluster.reload());
+            for (int i = 0; i < gracefulReloads; i++) assertSucceeded(cluster.gracefulReload());
+            for (int instances : new int[] {4, 1, 2}) {
+                assertSucceeded(cluster.scale(instances));
+                assertThat(cluster.info().online(), is(instances));
+            }
+            long before = load.succeeded();
+            while (load.succeeded() < before + 1000) Thread.sleep(10);
+            load.close();
+            assertThat("failed requests", load.failures(), is(empty()));
+            assertThat(load.succeeded(), greaterThan(1000L));
+        }
+        assertThat(cluster.info().dropped(), is(0L));
+    }
+
+    private static void assertSucceeded(OperationResult result) {
+        assertThat(result.toString(), result.succeeded(), is(true));
     }
 
     @Override

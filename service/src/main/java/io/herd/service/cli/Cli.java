@@ -293,14 +293,18 @@ public final class Cli {
             out.println(toJson(stats));
             return DONE;
         }
-        out.printf("%s: %s instances, %s online; connections: %s open, %s accepted, %s waiting, %s dropped%n", app,
-                stats.get("instances"), stats.get("online"), stats.get("open"), stats.get("accepted"), stats.get("waiting"), stats.get("dropped"));
-        Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "HANDED", "OPEN", "LAST EXIT");
+        boolean proxied = "proxy".equals(stats.get("dispatch"));
+        out.printf("%s: %s instances, %s online, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%n", app,
+                stats.get("instances"), stats.get("online"), stats.get("dispatch"), stats.get("open"), stats.get("accepted"),
+                stats.get("waiting"), stats.get("dropped"));
+        Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", proxied ? "RELAYED" : "HANDED", "OPEN",
+                "IN", "OUT", "LAST EXIT");
         for (Object row : (List<?>) stats.get("workers")) {
             Map<?, ?> worker = (Map<?, ?>) row;
             table.row(worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
                     worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
-                    worker.get("handedOff"), worker.get("open"), worker.get("lastExitCode") == null ? "-" : worker.get("lastExitCode"));
+                    worker.get("handedOff"), worker.get("open"), proxied ? bytes(worker.get("bytesIn")) : "-",
+                    proxied ? bytes(worker.get("bytesOut")) : "-", worker.get("lastExitCode") == null ? "-" : worker.get("lastExitCode"));
         }
         table.print(out);
         return DONE;
@@ -399,6 +403,21 @@ public final class Cli {
 
     private static String mebibytes(Object value) {
         return value instanceof Number number ? String.format(Locale.ROOT, "%.1f MiB", number.longValue() / 1048576.0) : "-";
+    }
+
+    /** 512 B, 3.4 KiB, 12.0 MiB, 1.5 GiB. */
+    private static String bytes(Object value) {
+        if (!(value instanceof Number number)) return "-";
+        long bytes = number.longValue();
+        if (bytes < 1024) return bytes + " B";
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double scaled = bytes / 1024.0;
+        int unit = 0;
+        while (scaled >= 1024 && unit < units.length - 1) {
+            scaled /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", scaled, units[unit]);
     }
 
     private static String duration(Object millis) {

@@ -1,0 +1,351 @@
+package io.herd.engine;
+
+import io.herd.AppConfig;
+import io.herd.lifecycle.LifeCycle;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Proxy dispatch's data path: relays each client connection's bytes to and from a worker's
+ * loopback port, on a few selector threads — no thread per connection.
+ *
+ * <p>Each direction of a relayed connection holds at most one buffer, and only while the side it
+ * writes to cannot take more: then reading from the other side stops until it can (backpressure).
+ * So whatever clients do, the master holds at most two buffers per connection. An end of stream
+ * is passed on as a half-close once what preceded it is written. Buffers are direct, pooled per
+ * thread.
+ */
+final class Relay extends LifeCycle {
+    private static final System.Logger LOG = System.getLogger(Relay.class.getName());
+    /** The most a direction holds; 32 KiB keeps large transfers to few system calls. */
+    static final int BUFFER_SIZE = 32 * 1024;
+    /** Free buffers a thread keeps for reuse; more are left to the garbage collector. */
+    private static final int POOL_SIZE = 256;
+    /** A worker's port must take a connection within this, or the connection goes elsewhere. */
+    private static final long CONNECT_TIMEOUT_NANOS = 5_000_000_000L;
+    private static final long SWEEP_MILLIS = 1_000;
+
+    private final Loop[] loops;
+    private final AtomicInteger turn = new AtomicInteger();
+
+    Relay(int threads) {
+        loops = new Loop[threads];
+    }
+
+    @Override
+    protected void doStart() throws IOException {
+        for (int i = 0; i < loops.length; i++) {
+            loops[i] = new Loop(Selector.open());
+            Thread thread = new Thread(loops[i], "herd-relay-" + i);
+            thread.setDaemon(true);
+            loops[i].thread = thread;
+            thread.start();
+        }
+    }
+
+    @Override
+    protected void doStop() throws InterruptedException {
+        for (Loop loop : loops) {
+            if (loop == null) continue;
+            loop.running = false;
+            loop.selector.wakeup();
+            loop.thread.join(10_000);
+        }
+    }
+
+    /**
+     * Starts relaying {@code client} to {@code worker}'s port. Never blocks. When the port does
+     * not take the connection, the client, not yet read from, goes back to the dispatcher for
+     * another worker.
+     */
+    void open(Connection client, Worker worker, AppConfig.Proxy settings) {
+        Loop loop = loops[Math.floorMod(turn.getAndIncrement(), loops.length)];
+        loop.incoming.add(new Pipe(client, worker, settings));
+        loop.selector.wakeup();
+    }
+
+    /** One selector thread and the connections it relays. */
+    private static final class Loop implements Runnable {
+        final Selector selector;
+        final ConcurrentLinkedQueue<Pipe> incoming = new ConcurrentLinkedQueue<>();
+        final ArrayDeque<ByteBuffer> pool = new ArrayDeque<>();
+        volatile boolean running = true;
+        Thread thread;
+        long now = System.nanoTime();
+        long nextSweep;
+
+        Loop(Selector selector) {
+            this.selector = selector;
+        }
+
+        @Override
+        public void run() {
+            nextSweep = now + jitteredSweepNanos();
+            while (running) {
+                try {
+                    selector.select(SWEEP_MILLIS);
+                    now = System.nanoTime();
+                    for (Pipe pipe; (pipe = incoming.poll()) != null; ) connect(pipe);
+                    for (SelectionKey key : selector.selectedKeys()) handle(key);
+                    selector.selectedKeys().clear();
+                    if (now - nextSweep >= 0) {
+                        sweep();
+                        nextSweep = now + jitteredSweepNanos();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.ERROR, "relay loop", e);
+                }
+            }
+            for (SelectionKey key : List.copyOf(selector.keys())) ((Pipe) key.attachment()).close(this);
+            for (Pipe pipe; (pipe = incoming.poll()) != null; ) pipe.client.closeMasterCopy();
+            try {
+                selector.close();
+            } catch (IOException ignored) {
+                // stopping anyway
+            }
+        }
+
+        private static long jitteredSweepNanos() {
+            return (SWEEP_MILLIS * 9 / 10 + ThreadLocalRandom.current().nextLong(SWEEP_MILLIS / 5)) * 1_000_000;
+        }
+
+        private void connect(Pipe pipe) {
+            pipe.lastActive = now;
+            try {
+                SocketChannel upstream = SocketChannel.open();
+                pipe.upstream = upstream;
+                upstream.configureBlocking(false);
+                upstream.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                pipe.upstreamKey = upstream.register(selector, 0, pipe);
+                if (upstream.connect(pipe.worker.proxyAddress())) connected(pipe);
+                else pipe.upstreamKey.interestOps(SelectionKey.OP_CONNECT);
+            } catch (IOException e) {
+                notTaken(pipe, e);
+            }
+        }
+
+        /** The worker's port took the connection: from now on the bytes flow. */
+        private void connected(Pipe pipe) throws IOException {
+            SocketChannel client = pipe.client.channel();
+            client.configureBlocking(false);
+            client.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            pipe.clientKey = client.register(selector, 0, pipe);
+            pipe.up = new Direction(client, pipe.upstream, true);
+            pipe.down = new Direction(pipe.upstream, client, false);
+            pipe.started = true;
+            if (pipe.settings.header() != AppConfig.Proxy.Header.NONE) {
+                ByteBuffer header = take();
+                ProxyHeader.write(pipe.settings.header(), client, header);
+                header.flip();
+                pipe.up.pending = header;
+                write(pipe, pipe.up);
+            }
+            pipe.updateInterest();
+        }
+
+        /** The port refused (the worker is gone or not listening): the client goes to another worker. */
+        private void notTaken(Pipe pipe, IOException why) {
+            LOG.log(Level.DEBUG, "{0} did not take a relayed connection: {1}", pipe.worker.name(), why.toString());
+            if (pipe.upstreamKey != null) pipe.upstreamKey.cancel();
+            closeQuietly(pipe.upstream);
+            pipe.worker.relayNotTaken();
+            pipe.worker.redispatch(pipe.client);
+        }
+
+        private void handle(SelectionKey key) {
+            Pipe pipe = (Pipe) key.attachment();
+            try {
+                if (!key.isValid()) return;
+                if (!pipe.started) {
+                    if (key.isConnectable()) {
+                        try {
+                            pipe.upstream.finishConnect();
+                        } catch (IOException refused) {
+                            notTaken(pipe, refused);
+                            return;
+                        }
+                        connected(pipe);
+                    }
+                    return;
+                }
+                boolean fromClient = key == pipe.clientKey;
+                Direction reading = fromClient ? pipe.up : pipe.down;
+                Direction writing = fromClient ? pipe.down : pipe.up;
+                if (key.isWritable() && writing.pending != null) write(pipe, writing);
+                if (key.isReadable() && reading.wantsRead()) read(pipe, reading);
+                if (pipe.up.done() && pipe.down.done()) pipe.close(this);
+                else pipe.updateInterest();
+            } catch (IOException | CancelledKeyException e) {
+                pipe.close(this); // reset, refused or cut: both sides go
+            }
+        }
+
+        /** Reads what the source has and writes it on at once; what does not fit stays pending. */
+        private void read(Pipe pipe, Direction direction) throws IOException {
+            ByteBuffer buffer = take();
+            int count = direction.from.read(buffer);
+            if (count <= 0) {
+                give(buffer);
+                if (count < 0) {
+                    direction.ended = true;
+                    direction.passEnd();
+                }
+                return;
+            }
+            pipe.lastActive = now;
+            buffer.flip();
+            direction.pending = buffer;
+            write(pipe, direction);
+        }
+
+        /** Writes a direction's pending bytes; keeps what the destination cannot take yet. */
+        private void write(Pipe pipe, Direction direction) throws IOException {
+            ByteBuffer buffer = direction.pending;
+            int written = direction.to.write(buffer);
+            if (written > 0) {
+                pipe.lastActive = now;
+                pipe.worker.relayed(direction.toWorker, written);
+            }
+            if (buffer.hasRemaining()) return;
+            direction.pending = null;
+            give(buffer);
+            if (direction.ended) direction.passEnd();
+        }
+
+        /** Closes connections idle past their timeout, and connects that never completed. */
+        private void sweep() {
+            List<Pipe> expired = new ArrayList<>();
+            for (SelectionKey key : selector.keys()) {
+                Pipe pipe = (Pipe) key.attachment();
+                if (key != pipe.upstreamKey) continue; // one key per connection is enough
+                long idle = now - pipe.lastActive;
+                if (pipe.started ? idle > pipe.settings.idleTimeout().toNanos() : idle > CONNECT_TIMEOUT_NANOS) expired.add(pipe);
+            }
+            for (Pipe pipe : expired) {
+                if (pipe.started) {
+                    LOG.log(Level.DEBUG, "{0}: closing a relayed connection idle for {1} ms", pipe.worker.name(),
+                            Long.toString(pipe.settings.idleTimeout().toMillis()));
+                    pipe.close(this);
+                } else {
+                    notTaken(pipe, new IOException("no connection within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms"));
+                }
+            }
+        }
+
+        ByteBuffer take() {
+            ByteBuffer buffer = pool.pollFirst();
+            return buffer != null ? buffer : ByteBuffer.allocateDirect(BUFFER_SIZE);
+        }
+
+        void give(ByteBuffer buffer) {
+            buffer.clear();
+            if (pool.size() < POOL_SIZE) pool.addFirst(buffer);
+        }
+    }
+
+    /** One relayed connection: a client and the worker port it talks to. */
+    private static final class Pipe {
+        final Connection client;
+        final Worker worker;
+        final AppConfig.Proxy settings;
+        SocketChannel upstream;
+        SelectionKey clientKey;
+        SelectionKey upstreamKey;
+        Direction up;
+        Direction down;
+        boolean started;
+        boolean closed;
+        long lastActive;
+
+        Pipe(Connection client, Worker worker, AppConfig.Proxy settings) {
+            this.client = client;
+            this.worker = worker;
+            this.settings = settings;
+        }
+
+        /** Each side reads while its direction can take more, and writes while the other's has bytes. */
+        void updateInterest() {
+            clientKey.interestOps((up.wantsRead() ? SelectionKey.OP_READ : 0) | (down.pending != null ? SelectionKey.OP_WRITE : 0));
+            upstreamKey.interestOps((down.wantsRead() ? SelectionKey.OP_READ : 0) | (up.pending != null ? SelectionKey.OP_WRITE : 0));
+        }
+
+        void close(Loop loop) {
+            if (closed) return;
+            closed = true;
+            for (Direction direction : new Direction[]{up, down}) {
+                if (direction != null && direction.pending != null) {
+                    loop.give(direction.pending);
+                    direction.pending = null;
+                }
+            }
+            closeQuietly(client.channel());
+            closeQuietly(upstream);
+            if (started) worker.relayEnded();
+        }
+    }
+
+    /** One direction of a connection: bytes read from one side, written to the other. */
+    private static final class Direction {
+        final SocketChannel from;
+        final SocketChannel to;
+        /** Client to worker (counted as bytes in), or worker to client. */
+        final boolean toWorker;
+        /** Bytes read but not yet written; null when there are none. */
+        ByteBuffer pending;
+        /** The source reached its end of stream. */
+        boolean ended;
+        /** ...and the destination was told (its output shut down). */
+        boolean endPassed;
+
+        Direction(SocketChannel from, SocketChannel to, boolean toWorker) {
+            this.from = from;
+            this.to = to;
+            this.toWorker = toWorker;
+        }
+
+        boolean wantsRead() {
+            return pending == null && !ended;
+        }
+
+        /** Passes the end of stream on, once everything before it is written: a half-close. */
+        void passEnd() {
+            if (endPassed || pending != null) return;
+            endPassed = true;
+            try {
+                to.shutdownOutput();
+            } catch (ClosedChannelException ignored) {
+                // closed already: nothing left to tell
+            } catch (IOException ignored) {
+                // the other side reset: the next read or write there ends the connection
+            }
+        }
+
+        boolean done() {
+            return endPassed;
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        if (channel == null) return;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing: nothing more to do
+        }
+    }
+}

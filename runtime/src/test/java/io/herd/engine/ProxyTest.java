@@ -1,0 +1,322 @@
+package io.herd.engine;
+
+import io.herd.testapp.Echo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThan;
+
+/** Proxy dispatch: the master relays the bytes of an app that has no herd code at all ({@link Echo}). */
+@Timeout(180)
+class ProxyTest {
+    private static final long MiB = 1024 * 1024;
+
+    private static TestCluster echo(int instances, Map<String, String> settings) throws Exception {
+        Map<String, String> values = new HashMap<>(Map.of("dispatch", "proxy", "main", Echo.class.getName(),
+                "classpath", TestCluster.location(Echo.class)));
+        values.putAll(settings);
+        return TestCluster.start(instances, values);
+    }
+
+    @Test
+    void anUnmodifiedAppIsRelayedRoundRobin() throws Exception {
+        try (TestCluster herd = echo(2, Map.of())) {
+            herd.awaitOnline(2);
+            for (int i = 0; i < 10; i++) assertThat(exchange(herd.port, "hello " + i), is("hello " + i));
+
+            ClusterInfo info = herd.awaitInfo(seen -> seen.open() == 0);
+            assertThat(info.dispatch(), is("proxy"));
+            assertThat(info.workers().stream().map(WorkerInfo::handedOff).toList(), everyItem(is(5L)));
+            assertThat(info.workers().stream().mapToLong(WorkerInfo::bytesIn).sum(), is((long) exchangedBytes(10)));
+            assertThat(info.workers().stream().mapToLong(WorkerInfo::bytesOut).sum(), is((long) exchangedBytes(10)));
+        }
+    }
+
+    private static int exchangedBytes(int count) {
+        int bytes = 0;
+        for (int i = 0; i < count; i++) bytes += ("hello " + i).length();
+        return bytes;
+    }
+
+    @Test
+    void theWorkersPortStandsInForPortInItsArguments() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("args", "{port}"))) { // Echo would fail on a literal "{port}"
+            herd.awaitOnline(1);
+            assertThat(exchange(herd.port, "by argument"), is("by argument"));
+        }
+    }
+
+    @Test
+    void twoHundredMegabytesEachWayArriveIntactWhileTheMastersMemoryStaysBounded() throws Exception {
+        try (TestCluster herd = echo(1, Map.of())) {
+            herd.awaitOnline(1);
+            long size = 200 * MiB;
+            MemoryWatch memory = MemoryWatch.start();
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                CompletableFuture<Long> sent = CompletableFuture.supplyAsync(() -> send(socket, size, 1));
+                CRC32 received = new CRC32();
+                long count = 0;
+                InputStream in = socket.getInputStream();
+                byte[] buffer = new byte[64 * 1024];
+                for (int n; (n = in.read(buffer)) >= 0; count += n) received.update(buffer, 0, n);
+
+                assertThat(count, is(size));
+                assertThat(received.getValue(), is(sent.get(60, TimeUnit.SECONDS)));
+            }
+            memory.stop();
+            assertThat("direct memory the relay held, in MiB", memory.maxDirect / MiB, lessThan(16L));
+            assertThat("heap growth after GC, in MiB", memory.heapGrowth() / MiB, lessThan(32L));
+            WorkerInfo worker = herd.awaitInfo(info -> info.open() == 0).workers().getFirst();
+            assertThat(worker.bytesIn(), is(size));
+            assertThat(worker.bytesOut(), is(size));
+        }
+    }
+
+    @Test
+    void aClientThatSendsAndNeverReadsIsHeldBackNotBuffered() throws Exception {
+        try (TestCluster herd = echo(1, Map.of())) {
+            herd.awaitOnline(1);
+            MemoryWatch memory = MemoryWatch.start();
+            try (SocketChannel client = SocketChannel.open(new InetSocketAddress("127.0.0.1", herd.port))) {
+                client.configureBlocking(false);
+                ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+                long written = 0;
+                long stalledSince = 0;
+                // Writes until the writes have stalled for a second: the relay stopped reading.
+                while (written < 1024 * MiB) {
+                    chunk.clear();
+                    int n = client.write(chunk);
+                    written += n;
+                    if (n > 0) {
+                        stalledSince = 0;
+                    } else if (stalledSince == 0) {
+                        stalledSince = System.nanoTime();
+                    } else if (System.nanoTime() - stalledSince > 1_000_000_000L) {
+                        break;
+                    } else {
+                        Thread.sleep(10);
+                    }
+                }
+                memory.stop();
+                assertThat("bytes taken before the writes stalled, in MiB", written / MiB, lessThan(128L));
+                assertThat("direct memory the relay held, in MiB", memory.maxDirect / MiB, lessThan(16L));
+
+                // Nothing was lost meanwhile: everything comes back once the client reads.
+                client.configureBlocking(true);
+                client.shutdownOutput();
+                long echoed = 0;
+                ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+                for (int n; (n = client.read(in.clear())) >= 0; ) echoed += n;
+                assertThat(echoed, is(written));
+            }
+        }
+    }
+
+    @Test
+    void aHalfCloseIsPassedThroughBothWays() throws Exception {
+        try (TestCluster herd = echo(1, Map.of())) {
+            herd.awaitOnline(1);
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                socket.getOutputStream().write("half".getBytes(StandardCharsets.US_ASCII));
+                socket.shutdownOutput(); // the app answers only once it sees the end of the request
+                assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII), is("half"));
+            }
+        }
+    }
+
+    @Test
+    void proxyProtocolV1TellsTheWorkerTheClientsAddress() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("proxy.protocol", "v1"))) {
+            herd.awaitOnline(1);
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                socket.getOutputStream().write('x');
+                socket.shutdownOutput();
+                String echoed = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(echoed, is("PROXY TCP4 127.0.0.1 127.0.0.1 " + socket.getLocalPort() + " " + herd.port + "\r\nx"));
+            }
+        }
+    }
+
+    @Test
+    void proxyProtocolV2TellsTheWorkerTheClientsAddress() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("proxy.protocol", "v2"))) {
+            herd.awaitOnline(1);
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                socket.shutdownOutput();
+                ByteBuffer header = ByteBuffer.wrap(socket.getInputStream().readAllBytes());
+                assertThat(header.remaining(), is(16 + 12));
+                byte[] signature = new byte[12];
+                header.get(signature);
+                assertThat(new String(signature, 4, 8, StandardCharsets.ISO_8859_1), is("\0\r\nQUIT\n"));
+                assertThat(header.get(), is((byte) 0x21)); // version 2, PROXY
+                assertThat(header.get(), is((byte) 0x11)); // TCP over IPv4
+                assertThat((int) header.getShort(), is(12));
+                assertThat(header.getInt(), is(0x7f000001)); // from 127.0.0.1
+                assertThat(header.getInt(), is(0x7f000001)); // to 127.0.0.1
+                assertThat(Short.toUnsignedInt(header.getShort()), is(socket.getLocalPort()));
+                assertThat(Short.toUnsignedInt(header.getShort()), is(herd.port));
+            }
+        }
+    }
+
+    @Test
+    void anIdleConnectionIsClosedAfterTheIdleTimeout() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("proxy.idle.timeout", "300ms"))) {
+            herd.awaitOnline(1);
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                assertThat(exchangeOn(socket, "still here"), is("still here"));
+                socket.setSoTimeout(30_000);
+                assertThat("end of stream once idle", socket.getInputStream().read(), is(-1));
+            }
+        }
+    }
+
+    @Test
+    void aDrainingWorkerKeepsItsOpenConnectionUntilItEnds() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("kill.timeout", "60s"))) {
+            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            try (Socket socket = new Socket("127.0.0.1", herd.port)) {
+                assertThat(exchangeOn(socket, "before"), is("before"));
+                CompletableFuture<OperationResult> reload = CompletableFuture.supplyAsync(herd.cluster::reload);
+                ClusterInfo draining = herd.awaitInfo(info -> info.workers().stream().anyMatch(w -> w.pid() == old && w.state().equals("stopping")));
+                assertThat(draining.workers().stream().filter(w -> w.pid() == old).findFirst().orElseThrow().state(), is("stopping"));
+                assertThat(draining.online(), is(1)); // the replacement
+
+                assertThat("the old worker still serves its connection", exchangeOn(socket, "during"), is("during"));
+                socket.close(); // its last connection ends: now it is stopped
+                OperationResult result = reload.get(60, TimeUnit.SECONDS);
+                assertThat(result.toString(), result.succeeded(), is(true));
+            }
+            assertThat(ProcessHandle.of(old).map(ProcessHandle::isAlive).orElse(false), is(false));
+            assertThat(exchange(herd.port, "after"), is("after"));
+        }
+    }
+
+    @Test
+    void aWorkerThatNeverOpensItsPortFailsTheReloadAndTheOldWorkersServe() throws Exception {
+        Path broken = Files.createTempFile("herd-broken-release-", "");
+        Files.delete(broken);
+        try (TestCluster herd = echo(2, Map.of("env.ECHO_NEVER_LISTEN_IF", broken.toString(), "ready.timeout", "2s"))) {
+            List<Long> old = herd.awaitOnline(2).workers().stream().map(WorkerInfo::pid).toList();
+            Files.createFile(broken);
+
+            OperationResult result = herd.cluster.reload();
+
+            assertThat(result.succeeded(), is(false));
+            assertThat(result.toString(), containsString("did not open its port"));
+            ClusterInfo info = herd.awaitInfo(seen -> seen.workers().size() == 2);
+            assertThat(info.workers().stream().map(WorkerInfo::pid).toList(), is(old));
+            assertThat(info.online(), is(2));
+            for (int i = 0; i < 4; i++) assertThat(exchange(herd.port, "still " + i), is("still " + i));
+        } finally {
+            Files.deleteIfExists(broken);
+        }
+    }
+
+    // ---- helpers ----
+
+    private static String exchange(int port, String text) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+            socket.shutdownOutput();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Sends {@code text} on an open connection and reads back as many bytes. */
+    private static String exchangeOn(Socket socket, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        socket.getOutputStream().write(bytes);
+        return new String(socket.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8);
+    }
+
+    /** Sends {@code size} pseudo-random bytes, then ends the stream; returns their CRC-32. */
+    private static long send(Socket socket, long size, long seed) {
+        try {
+            OutputStream out = socket.getOutputStream();
+            Random random = new Random(seed);
+            CRC32 crc = new CRC32();
+            byte[] chunk = new byte[64 * 1024];
+            for (long left = size; left > 0; left -= chunk.length) {
+                random.nextBytes(chunk);
+                int n = (int) Math.min(chunk.length, left);
+                crc.update(chunk, 0, n);
+                out.write(chunk, 0, n);
+            }
+            socket.shutdownOutput();
+            return crc.getValue();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Samples this JVM's (the master's) direct buffer memory every 20 ms; heap before and after, after GC. */
+    private static final class MemoryWatch {
+        private final Thread sampler;
+        private final long heapBefore = heapAfterGc();
+        private volatile boolean running = true;
+        private final AtomicLong maxDirectSeen = new AtomicLong();
+        long maxDirect;
+        long heapAfter;
+
+        private MemoryWatch() {
+            BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                    .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
+            sampler = Thread.ofPlatform().daemon().start(() -> {
+                while (running) {
+                    maxDirectSeen.accumulateAndGet(direct.getMemoryUsed(), Math::max);
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        static MemoryWatch start() {
+            return new MemoryWatch();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            sampler.join();
+            maxDirect = maxDirectSeen.get();
+            heapAfter = heapAfterGc();
+        }
+
+        long heapGrowth() {
+            return heapAfter - heapBefore;
+        }
+
+        private static long heapAfterGc() {
+            System.gc();
+            return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        }
+    }
+}
