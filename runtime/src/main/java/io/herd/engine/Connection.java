@@ -17,6 +17,8 @@ final class Connection {
     final int family;
     final long acceptedNanos;
     private final SocketChannel channel;
+    /** Proxy dispatch: worker ports that refused it so far (relay threads only, one at a time). */
+    int refusals;
 
     Connection(long id, SocketChannel channel, int family) {
         this.id = id;

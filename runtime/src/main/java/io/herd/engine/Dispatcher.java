@@ -111,6 +111,11 @@ final class Dispatcher {
         }
     }
 
+    /** Closes a connection no worker could take, and counts it as dropped. */
+    void giveUp(Connection connection, String why) {
+        drop(connection, why);
+    }
+
     private void drop(Connection connection, String why) {
         dropped.increment();
         connection.closeMasterCopy();

@@ -157,7 +157,8 @@ public final class Master extends Container {
         return relay;
     }
 
-    Path ipcDir() {
+    /** The service's private (0700) directory of IPC sockets; each socket is unlinked once its worker connected. */
+    public Path ipcDir() {
         return ipcDir;
     }
 

@@ -123,9 +123,17 @@ final class Worker {
         handedOff.decrementAndGet();
     }
 
+    /**
+     * Gives a connection this worker's port refused to another worker — a few times at most: when
+     * no port takes it (the master is out of descriptors, or the app never listens), it is closed
+     * rather than passed around for ever.
+     */
     void redispatch(Connection connection) {
-        cluster.dispatcher().redispatch(connection, this);
+        if (++connection.refusals >= MAX_REFUSALS) cluster.dispatcher().giveUp(connection, "no worker's port took it");
+        else cluster.dispatcher().redispatch(connection, this);
     }
+
+    private static final int MAX_REFUSALS = 3;
 
     void relayEnded() {
         closed.incrementAndGet();

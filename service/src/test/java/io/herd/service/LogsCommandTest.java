@@ -28,7 +28,7 @@ class LogsCommandTest {
             try {
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 CliRunner.Run logs = CliRunner.run("logs", "hello", "--lines", "5");
-                while (!logs.out().contains("hello#1 out") && System.nanoTime() < deadline) {
+                while (!(logs.out().contains("hello#0 out") && logs.out().contains("hello#1 out")) && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                     logs = CliRunner.run("logs", "hello", "--lines", "5");
                 }

@@ -63,8 +63,16 @@ final class ServiceProcess implements AutoCloseable {
      *                      foreground job, so a test can send the whole group a Ctrl-C
      */
     static ServiceProcess start(Path home, Path config, boolean asInATerminal, String... jvmOptions) throws IOException {
-        List<String> command = new ArrayList<>();
-        if (asInATerminal) command.add("/usr/bin/setsid");
+        return start(home, config, asInATerminal ? List.of("/usr/bin/setsid") : List.of(), jvmOptions);
+    }
+
+    /** The service with at most {@code descriptors} open files (prlimit: soft and hard limit). */
+    static ServiceProcess startWithDescriptorLimit(Path home, Path config, int descriptors) throws IOException {
+        return start(home, config, List.of("/usr/bin/prlimit", "--nofile=" + descriptors + ":" + descriptors, "--"));
+    }
+
+    private static ServiceProcess start(Path home, Path config, List<String> prefix, String... jvmOptions) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home));

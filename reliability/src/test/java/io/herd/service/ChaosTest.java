@@ -1,0 +1,66 @@
+package io.herd.service;
+
+import io.herd.engine.ClusterInfo;
+import io.herd.engine.WorkerInfo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+
+/**
+ * Chaos under load: for a minute (-Dherd.chaos.seconds), 8 keep-alive clients load hello on 2
+ * workers while a random worker is killed with SIGKILL every 2 s.
+ */
+@Timeout(600)
+class ChaosTest {
+    private static final int CLIENTS = 8;
+
+    @Test
+    void workersKilledUnderLoadFailOnlyTheirRequestsInFlightAndCapacityReturns() throws Exception {
+        long seconds = Long.getLong("herd.chaos.seconds", 60);
+        Random random = new Random(42);
+        try (HelloCluster herd = HelloCluster.start(2, Map.of("min.uptime", "500ms"))) {
+            herd.awaitInfo(info -> info.online() == 2);
+            int kills = 0;
+            int capacityBack = 0;
+            List<String> failures;
+            long requests;
+            try (LoadClient load = new LoadClient(herd.port, CLIENTS, 50_000_000)) {
+                long end = System.nanoTime() + seconds * 1_000_000_000L;
+                while (System.nanoTime() < end) {
+                    long killedAt = System.nanoTime();
+                    List<WorkerInfo> online = herd.cluster.info().workers().stream().filter(w -> w.state().equals("online")).toList();
+                    WorkerInfo victim = online.get(random.nextInt(online.size()));
+                    ProcessHandle.of(victim.pid()).ifPresent(ProcessHandle::destroyForcibly);
+                    kills++;
+                    ClusterInfo after = herd.awaitInfo(info -> info.online() == 2
+                            && info.workers().stream().noneMatch(w -> w.pid() == victim.pid()));
+                    if (after.online() == 2) capacityBack++;
+                    long left = killedAt + 2_000_000_000L - System.nanoTime();
+                    if (left > 0) Thread.sleep(left / 1_000_000);
+                }
+                long before = load.succeeded();
+                while (load.succeeded() < before + 1000) Thread.sleep(10); // still serving after the last kill
+                load.close();
+                failures = load.failures();
+                requests = load.succeeded() + failures.size();
+            }
+            List<String> refused = failures.stream().filter(f -> f.startsWith("java.net.ConnectException")).toList();
+            Figures.record("chaos", String.format("%d s, %d clients, %d SIGKILLs: %d requests, %d failed, %d refused; capacity back after %d of %d kills",
+                    seconds, CLIENTS, kills, requests, failures.size(), refused.size(), capacityBack, kills));
+
+            assertThat("no connection is refused", refused, is(empty()));
+            // Each client has at most one request in flight, so a kill can fail at most that many.
+            assertThat("failed requests: " + failures, failures.size(), lessThanOrEqualTo(kills * CLIENTS));
+            assertThat("capacity returns after every kill", capacityBack, is(kills));
+            assertThat(herd.cluster.info().dropped(), is(0L));
+        }
+    }
+}
