@@ -22,6 +22,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -140,6 +141,20 @@ class MasterTest {
             assertThat("the stalled worker left rotation", info.online(), is(1));
             assertThat(Reply.ask(herd.port).instance(), is(1));
             assertThat(herd.info().dropped(), is(0L));
+        }
+    }
+
+    @Test
+    void aWorkerSendingGarbageOverIpcIsStoppedAndItsSiblingIsUnaffected() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of("main", io.herd.testapp.Garbler.class.getName(), "env.GARBLE_INSTANCE", "0"))) {
+            ClusterInfo info = herd.awaitInfo(seen -> seen.workers().stream().anyMatch(w -> w.instance() == 0 && w.restarts() >= 2)
+                    && seen.workers().stream().anyMatch(w -> w.instance() == 1 && w.state().equals("online")));
+            long sibling = info.workers().stream().filter(w -> w.instance() == 1).findFirst().orElseThrow().pid();
+            assertThat(info.workers().stream().filter(w -> w.instance() == 0).findFirst().orElseThrow().restarts(), is(greaterThanOrEqualTo(2)));
+            for (int i = 0; i < 20; i++) assertThat(Reply.ask(herd.port).pid(), is(sibling));
+            ClusterInfo after = herd.info();
+            assertThat(after.workers().stream().filter(w -> w.instance() == 1).findFirst().orElseThrow().pid(), is(sibling));
+            assertThat(after.workers().stream().filter(w -> w.instance() == 1).findFirst().orElseThrow().restarts(), is(0));
         }
     }
 
