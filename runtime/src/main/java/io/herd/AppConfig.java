@@ -89,26 +89,9 @@ public record AppConfig(
     public record Proxy(Header header, Duration idleTimeout) {
         public static final Proxy DEFAULTS = new Proxy(Header.NONE, Duration.ofMinutes(5));
 
-        /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address. */
+        /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address; written none, v1 or v2. */
         public enum Header {
-            NONE("none"), V1("v1"), V2("v2");
-
-            private final String key;
-
-            Header(String key) {
-                this.key = key;
-            }
-
-            public String key() {
-                return key;
-            }
-
-            static Header parse(String value) {
-                for (Header header : values()) {
-                    if (header.key.equals(value)) return header;
-                }
-                return null;
-            }
+            NONE, V1, V2
         }
     }
 }

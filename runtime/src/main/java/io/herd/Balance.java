@@ -1,27 +1,9 @@
 package io.herd;
 
-/** How the master picks the worker for a new connection. */
+/** How the master picks the worker for a new connection; written round-robin or least-connections. */
 public enum Balance {
     /** Each ready worker in turn. */
-    ROUND_ROBIN("round-robin"),
+    ROUND_ROBIN,
     /** The ready worker with the fewest open connections (ties in turn). */
-    LEAST_CONNECTIONS("least-connections");
-
-    private final String key;
-
-    Balance(String key) {
-        this.key = key;
-    }
-
-    /** The value as written in the configuration. */
-    public String key() {
-        return key;
-    }
-
-    static Balance parse(String value) {
-        for (Balance balance : values()) {
-            if (balance.key.equals(value)) return balance;
-        }
-        return null;
-    }
+    LEAST_CONNECTIONS
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -108,7 +109,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         if (!app.args().isEmpty()) keys.put(prefix + "args", String.join(" ", app.args()));
         new TreeSet<>(app.env().keySet()).forEach(name -> keys.put(prefix + "env." + name, app.env().get(name)));
         keys.put(prefix + "workdir", app.workDir().toString());
-        keys.put(prefix + "balance", app.balance().key());
+        keys.put(prefix + "balance", keyOf(app.balance()));
         keys.put(prefix + "queue.size", Integer.toString(app.queueSize()));
         keys.put(prefix + "queue.timeout", app.queueTimeout().toMillis() + "ms");
         keys.put(prefix + "ready.timeout", app.readyTimeout().toMillis() + "ms");
@@ -121,12 +122,25 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         keys.put(prefix + "restart.delay.max", app.restart().maxDelay().toMillis() + "ms");
         if (app.maxMemoryBytes() > 0) keys.put(prefix + "max.memory", Long.toString(app.maxMemoryBytes()));
         keys.put(prefix + "memory.check.interval", app.memoryCheckInterval().toMillis() + "ms");
-        keys.put(prefix + "dispatch", app.dispatch().key());
+        keys.put(prefix + "dispatch", keyOf(app.dispatch()));
         if (app.proxied()) {
-            keys.put(prefix + "proxy.protocol", app.proxy().header().key());
+            keys.put(prefix + "proxy.protocol", keyOf(app.proxy().header()));
             keys.put(prefix + "proxy.idle.timeout", app.proxy().idleTimeout().toMillis() + "ms");
         }
         return keys;
+    }
+
+    /** A setting's value as the configuration writes it: {@code ROUND_ROBIN} is {@code round-robin}. */
+    public static String keyOf(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** The constant of {@code type} written {@code value}, or null. */
+    private static <E extends Enum<E>> E choice(Class<E> type, String value) {
+        for (E constant : type.getEnumConstants()) {
+            if (keyOf(constant).equals(value)) return constant;
+        }
+        return null;
     }
 
     public AppConfig app(String name) {
@@ -255,7 +269,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             });
             Path workDir = path(prefix + "workdir", keys.getOrDefault("workdir", "."));
             if (!Files.isDirectory(workDir)) problem(prefix + "workdir", "no such directory: " + workDir);
-            Balance balance = Balance.parse(keys.getOrDefault("balance", "round-robin"));
+            Balance balance = choice(Balance.class, keys.getOrDefault("balance", "round-robin"));
             if (balance == null) problem(prefix + "balance", "'" + keys.get("balance") + "' is not round-robin or least-connections");
             int queueSize = integer(prefix + "queue.size", keys.getOrDefault("queue.size", "1024"), 0, 1_000_000);
             Duration queueTimeout = duration(prefix + "queue.timeout", keys.getOrDefault("queue.timeout", "10s"));
@@ -279,7 +293,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             long maxMemory = keys.containsKey("max.memory") ? size(prefix + "max.memory", keys.get("max.memory")) : 0;
             Duration memoryCheck = duration(prefix + "memory.check.interval", keys.getOrDefault("memory.check.interval", "30s"));
             if (memoryCheck.isZero()) problem(prefix + "memory.check.interval", "must be longer than 0");
-            Dispatch dispatch = Dispatch.parse(keys.getOrDefault("dispatch", "handoff"));
+            Dispatch dispatch = choice(Dispatch.class, keys.getOrDefault("dispatch", "handoff"));
             if (dispatch == null) problem(prefix + "dispatch", "'" + keys.get("dispatch") + "' is not handoff or proxy");
             AppConfig.Proxy proxy = proxy(prefix, keys, dispatch);
             if (problems.size() > problemsBefore) return null;
@@ -296,7 +310,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 }
                 return defaults;
             }
-            AppConfig.Proxy.Header header = AppConfig.Proxy.Header.parse(keys.getOrDefault("proxy.protocol", defaults.header().key()));
+            AppConfig.Proxy.Header header = choice(AppConfig.Proxy.Header.class, keys.getOrDefault("proxy.protocol", keyOf(defaults.header())));
             if (header == null) problem(prefix + "proxy.protocol", "'" + keys.get("proxy.protocol") + "' is not none, v1 or v2");
             Duration idle = duration(prefix + "proxy.idle.timeout", keys.getOrDefault("proxy.idle.timeout", defaults.idleTimeout().toMillis() + "ms"));
             if (idle.isZero()) problem(prefix + "proxy.idle.timeout", "must be longer than 0");

@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.AppConfig;
+import io.herd.HerdConfig;
 import io.herd.internal.IpcChannel;
 import io.herd.lifecycle.LifeCycle;
 
@@ -420,16 +421,19 @@ public final class Cluster extends LifeCycle {
      */
     void retire(Worker worker, boolean graceful) {
         if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
-        if (config.proxied()) {
-            move(worker, WorkerState.STOPPING, "out of rotation; its connections may finish within "
-                    + config.killTimeout().toMillis() + " ms, then " + (graceful ? "it is asked to stop" : "SIGTERM"));
-            updateRotation();
-            drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
-            return;
-        }
-        move(worker, WorkerState.STOPPING, graceful ? "out of rotation; asked to drain" : "out of rotation; SIGTERM");
+        String stop = graceful ? "asked to drain" : "SIGTERM";
+        move(worker, WorkerState.STOPPING, config.proxied()
+                ? "out of rotation; its connections may finish within " + config.killTimeout().toMillis() + " ms, then " + stop
+                : "out of rotation; " + stop);
         updateRotation();
-        stopNow(worker, graceful);
+        if (config.proxied()) drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
+        else stopNow(worker, graceful);
+    }
+
+    /** The longest {@link #retire} takes before the worker is killed: proxy dispatch drains first, for up to kill.timeout. */
+    long retireMillis() {
+        long killTimeout = config.killTimeout().toMillis();
+        return config.proxied() ? 2 * killTimeout : killTimeout;
     }
 
     /**
@@ -558,6 +562,7 @@ public final class Cluster extends LifeCycle {
                     move(slot.worker, WorkerState.STOPPED, "restart cancelled: the app is stopping");
                 }
             }
+            // Proxy dispatch: relayed connections may finish first, within half the stop timeout.
             long drainDeadline = System.nanoTime() + Math.min(config.killTimeout().toNanos(), master.config().stopTimeout().toNanos() / 2);
             for (Worker worker : live) {
                 if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
@@ -659,7 +664,7 @@ public final class Cluster extends LifeCycle {
             rss += worker.rssBytes;
             cpu += worker.cpuPercent;
         }
-        return new ClusterInfo(name(), config.dispatch().key(), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
+        return new ClusterInfo(name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
                 open, cpu, rss, workers);
     }
 }

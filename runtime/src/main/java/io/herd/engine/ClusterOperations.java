@@ -258,9 +258,7 @@ final class ClusterOperations {
 
     /** "stopped", or what went wrong. */
     private String awaitExit(Worker worker) {
-        // Proxy dispatch drains the worker's connections for up to kill.timeout before stopping it.
-        long killTimeout = cluster.config().killTimeout().toMillis();
-        String failure = await(worker.exit, cluster.config().proxied() ? 2 * killTimeout : killTimeout, "exited");
+        String failure = await(worker.exit, cluster.retireMillis(), "exited");
         return failure == null ? "stopped" : failure;
     }
 

@@ -163,8 +163,7 @@ final class Relay extends LifeCycle {
             LOG.log(Level.DEBUG, "{0} did not take a relayed connection: {1}", pipe.worker.name(), why.toString());
             if (pipe.upstreamKey != null) pipe.upstreamKey.cancel();
             closeQuietly(pipe.upstream);
-            pipe.worker.relayNotTaken();
-            pipe.worker.redispatch(pipe.client);
+            pipe.worker.relayNotTaken(pipe.client);
         }
 
         private void handle(SelectionKey key) {

@@ -118,17 +118,13 @@ final class Worker {
 
     // ---- proxy dispatch: called by the relay's threads ----
 
-    /** The worker's port did not take a relayed connection: not counted, and it goes elsewhere. */
-    void relayNotTaken() {
-        handedOff.decrementAndGet();
-    }
-
     /**
-     * Gives a connection this worker's port refused to another worker — a few times at most: when
-     * no port takes it (the master is out of descriptors, or the app never listens), it is closed
-     * rather than passed around for ever.
+     * The worker's port did not take a relayed connection: it is not counted here, and goes to
+     * another worker — a few times at most: when no port takes it (the master is out of
+     * descriptors, or the app never listens), it is closed rather than passed around for ever.
      */
-    void redispatch(Connection connection) {
+    void relayNotTaken(Connection connection) {
+        handedOff.decrementAndGet();
         if (++connection.refusals >= MAX_REFUSALS) cluster.dispatcher().giveUp(connection, "no worker's port took it");
         else cluster.dispatcher().redispatch(connection, this);
     }
