@@ -36,6 +36,7 @@ class MasterDeathTest {
         long orphanCheckNanos;
         try (ServiceProcess first = ServiceProcess.start(home, config)) {
             assertThat(first.port("hello"), is(port));
+            first.awaitOutput("-> online", 2); // the workers are launched after the listening line
             workers = first.workers();
             assertThat(workers, hasSize(2));
             try (LoadClient load = new LoadClient(port, 8, 50_000_000)) {
