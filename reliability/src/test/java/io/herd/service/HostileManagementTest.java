@@ -27,10 +27,6 @@ import static org.hamcrest.Matchers.is;
  * Hostile management input over Jolokia HTTP — malformed, oversized, wrong-typed, unauthenticated
  * and out-of-range requests to every herd operation: each gets a clear error, and the cluster is
  * exactly as it was (same instances, same worker pids, no operation running).
- *
- * <p>Not here, because herd does not handle them yet (docs/RELIABILITY.md): Jolokia truncates a
- * fractional number for an int parameter and drops extra arguments, so {@code scale(1.5)} scales
- * to 1 and {@code reload(1)} reloads; a garbled Basic header gets the connection closed, not a 401.
  */
 @Timeout(300)
 class HostileManagementTest {
@@ -57,8 +53,15 @@ class HostileManagementTest {
         service.stop();
     }
 
-    /** A hostile request, and what its answer must say. */
-    private record Hostile(String what, String body, String authorization, int httpStatus, String answerContains) {
+    /** A hostile request (a POST of body, or a GET of path when body is null), and what its answer must say. */
+    private record Hostile(String what, String path, String body, String authorization, int httpStatus, String answerContains) {
+        Hostile(String what, String body, String authorization, int httpStatus, String answerContains) {
+            this(what, "", body, authorization, httpStatus, answerContains);
+        }
+
+        static Hostile get(String what, String path, String authorization, int httpStatus, String answerContains) {
+            return new Hostile(what, path, null, authorization, httpStatus, answerContains);
+        }
     }
 
     private static String basic(String user, String secret) {
@@ -77,6 +80,10 @@ class HostileManagementTest {
                 new Hostile("no credentials", read, null, 401, ""),
                 new Hostile("a wrong password", read, basic("herd", password + "x"), 401, ""),
                 new Hostile("a wrong user", read, basic("root", password), 401, ""),
+                new Hostile("a garbled Authorization header", read, "Basic !!not base64!!", 401, ""),
+                new Hostile("credentials without a colon", read, "Basic " + Base64.getEncoder().encodeToString("herd".getBytes(StandardCharsets.UTF_8)), 401, ""),
+                new Hostile("an exec POSTed to /jolokia/config without credentials", "config", exec(CLUSTER, "scale", "[1]"), null, 401, ""),
+                Hostile.get("/jolokia/config without credentials", "config", null, 401, ""),
                 new Hostile("malformed JSON", "{not json", herd, 400, "Invalid JSON request"),
                 new Hostile("JSON that is not a request", "[1,2,3]", herd, 200, "\"status\":400"),
                 new Hostile("an unknown request type", "{\"type\":\"destroy\",\"mbean\":\"" + CLUSTER + "\"}", herd, 400, "No type with name 'destroy'"),
@@ -86,6 +93,19 @@ class HostileManagementTest {
                         herd, 200, "\"status\":40"),
                 new Hostile("scale with a string", exec(CLUSTER, "scale", "[\"many\"]"), herd, 200, "\"status\":400"),
                 new Hostile("scale with no argument", exec(CLUSTER, "scale", "[]"), herd, 200, "\"status\":400"),
+                new Hostile("scale(1.5)", exec(CLUSTER, "scale", "[1.5]"), herd, 200, "instances must be a whole number"),
+                new Hostile("scale(\"1.5\")", exec(CLUSTER, "scale", "[\"1.5\"]"), herd, 200, "instances must be a whole number"),
+                new Hostile("scale(1, 2)", exec(CLUSTER, "scale", "[1,2]"), herd, 200, "scale takes 1 argument (instances), not 2"),
+                new Hostile("scale(null)", exec(CLUSTER, "scale", "[null]"), herd, 200, "instances must be a whole number"),
+                new Hostile("scale(1e400)", exec(CLUSTER, "scale", "[1e400]"), herd, 200, "\"status\":400"),
+                new Hostile("reload(1)", exec(CLUSTER, "reload", "[1]"), herd, 200, "reload takes no arguments, not 1"),
+                new Hostile("restart(true)", exec(CLUSTER, "restart", "[true]"), herd, 200, "restart takes no arguments, not 1"),
+                new Hostile("a bulk request with one bad exec", "[" + exec(CLUSTER, "scale", "[2.5]") + "," + exec(CLUSTER, "reload", "[true]") + "]", herd, 200,
+                        "instances must be a whole number"),
+                Hostile.get("GET exec of reload with an extra path segment", "exec/" + CLUSTER + "/reload/1", herd, 200, "reload takes no arguments"),
+                Hostile.get("GET exec of scale(1.5)", "exec/" + CLUSTER + "/scale/1.5", herd, 200, "instances must be a whole number"),
+                new Hostile("a JSR-160 proxy request", "{\"type\":\"read\",\"mbean\":\"java.lang:type=Memory\",\"attribute\":\"HeapMemoryUsage\","
+                        + "\"target\":{\"url\":\"service:jmx:rmi:///jndi/ldap://127.0.0.1:1/x\"}}", herd, 200, "proxy requests (with a target) are not served"),
                 new Hostile("scale(-1)", exec(CLUSTER, "scale", "[-1]"), herd, 200, "from 0 to 4"),
                 new Hostile("scale(5), past max.instances", exec(CLUSTER, "scale", "[5]"), herd, 200, "from 0 to 4"),
                 new Hostile("scale(2147483647)", exec(CLUSTER, "scale", "[2147483647]"), herd, 200, "from 0 to 4"),
@@ -108,8 +128,10 @@ class HostileManagementTest {
         ClusterInfo before = service.master().cluster("hello").info();
         List<String> wrong = new ArrayList<>();
         for (Hostile hostile : requests) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
-                    .POST(HttpRequest.BodyPublishers.ofString(hostile.body())).header("Content-Type", "application/json");
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + hostile.path())).timeout(Duration.ofSeconds(60));
+            if (hostile.body() != null) {
+                request.POST(HttpRequest.BodyPublishers.ofString(hostile.body())).header("Content-Type", "application/json");
+            }
             if (hostile.authorization() != null) request.header("Authorization", hostile.authorization());
             HttpResponse<String> response;
             try {

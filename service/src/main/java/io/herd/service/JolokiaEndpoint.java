@@ -2,6 +2,7 @@ package io.herd.service;
 
 import io.herd.HerdConfig;
 import io.herd.lifecycle.LifeCycle;
+import com.sun.net.httpserver.HttpServer;
 import org.jolokia.jvmagent.JolokiaServer;
 import org.jolokia.jvmagent.JolokiaServerConfig;
 import org.jolokia.server.core.service.api.LogHandler;
@@ -19,6 +20,8 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * herd's MBeans over HTTP: an embedded Jolokia agent, started and stopped with the service.
@@ -26,13 +29,21 @@ import java.util.Map;
  * <p>Never open: basic auth is always on (the configured password, or one generated at first
  * start into a file only the service's user can read), and the shipped access policy is loaded
  * explicitly — exec only on herd's own MBeans, nothing on those that dump the heap or record the
- * JVM. Requests are served by a fixed pool of threads.
+ * JVM. Requests are served by a fixed pool of threads. Two things Jolokia leaves open are closed:
+ * every context requires the password ({@link AuthenticatedHttpServer}), and herd's operations
+ * take only arguments that match their signature ({@link RequestChecks}). Jolokia's JSR-160 proxy
+ * and multicast discovery are left out of the build.
  */
 final class JolokiaEndpoint extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(JolokiaEndpoint.class.getName());
 
+    private static final String REALM = "herd";
+    private static final int BACKLOG = 50;
+
     private final HerdConfig.Jolokia config;
     private JolokiaServer server;
+    private HttpServer http;
+    private ExecutorService executor;
     private String password;
 
     JolokiaEndpoint(HerdConfig.Jolokia config) {
@@ -45,25 +56,38 @@ final class JolokiaEndpoint extends LifeCycle {
             LOG.log(Level.WARNING, "no Jolokia access policy at {0}: Jolokia will deny every request", config.policy());
         }
         Map<String, String> settings = new HashMap<>();
-        settings.put("host", config.host());
-        settings.put("port", Integer.toString(config.port()));
-        settings.put("user", config.user());
-        settings.put("password", prepare());
         settings.put("policyLocation", config.policy().toUri().toString());
-        settings.put("executor", "fixed");
-        settings.put("threadNr", Integer.toString(config.threads()));
         settings.put("discoveryEnabled", "false");
         settings.put("agentId", "herd-" + ProcessHandle.current().pid());
-        server = new JolokiaServer(new JolokiaServerConfig(settings), new JolokiaLog());
+        // herd's own HTTP server, so that authentication covers every context Jolokia opens (see
+        // AuthenticatedHttpServer); Jolokia is given no user, so it sets no authenticator of its own.
+        executor = Executors.newFixedThreadPool(config.threads(), Thread.ofPlatform().name("herd-jolokia-", 1).daemon().factory());
+        http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), BACKLOG);
+        http.setExecutor(executor);
+        server = new StrictJolokiaServer(new AuthenticatedHttpServer(http, new PasswordAuthenticator(REALM, config.user(), prepare())),
+                new JolokiaServerConfig(settings), new JolokiaLog());
         server.start(false);
+        http.start();
         LOG.log(Level.INFO, "Jolokia on {0} (user {1}{2})", url(), config.user(),
                 config.password() == null ? ", password in " + config.passwordFile() : "");
     }
 
     @Override
     protected void doStop() {
-        if (server != null) server.stop(); // its HTTP dispatcher thread is not a daemon
+        if (server != null) server.stop();
+        if (http != null) http.stop(0); // its dispatcher thread is not a daemon
+        if (executor != null) executor.shutdownNow();
         server = null;
+        http = null;
+        executor = null;
+    }
+
+    /** Jolokia with herd's {@link RequestChecks} ahead of its own handler. */
+    private static final class StrictJolokiaServer extends JolokiaServer {
+        StrictJolokiaServer(HttpServer http, JolokiaServerConfig config, LogHandler log) {
+            super(http, config, log);
+            addService(new RequestChecks());
+        }
     }
 
     /** Jolokia's own messages into herd's log, rather than onto stdout. */
@@ -93,7 +117,7 @@ final class JolokiaEndpoint extends LifeCycle {
 
     /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/. */
     String url() {
-        InetSocketAddress address = server.getAddress();
+        InetSocketAddress address = http.getAddress();
         return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/jolokia/";
     }
 

@@ -73,6 +73,42 @@ class JolokiaTest {
     }
 
     @Test
+    void everyContextOfTheEndpointRequiresThePassword() throws Exception {
+        // Jolokia 2.4 opens /jolokia/config with no authentication and runs what is POSTed there
+        HttpRequest scale = HttpRequest.newBuilder(URI.create(url + "config")).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"exec\",\"mbean\":\"herd:type=Cluster,name=hello\",\"operation\":\"scale\",\"arguments\":[1]}"))
+                .build();
+        HttpResponse<String> answer = http.send(scale, HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode(), is(401));
+        assertThat(answer.headers().firstValue("WWW-Authenticate").orElse(""), containsString("Basic realm=\"herd\""));
+        assertThat(http.send(HttpRequest.newBuilder(URI.create(url + "config")).build(), HttpResponse.BodyHandlers.ofString()).statusCode(), is(401));
+        assertThat(service.master().cluster("hello").info().instances(), is(2));
+    }
+
+    @Test
+    void aGarbledAuthorizationHeaderGets401() throws Exception {
+        for (String garbled : new String[] {"Basic !!not base64!!", "Basic " + Base64.getEncoder().encodeToString("nocolon".getBytes()), "Basic", "Bearer x"}) {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url + "version")).timeout(Duration.ofSeconds(60))
+                    .header("Authorization", garbled).build();
+            assertThat(garbled, http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode(), is(401));
+        }
+    }
+
+    @Test
+    void herdsOperationsTakeExactlyTheirArguments() throws Exception {
+        String cluster = "herd:type=Cluster,name=hello";
+        assertThat(exec(cluster, "scale", "[1.5]"), containsString("instances must be a whole number"));
+        assertThat(exec(cluster, "scale", "[1, 2]"), containsString("scale takes 1 argument (instances), not 2"));
+        assertThat(exec(cluster, "reload", "[1]"), containsString("reload takes no arguments, not 1"));
+        HttpRequest get = HttpRequest.newBuilder(URI.create(url + "exec/" + cluster + "/scale/1/2")).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("herd:" + password).getBytes(StandardCharsets.UTF_8))).build();
+        assertThat(http.send(get, HttpResponse.BodyHandlers.ofString()).body(), containsString("scale takes 1 argument (instances), not 2"));
+        assertThat(service.master().cluster("hello").info().instances(), is(2));
+        assertThat("a whole number written 3.0 is 3", exec(cluster, "scale", "[3.0]"), containsString("\"succeeded\":true"));
+        assertThat(service.master().cluster("hello").info().instances(), is(3));
+    }
+
+    @Test
     void heapDumpsAndFlightRecordingsAreForbidden() throws Exception {
         String dump = exec("com.sun.management:type=HotSpotDiagnostic", "dumpHeap", "[\"/tmp/herd-heap.hprof\",true]");
         assertThat(dump, containsString("\"status\":403"));
