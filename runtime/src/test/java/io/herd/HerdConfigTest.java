@@ -90,6 +90,24 @@ class HerdConfigTest {
     }
 
     @Test
+    void handoffTimeoutIsReadAndCheckedAgainstTheDispatch() throws Exception {
+        HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.handoff.timeout = 3s\n"), home);
+        assertThat(config.app("web").handoffTimeout(), is(Duration.ofSeconds(3)));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(config.app("web")).get("app.web.handoff.timeout"), is("3000ms"));
+        String problems = problemsWith("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.handoff.timeout = 0s
+                app.api.listen = 127.0.0.1:8081
+                app.api.jar = app.jar
+                app.api.dispatch = proxy
+                app.api.handoff.timeout = 5s
+                """);
+        assertThat(problems, allOf(containsString("app.web.handoff.timeout: must be longer than 0"),
+                containsString("app.api.handoff.timeout: only means something with app.api.dispatch = handoff")));
+    }
+
+    @Test
     void zeroInstancesMeansOnePerCore() throws Exception {
         HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.instances = 0\napp.web.jar = app.jar\n"), home);
         assertThat(config.app("web").instances(), is(Runtime.getRuntime().availableProcessors()));

@@ -16,8 +16,12 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 
-/** The service killed with SIGKILL under load: its workers follow it, and a new service takes the same port at once. */
+/**
+ * The service killed with SIGKILL under load: its workers follow it, and a new service takes the
+ * same port at once, and removes the IPC directory the dead one could not.
+ */
 @Timeout(180)
 class MasterDeathTest {
     @TempDir
@@ -29,7 +33,8 @@ class MasterDeathTest {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
-        Path config = ServiceProcess.helloConfig(home, 2, "");
+        Path ipc = home.resolve("ipc");
+        Path config = ServiceProcess.helloConfig(home, 2, "herd.ipc.dir = " + ipc);
         Files.writeString(config, Files.readString(config).replace("127.0.0.1:0", "127.0.0.1:" + port));
 
         List<ProcessHandle> workers;
@@ -50,11 +55,15 @@ class MasterDeathTest {
                 orphanCheckNanos = System.nanoTime() - killed;
                 assertThat("workers alive 2 s after the master died", workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), is(empty()));
             }
+            assertThat("the dead master's IPC directory, left behind", ipcDirs(ipc), hasSize(1));
         }
 
         try (ServiceProcess second = ServiceProcess.start(home, config)) {
             assertThat(second.port("hello"), is(port));
             second.awaitOutput("-> online", 2);
+            List<Path> now = ipcDirs(ipc);
+            assertThat("only the new master's IPC directory: " + now, now, hasSize(1));
+            assertThat(now.getFirst().getFileName().toString(), startsWith("herd-" + second.process.pid() + "-"));
             try (LoadClient load = new LoadClient(port, 4, 2_000)) {
                 while (load.succeeded() + load.failures().size() < 2_000 && load.failures().isEmpty()) Thread.sleep(10);
                 load.close();
@@ -63,6 +72,12 @@ class MasterDeathTest {
             }
         }
         Figures.record("master death", "SIGKILL under load (8 clients): both workers gone within " + orphanCheckNanos / 1_000_000
-                + " ms; a new service bound the same port and served 2,000 requests without a failure");
+                + " ms; a new service bound the same port, removed the dead one's IPC directory, and served 2,000 requests without a failure");
+    }
+
+    private static List<Path> ipcDirs(Path base) throws java.io.IOException {
+        try (var dirs = Files.list(base)) {
+            return dirs.toList();
+        }
     }
 }

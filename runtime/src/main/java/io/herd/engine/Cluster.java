@@ -248,10 +248,17 @@ public final class Cluster extends LifeCycle {
         updateRotation();
     }
 
-    /** Samples every worker's CPU and memory, and replaces one over max.memory when a check is due. */
+    /**
+     * Samples every worker's CPU and memory, kills a hung one, and replaces one over max.memory
+     * when a check is due.
+     */
     private void sample() {
         if (stopping) return;
-        for (Worker worker : live) worker.sample();
+        for (Worker worker : live) {
+            worker.sample();
+            long waited = worker.oldestUnacknowledgedMillis();
+            if (waited >= config.handoffTimeout().toMillis()) killHung(worker, waited);
+        }
         long now = System.nanoTime();
         if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
             nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis() * memoryBackoff) * 1_000_000;
@@ -261,6 +268,19 @@ public final class Cluster extends LifeCycle {
                             .start(() -> operations.replaceOverMemory(worker)));
         }
         later(this::sample, jittered(SAMPLE_MILLIS));
+    }
+
+    /**
+     * A worker that has not acknowledged a connection for handoff.timeout is hung — deadlocked,
+     * stopped, in an endless pause — and the connections waiting on it would wait as long as it
+     * does. It is killed: once it is dead they go to other workers (the master still holds each
+     * one), and it is restarted as after a crash.
+     */
+    private void killHung(Worker worker, long waitedMillis) {
+        if (!worker.process().isAlive()) return;
+        LOG.log(Level.WARNING, "{0} has not acknowledged a connection for {1} ms ({2} waiting): hung; killing it (SIGKILL) "
+                + "so they go to other workers", worker.name(), waitedMillis, worker.unacknowledged());
+        worker.process().destroyForcibly();
     }
 
     /** A memory replacement ended: after a failure the next check waits twice as long (up to 16 intervals). */

@@ -16,6 +16,8 @@ final class Connection {
     final int fd;
     final int family;
     final long acceptedNanos;
+    /** When it was last sent to a worker, which has not acknowledged it yet (handoff dispatch). */
+    volatile long handedOffNanos;
     private final SocketChannel channel;
     /** Proxy dispatch: worker ports that refused it so far (relay threads only, one at a time). */
     int refusals;

@@ -8,16 +8,22 @@ import io.herd.lifecycle.Container;
 
 import java.io.File;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -28,6 +34,7 @@ import java.util.stream.Stream;
  * accepting first, then each app's workers, gracefully.
  */
 public final class Master extends Container {
+    private static final System.Logger LOG = System.getLogger(Master.class.getName());
     private final HerdConfig config;
     private final Map<String, Cluster> clusters = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private final Acceptor acceptor = new Acceptor();
@@ -78,8 +85,9 @@ public final class Master extends Container {
         Path base = config.ipcDir() != null ? Files.createDirectories(config.ipcDir())
                 : Path.of(System.getProperty("java.io.tmpdir"));
         // Only the service's user may enter: nobody else can reach a worker's channel.
-        ipcDir = Files.createTempDirectory(base, "herd-", PosixFilePermissions.asFileAttribute(
+        ipcDir = Files.createTempDirectory(base, "herd-" + ProcessHandle.current().pid() + "-", PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
+        removeIpcDirsOfDeadMasters(base);
         super.doStart();
     }
 
@@ -94,9 +102,35 @@ public final class Master extends Container {
     }
 
     private void deleteIpcDir() throws IOException {
-        if (ipcDir == null) return;
-        try (Stream<Path> paths = Files.walk(ipcDir)) {
+        if (ipcDir != null) deleteTree(ipcDir);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
+        }
+    }
+
+    private static final Pattern IPC_DIR = Pattern.compile("herd-(\\d+)-.+");
+
+    /**
+     * A master killed with SIGKILL cannot remove its IPC directory. The next one removes those of
+     * masters that are gone: named for a pid that no longer runs, and owned by this user (like
+     * the directory just made) — nothing of anyone else's, nothing a link points at.
+     */
+    private void removeIpcDirsOfDeadMasters(Path base) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, "herd-*")) {
+            UserPrincipal self = Files.getOwner(ipcDir);
+            for (Path dir : dirs) {
+                Matcher name = IPC_DIR.matcher(dir.getFileName().toString());
+                if (dir.equals(ipcDir) || !name.matches() || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
+                if (ProcessHandle.of(Long.parseLong(name.group(1))).isPresent()) continue;
+                if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(self)) continue;
+                deleteTree(dir);
+                LOG.log(Level.INFO, "removed {0}, the IPC directory of a master that is gone", dir);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "could not look for IPC directories of dead masters in {0}: {1}", base, e.toString());
         }
     }
 

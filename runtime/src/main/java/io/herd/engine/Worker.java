@@ -105,6 +105,7 @@ final class Worker {
         }
         synchronized (this) {
             if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
+            connection.handedOffNanos = System.nanoTime();
             pending.put(connection.id, connection);
             try {
                 if (ipc.send(IpcMessage.handoff(connection.id, connection.family, connection.fd), true)) return true;
@@ -160,6 +161,14 @@ final class Worker {
 
     int unacknowledged() {
         return pending.size();
+    }
+
+    /** How long the oldest connection sent to it has waited for its acknowledgement; 0 if none waits. */
+    long oldestUnacknowledgedMillis() {
+        long now = System.nanoTime();
+        long oldest = now;
+        for (Connection connection : pending.values()) oldest = Math.min(oldest, connection.handedOffNanos);
+        return (now - oldest) / 1_000_000;
     }
 
     /** Time since it became ready, or since launch while it is launching. */

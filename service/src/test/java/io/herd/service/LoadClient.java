@@ -18,13 +18,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * A bounded HTTP/1.1 load for the tests: a few clients, each sending GET / over a keep-alive
  * connection as fast as answers come, honouring {@code Connection: close} by reconnecting. Every
  * request that does not get a 200 — refused, reset, cut, wrong status — is counted as a failure,
- * with its reason. No retries: a failure is a failure.
+ * with its reason. No retries: a failure is a failure. {@link #connectionPerRequest} makes every
+ * request a new connection instead.
  */
 final class LoadClient implements AutoCloseable {
     private static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] REQUEST_AND_CLOSE = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
 
     private final int port;
     private final long maxRequests;
+    private final byte[] request;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong succeeded = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
@@ -33,8 +37,18 @@ final class LoadClient implements AutoCloseable {
 
     /** Starts {@code clients} clients; they stop at {@link #close()} or after {@code maxRequests} in all. */
     LoadClient(int port, int clients, long maxRequests) {
+        this(port, clients, maxRequests, REQUEST);
+    }
+
+    /** Like the keep-alive load, but every request asks for {@code Connection: close}: a new connection each. */
+    static LoadClient connectionPerRequest(int port, int clients, long maxRequests) {
+        return new LoadClient(port, clients, maxRequests, REQUEST_AND_CLOSE);
+    }
+
+    private LoadClient(int port, int clients, long maxRequests, byte[] request) {
         this.port = port;
         this.maxRequests = maxRequests;
+        this.request = request;
         for (int i = 0; i < clients; i++) this.clients.add(Thread.ofVirtual().start(this::run));
     }
 
@@ -56,7 +70,7 @@ final class LoadClient implements AutoCloseable {
                 OutputStream out = socket.getOutputStream();
                 boolean keepAlive = true;
                 while (keepAlive && running.get() && sent.incrementAndGet() <= maxRequests) {
-                    out.write(REQUEST);
+                    out.write(request);
                     out.flush();
                     keepAlive = readResponse(in);
                     succeeded.incrementAndGet();
