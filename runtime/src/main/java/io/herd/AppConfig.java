@@ -24,9 +24,10 @@ import java.util.Map;
  * @param queueTimeout  how long a connection may wait for a ready worker before it is closed
  * @param readyTimeout  how long a new worker has to call {@code ready()}; past it, it failed
  * @param killTimeout   how long a stopping worker has before it is killed (SIGKILL)
- * @param handoffTimeout a worker that leaves a handed-off connection unacknowledged this long is
- *                      hung (deadlocked, stopped, paused): it is killed (SIGKILL) and restarted, and
- *                      the connections waiting on it go to other workers; handoff dispatch only
+ * @param pingTimeout   herd pings each worker's SDK over IPC every ~2 s; a worker that leaves a
+ *                      ping unanswered this long is unresponsive (stopped, paused, its JVM stuck): it
+ *                      is killed (SIGKILL) and restarted, and the connections it had not taken go
+ *                      to other workers. Workers without the SDK (proxy dispatch) are not pinged
  * @param maxInstances  the most workers {@code scale} may ask for
  * @param reloadParallelism how many workers a rolling reload replaces at once
  * @param restart       when a worker that exited unexpectedly is started again
@@ -52,7 +53,7 @@ public record AppConfig(
         Duration queueTimeout,
         Duration readyTimeout,
         Duration killTimeout,
-        Duration handoffTimeout,
+        Duration pingTimeout,
         int maxInstances,
         int reloadParallelism,
         Restart restart,

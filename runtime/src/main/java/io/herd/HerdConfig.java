@@ -76,7 +76,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads",
             "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file", "herd.proxy.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
-            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "handoff.timeout",
+            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
             "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
@@ -114,7 +114,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         keys.put(prefix + "queue.timeout", app.queueTimeout().toMillis() + "ms");
         keys.put(prefix + "ready.timeout", app.readyTimeout().toMillis() + "ms");
         keys.put(prefix + "kill.timeout", app.killTimeout().toMillis() + "ms");
-        if (!app.proxied()) keys.put(prefix + "handoff.timeout", app.handoffTimeout().toMillis() + "ms");
+        keys.put(prefix + "ping.timeout", app.pingTimeout().toMillis() + "ms");
         keys.put(prefix + "max.instances", Integer.toString(app.maxInstances()));
         keys.put(prefix + "reload.parallelism", Integer.toString(app.reloadParallelism()));
         keys.put(prefix + "max.restarts", Integer.toString(app.restart().maxRestarts()));
@@ -276,8 +276,11 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Duration queueTimeout = duration(prefix + "queue.timeout", keys.getOrDefault("queue.timeout", "10s"));
             Duration readyTimeout = duration(prefix + "ready.timeout", keys.getOrDefault("ready.timeout", "30s"));
             Duration killTimeout = duration(prefix + "kill.timeout", keys.getOrDefault("kill.timeout", "5s"));
-            Duration handoffTimeout = duration(prefix + "handoff.timeout", keys.getOrDefault("handoff.timeout", "10s"));
-            if (handoffTimeout.isZero()) problem(prefix + "handoff.timeout", "must be longer than 0");
+            int problemsSoFar = problems.size();
+            Duration pingTimeout = duration(prefix + "ping.timeout", keys.getOrDefault("ping.timeout", "10s"));
+            if (problems.size() == problemsSoFar && pingTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                problem(prefix + "ping.timeout", "must be at least 1s (a worker is pinged every ~2 s)");
+            }
             int maxInstances = integer(prefix + "max.instances", keys.getOrDefault("max.instances",
                     Integer.toString(Math.max(DEFAULT_MAX_INSTANCES, instances))), 1, MAX_INSTANCES);
             if (maxInstances > 0 && instances > maxInstances) {
@@ -299,13 +302,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Dispatch dispatch = choice(Dispatch.class, keys.getOrDefault("dispatch", "handoff"));
             if (dispatch == null) problem(prefix + "dispatch", "'" + keys.get("dispatch") + "' is not handoff or proxy");
             AppConfig.Proxy proxy = proxy(prefix, keys, dispatch);
-            if (dispatch == Dispatch.PROXY && keys.containsKey("handoff.timeout")) {
-                problem(prefix + "handoff.timeout", "only means something with " + prefix + "dispatch = handoff");
-            }
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
                     words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
-                    handoffTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck, dispatch, proxy);
+                    pingTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck, dispatch, proxy);
         }
 
         private AppConfig.Proxy proxy(String prefix, Map<String, String> keys, Dispatch dispatch) {

@@ -165,6 +165,7 @@ final class ManagedWorker extends HerdWorker {
                 switch (message.type()) {
                     case HANDOFF -> take(message);
                     case SHUTDOWN -> shutdown();
+                    case PING -> ipc.send(IpcMessage.of(IpcMessage.Type.PONG), false);
                     default -> throw new java.net.ProtocolException("unexpected " + message.type() + " from the master");
                 }
             }

@@ -15,6 +15,7 @@ import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class HerdConfigTest {
@@ -90,21 +91,15 @@ class HerdConfigTest {
     }
 
     @Test
-    void handoffTimeoutIsReadAndCheckedAgainstTheDispatch() throws Exception {
-        HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.handoff.timeout = 3s\n"), home);
-        assertThat(config.app("web").handoffTimeout(), is(Duration.ofSeconds(3)));
-        assertThat("save writes back what load reads", HerdConfig.keysOf(config.app("web")).get("app.web.handoff.timeout"), is("3000ms"));
-        String problems = problemsWith("""
-                app.web.listen = 127.0.0.1:8080
-                app.web.jar = app.jar
-                app.web.handoff.timeout = 0s
-                app.api.listen = 127.0.0.1:8081
-                app.api.jar = app.jar
-                app.api.dispatch = proxy
-                app.api.handoff.timeout = 5s
-                """);
-        assertThat(problems, allOf(containsString("app.web.handoff.timeout: must be longer than 0"),
-                containsString("app.api.handoff.timeout: only means something with app.api.dispatch = handoff")));
+    void pingTimeoutIsReadAndChecked() throws Exception {
+        HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.ping.timeout = 3s\n"), home);
+        assertThat(config.app("web").pingTimeout(), is(Duration.ofSeconds(3)));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(config.app("web")).get("app.web.ping.timeout"), is("3000ms"));
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.ping.timeout = 500ms\n"),
+                containsString("app.web.ping.timeout: must be at least 1s"));
+        String notADuration = problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.ping.timeout = soon\n");
+        assertThat(notADuration, containsString("app.web.ping.timeout: 'soon' is not a duration"));
+        assertThat("one problem, said once", notADuration, not(containsString("at least")));
     }
 
     @Test

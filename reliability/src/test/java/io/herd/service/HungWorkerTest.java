@@ -16,9 +16,10 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 /**
- * A worker that stops acknowledging handoffs without closing its channel — SIGSTOP, as a
- * deadlock or an endless pause would look to the master — under load: it must not stall the
- * others, and the connections sent to it must not wait on it for ever.
+ * A worker that stops acknowledging handoffs without closing its channel — SIGSTOP, as an endless
+ * pause or a stuck JVM looks to the master — under load: it must not stall the others, and the
+ * connections sent to it must not wait on it for ever. It stops answering herd's pings too, so
+ * after ping.timeout it is killed and its connections go to the other worker.
  */
 @Timeout(300)
 class HungWorkerTest {
@@ -27,9 +28,10 @@ class HungWorkerTest {
 
     @Test
     void aHungWorkerIsKilledAndTheConnectionsWaitingOnItAreServedByTheOthers() throws Exception {
-        try (HelloCluster herd = HelloCluster.start(2, Map.of("handoff.timeout", "2s"))) {
+        try (HelloCluster herd = HelloCluster.start(2, Map.of("ping.timeout", "3s"))) {
             herd.awaitInfo(info -> info.online() == 2);
             long hungPid = herd.cluster.info().workers().getFirst().pid();
+            long healthyPid = herd.cluster.info().workers().getLast().pid();
             List<String> keepAliveFailures;
             List<String> newConnectionFailures;
             long servedWhileHung;
@@ -58,13 +60,14 @@ class HungWorkerTest {
                 keepAliveFailures = keepAlive.failures();
             }
             Figures.record("hung worker", String.format("SIGSTOP of 1 of 2 workers under %d keep-alive and %d connection-per-request clients, "
-                            + "handoff.timeout 2s: killed by herd and its instance online again %d ms after the SIGSTOP; %d requests served by the other worker meanwhile; "
+                            + "ping.timeout 3s: killed by herd and its instance online again %d ms after the SIGSTOP; %d requests served by the other worker meanwhile; "
                             + "connection-per-request: %d requests, %d failed; keep-alive: %d failed (in flight on the stopped worker)",
                     KEEP_ALIVE_CLIENTS, NEW_CONNECTION_CLIENTS, killedAfterMillis, servedWhileHung, newConnectionRequests,
                     newConnectionFailures.size(), keepAliveFailures.size()));
 
             assertThat("herd killed the hung worker", ProcessHandle.of(hungPid).map(ProcessHandle::isAlive).orElse(false), is(false));
             assertThat("and restarted its instance", herd.cluster.info().online(), is(2));
+            assertThat("the other worker was left alone", herd.cluster.info().workers().stream().anyMatch(w -> w.pid() == healthyPid), is(true));
             assertThat("the other worker kept serving", servedWhileHung, greaterThan(0L));
             // Sent after the SIGSTOP, none of these was ever read by the stopped worker: each one
             // waiting on it went to another worker once it was dead.

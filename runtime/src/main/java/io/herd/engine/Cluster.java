@@ -249,15 +249,16 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * Samples every worker's CPU and memory, kills a hung one, and replaces one over max.memory
-     * when a check is due.
+     * Samples every worker's CPU and memory, pings it (and kills it if it stopped answering), and
+     * replaces one over max.memory when a check is due.
      */
     private void sample() {
         if (stopping) return;
         for (Worker worker : live) {
             worker.sample();
-            long waited = worker.oldestUnacknowledgedMillis();
-            if (waited >= config.handoffTimeout().toMillis()) killHung(worker, waited);
+            long unanswered = worker.unansweredPingMillis();
+            if (unanswered >= config.pingTimeout().toMillis()) killUnresponsive(worker, unanswered);
+            else worker.ping();
         }
         long now = System.nanoTime();
         if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
@@ -271,15 +272,16 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * A worker that has not acknowledged a connection for handoff.timeout is hung — deadlocked,
-     * stopped, in an endless pause — and the connections waiting on it would wait as long as it
-     * does. It is killed: once it is dead they go to other workers (the master still holds each
-     * one), and it is restarted as after a crash.
+     * A worker whose SDK has not answered a ping for ping.timeout is unresponsive — stopped,
+     * paused, its JVM stuck — and the connections sent to it would wait as long as it does. It is
+     * killed: once it is dead they go to other workers (the master still holds each one), and it
+     * is restarted as after a crash. A busy app is not: the SDK's reader answers whatever the app
+     * is doing.
      */
-    private void killHung(Worker worker, long waitedMillis) {
+    private void killUnresponsive(Worker worker, long unansweredMillis) {
         if (!worker.process().isAlive()) return;
-        LOG.log(Level.WARNING, "{0} has not acknowledged a connection for {1} ms ({2} waiting): hung; killing it (SIGKILL) "
-                + "so they go to other workers", worker.name(), waitedMillis, worker.unacknowledged());
+        LOG.log(Level.WARNING, "{0} has not answered a ping for {1} ms: unresponsive; killing it (SIGKILL), "
+                + "its {2} unaccepted connections go to other workers", worker.name(), unansweredMillis, worker.unacknowledged());
         worker.process().destroyForcibly();
     }
 

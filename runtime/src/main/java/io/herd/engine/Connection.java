@@ -15,9 +15,8 @@ final class Connection {
     final long id;
     final int fd;
     final int family;
-    final long acceptedNanos;
-    /** When it was last sent to a worker, which has not acknowledged it yet (handoff dispatch). */
-    volatile long handedOffNanos;
+    /** When it last began to wait in the app's queue for a ready worker. */
+    long waitingSinceNanos;
     private final SocketChannel channel;
     /** Proxy dispatch: worker ports that refused it so far (relay threads only, one at a time). */
     int refusals;
@@ -27,7 +26,6 @@ final class Connection {
         this.channel = channel;
         this.fd = JdkSockets.fdOf(channel);
         this.family = family;
-        this.acceptedNanos = System.nanoTime();
     }
 
     /** The accepted socket: the master's copy in handoff dispatch, the client's end of a relay in proxy dispatch. */

@@ -88,6 +88,7 @@ final class Dispatcher {
                 drop(connection, closed ? "the app is stopping" : "the wait queue is full");
                 return;
             }
+            connection.waitingSinceNanos = System.nanoTime(); // a connection given back starts its wait anew
             waiting.addLast(connection);
             waitingCount = waiting.size();
         }
@@ -104,7 +105,7 @@ final class Dispatcher {
         if (waitingCount == 0) return;
         long oldest = System.nanoTime() - config.queueTimeout().toNanos();
         synchronized (waiting) {
-            while (!waiting.isEmpty() && waiting.peekFirst().acceptedNanos - oldest < 0) {
+            while (!waiting.isEmpty() && waiting.peekFirst().waitingSinceNanos - oldest < 0) {
                 drop(waiting.pollFirst(), "no worker was ready within " + config.queueTimeout().toMillis() + " ms");
             }
             waitingCount = waiting.size();

@@ -14,6 +14,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.Comparator;
@@ -102,36 +103,62 @@ public final class Master extends Container {
     }
 
     private void deleteIpcDir() throws IOException {
-        if (ipcDir != null) deleteTree(ipcDir);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
+        if (ipcDir == null) return;
+        try (Stream<Path> paths = Files.walk(ipcDir)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
         }
     }
 
-    private static final Pattern IPC_DIR = Pattern.compile("herd-(\\d+)-.+");
+    private static final Pattern IPC_DIR = Pattern.compile("herd-(\\d{1,10})-\\d+");
 
     /**
      * A master killed with SIGKILL cannot remove its IPC directory. The next one removes those of
-     * masters that are gone: named for a pid that no longer runs, and owned by this user (like
-     * the directory just made) — nothing of anyone else's, nothing a link points at.
+     * masters that are gone: exactly of the shape it makes itself ({@code herd-<pid>-<digits>}),
+     * owned by this user and private (like the directory just made), named for a pid that no
+     * longer runs, and holding nothing but sockets — nothing of anyone else's, no link followed.
      */
     private void removeIpcDirsOfDeadMasters(Path base) {
+        UserPrincipal self;
+        try {
+            self = Files.getOwner(ipcDir);
+        } catch (IOException e) {
+            return;
+        }
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, "herd-*")) {
-            UserPrincipal self = Files.getOwner(ipcDir);
             for (Path dir : dirs) {
-                Matcher name = IPC_DIR.matcher(dir.getFileName().toString());
-                if (dir.equals(ipcDir) || !name.matches() || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
-                if (ProcessHandle.of(Long.parseLong(name.group(1))).isPresent()) continue;
-                if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(self)) continue;
-                deleteTree(dir);
-                LOG.log(Level.INFO, "removed {0}, the IPC directory of a master that is gone", dir);
+                try {
+                    if (isIpcDirOfDeadMaster(dir, self) && removeSocketsAndDir(dir)) {
+                        LOG.log(Level.INFO, "removed {0}, the IPC directory of a master that is gone", dir);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.DEBUG, "left {0}: {1}", dir, e.toString());
+                }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             LOG.log(Level.WARNING, "could not look for IPC directories of dead masters in {0}: {1}", base, e.toString());
         }
+    }
+
+    private boolean isIpcDirOfDeadMaster(Path dir, UserPrincipal self) throws IOException {
+        Matcher name = IPC_DIR.matcher(dir.getFileName().toString());
+        if (dir.equals(ipcDir) || !name.matches() || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return false;
+        if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(self)) return false;
+        if (!PosixFilePermissions.toString(Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)).equals("rwx------")) return false;
+        return ProcessHandle.of(Long.parseLong(name.group(1))).isEmpty();
+    }
+
+    /** Removes the sockets in {@code dir}, then {@code dir} if that emptied it. */
+    private static boolean removeSocketsAndDir(Path dir) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                if (Files.readAttributes(entry, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) Files.delete(entry);
+            }
+        }
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(dir)) {
+            if (left.iterator().hasNext()) return false;
+        }
+        Files.delete(dir);
+        return true;
     }
 
     /**

@@ -37,6 +37,8 @@ final class Worker {
     private final AtomicLong closed = new AtomicLong();
     private final long launchedNanos = System.nanoTime();
     private volatile IpcChannel ipc;
+    /** When the unanswered ping was sent; 0 when none is (set by the event thread, cleared by the reader). */
+    private volatile long pingSentNanos;
     /** Set, under this worker's lock, when no handoff may be sent any more. */
     private boolean gone;
     /** Set, under this worker's lock, when the worker said it accepts no more connections. */
@@ -105,7 +107,6 @@ final class Worker {
         }
         synchronized (this) {
             if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
-            connection.handedOffNanos = System.nanoTime();
             pending.put(connection.id, connection);
             try {
                 if (ipc.send(IpcMessage.handoff(connection.id, connection.family, connection.fd), true)) return true;
@@ -163,12 +164,26 @@ final class Worker {
         return pending.size();
     }
 
-    /** How long the oldest connection sent to it has waited for its acknowledgement; 0 if none waits. */
-    long oldestUnacknowledgedMillis() {
-        long now = System.nanoTime();
-        long oldest = now;
-        for (Connection connection : pending.values()) oldest = Math.min(oldest, connection.handedOffNanos);
-        return (now - oldest) / 1_000_000;
+    /**
+     * Pings the worker over IPC, unless a ping is still unanswered (event thread). A ping that
+     * cannot even be sent — the channel is full because the worker does not read it — counts
+     * as sent and unanswered.
+     */
+    void ping() {
+        IpcChannel channel = ipc;
+        if (channel == null || pingSentNanos != 0) return;
+        pingSentNanos = System.nanoTime();
+        try {
+            channel.send(IpcMessage.of(IpcMessage.Type.PING), true);
+        } catch (IOException gone) {
+            // the reader sees the channel end and reports it
+        }
+    }
+
+    /** How long its oldest unanswered ping has waited; 0 when none waits. */
+    long unansweredPingMillis() {
+        long sent = pingSentNanos;
+        return sent == 0 ? 0 : (System.nanoTime() - sent) / 1_000_000;
     }
 
     /** Time since it became ready, or since launch while it is launching. */
@@ -230,6 +245,7 @@ final class Worker {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
                     case ACK -> acknowledged(message.id());
+                    case PONG -> pingSentNanos = 0;
                     case NACK -> refused(message.id());
                     case CLOSED -> closed.addAndGet(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));

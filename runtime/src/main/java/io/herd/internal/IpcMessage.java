@@ -24,6 +24,8 @@ public record IpcMessage(Type type, int family, int count, long id, int fd) {
         HANDOFF(1),
         /** master → worker: finish your in-flight work and exit. */
         SHUTDOWN(2),
+        /** master → worker: answer PONG (the SDK's reader does, whatever the app is doing). */
+        PING(3),
         /** worker → master: take me into rotation. */
         READY(10),
         /** worker → master: I hold connection {@code id} now; close your copy. */
@@ -33,7 +35,9 @@ public record IpcMessage(Type type, int family, int count, long id, int fd) {
         /** worker → master: {@code count} of the connections I was given are closed. */
         CLOSED(13),
         /** worker → master: I accept no more connections; take me out of rotation. */
-        STOPPING(14);
+        STOPPING(14),
+        /** worker → master: the answer to PING: this JVM runs and reads its channel. */
+        PONG(15);
 
         final byte code;
 

@@ -145,6 +145,41 @@ class MasterTest {
     }
 
     @Test
+    void aNewMasterRemovesTheIpcDirectoryOfADeadOneAndNothingElse() throws Exception {
+        Path base = Files.createTempDirectory("herd-ipc-base-");
+        long deadPid = deadPid();
+        Path dead = privateDir(base.resolve("herd-" + deadPid + "-123"));
+        try (var socket = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            socket.bind(java.net.UnixDomainSocketAddress.of(dead.resolve("worker-0.sock"))); // left behind, as by a SIGKILL
+        }
+        Path alive = privateDir(base.resolve("herd-" + ProcessHandle.current().pid() + "-456"));
+        Path withAFile = privateDir(base.resolve("herd-" + deadPid + "-789"));
+        Files.writeString(withAFile.resolve("notes.txt"), "not herd's");
+        Path notOurShape = privateDir(base.resolve("herd-" + deadPid + "-notes"));
+        Path target = privateDir(base.resolve("elsewhere"));
+        Path link = Files.createSymbolicLink(base.resolve("herd-" + deadPid + "-999"), target);
+
+        try (TestCluster herd = TestCluster.start(1, Map.of("herd.ipc.dir", base.toString()))) {
+            assertThat("the dead master's directory", Files.exists(dead), is(false));
+            for (Path kept : List.of(alive, withAFile, withAFile.resolve("notes.txt"), notOurShape, target, link)) {
+                assertThat(kept + " is kept", Files.exists(kept, java.nio.file.LinkOption.NOFOLLOW_LINKS), is(true));
+            }
+        }
+    }
+
+    private static Path privateDir(Path dir) throws IOException {
+        return Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** The pid of a process that has exited. */
+    private static long deadPid() throws Exception {
+        Process process = new ProcessBuilder("true").start();
+        process.waitFor();
+        return process.pid();
+    }
+
+    @Test
     void aWorkerSendingGarbageOverIpcIsStoppedAndItsSiblingIsUnaffected() throws Exception {
         try (TestCluster herd = TestCluster.start(2, Map.of("main", io.herd.testapp.Garbler.class.getName(), "env.GARBLE_INSTANCE", "0"))) {
             ClusterInfo info = herd.awaitInfo(seen -> seen.workers().stream().anyMatch(w -> w.instance() == 0 && w.restarts() >= 2)

@@ -30,7 +30,7 @@ final class TestCluster implements AutoCloseable {
         this.port = master.addresses("whoami").getFirst().getPort();
     }
 
-    /** Starts {@code instances} workers; {@code settings} adds or overrides {@code app.whoami.*} keys. */
+    /** Starts {@code instances} workers; {@code settings} adds or overrides {@code app.whoami.*} keys ({@code herd.*} keys are the master's). */
     static TestCluster start(int instances, Map<String, String> settings) throws Exception {
         Path home = Files.createTempDirectory("herd-test-");
         Map<String, String> values = new HashMap<>();
@@ -41,7 +41,7 @@ final class TestCluster implements AutoCloseable {
         values.put("app.whoami.classpath", location(WhoAmI.class) + java.io.File.pathSeparator + location(HerdWorker.class));
         values.put("app.whoami.main", WhoAmI.class.getName());
         values.put("app.whoami.jvm.options", "-XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1");
-        settings.forEach((key, value) -> values.put("app.whoami." + key, value));
+        settings.forEach((key, value) -> values.put(key.startsWith("herd.") ? key : "app.whoami." + key, value));
         Master master = new Master(HerdConfig.parse(values, home.resolve("test.properties"), home));
         master.start();
         return new TestCluster(master);

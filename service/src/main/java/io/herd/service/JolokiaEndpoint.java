@@ -61,25 +61,36 @@ final class JolokiaEndpoint extends LifeCycle {
         settings.put("agentId", "herd-" + ProcessHandle.current().pid());
         // herd's own HTTP server, so that authentication covers every context Jolokia opens (see
         // AuthenticatedHttpServer); Jolokia is given no user, so it sets no authenticator of its own.
+        String password = prepare();
         executor = Executors.newFixedThreadPool(config.threads(), Thread.ofPlatform().name("herd-jolokia-", 1).daemon().factory());
-        http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), BACKLOG);
-        http.setExecutor(executor);
-        server = new StrictJolokiaServer(new AuthenticatedHttpServer(http, new PasswordAuthenticator(REALM, config.user(), prepare())),
-                new JolokiaServerConfig(settings), new JolokiaLog());
-        server.start(false);
-        http.start();
+        try {
+            http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), BACKLOG);
+            http.setExecutor(executor);
+            server = new StrictJolokiaServer(new AuthenticatedHttpServer(http, new PasswordAuthenticator(REALM, config.user(), password)),
+                    new JolokiaServerConfig(settings), new JolokiaLog());
+            server.start(false);
+            http.start();
+        } catch (IOException | RuntimeException e) {
+            doStop(); // the port and the threads are not left behind for a retry to trip on
+            throw e;
+        }
         LOG.log(Level.INFO, "Jolokia on {0} (user {1}{2})", url(), config.user(),
                 config.password() == null ? ", password in " + config.passwordFile() : "");
     }
 
     @Override
     protected void doStop() {
-        if (server != null) server.stop();
-        if (http != null) http.stop(0); // its dispatcher thread is not a daemon
-        if (executor != null) executor.shutdownNow();
-        server = null;
-        http = null;
-        executor = null;
+        try {
+            if (server != null) server.stop();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Jolokia did not stop cleanly: {0}", e.toString());
+        } finally {
+            if (http != null) http.stop(0); // its dispatcher thread is not a daemon: it must end
+            if (executor != null) executor.shutdownNow();
+            server = null;
+            http = null;
+            executor = null;
+        }
     }
 
     /** Jolokia with herd's {@link RequestChecks} ahead of its own handler. */

@@ -16,6 +16,8 @@ import java.lang.management.ManagementFactory;
 import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * What herd refuses over Jolokia before Jolokia acts on it, answered with a 400 naming the reason.
@@ -27,6 +29,8 @@ import java.util.List;
  *   {@code scale(1.5)} would scale to 1 and {@code reload(1)} would reload. Here the number of
  *   arguments must match, and an {@code int} or {@code long} parameter takes only a whole number in
  *   its range (a JSON number, or its text as in a GET URL) — as a JMX client is held by JMX.</li>
+ *   <li><b>An exec on a name pattern</b> such as {@code herd:*}: Jolokia would run the operation
+ *   on every MBean the pattern matches, one after another, with none of the checks above.</li>
  *   <li><b>A proxy request</b> (one with a {@code target}): herd ships without Jolokia's JSR-160
  *   proxy, and Jolokia would otherwise answer it from this JVM as if it were the target.</li>
  * </ul>
@@ -35,6 +39,11 @@ import java.util.List;
 final class RequestChecks extends AbstractRequestHandler {
     /** Ahead of Jolokia's local JMX handler (order 1000), which would take the request otherwise. */
     private static final int ORDER = 10;
+    private static final String HERD_DOMAIN = "herd";
+    /** An operation named with its signature, as Jolokia reads it: {@code scale(int)}. */
+    private static final Pattern WITH_SIGNATURE = Pattern.compile("(.*)\\((.*)\\)");
+    /** How much of a refused value an error message repeats. */
+    private static final int ECHO_LIMIT = 40;
 
     RequestChecks() {
         super("herd", ORDER);
@@ -43,7 +52,7 @@ final class RequestChecks extends AbstractRequestHandler {
     @Override
     public boolean canHandle(JolokiaRequest request) {
         return request.getOption("target") != null || (request instanceof JolokiaExecRequest exec
-                && "herd".equals(exec.getObjectName().getDomain()) && !exec.getObjectName().isPattern());
+                && (exec.getObjectName().isPattern() || HERD_DOMAIN.equals(exec.getObjectName().getDomain())));
     }
 
     @Override
@@ -52,7 +61,11 @@ final class RequestChecks extends AbstractRequestHandler {
         if (request.getOption("target") != null) {
             throw new IllegalArgumentException("proxy requests (with a target) are not served here: ask the target's own agent");
         }
-        checkArguments((JolokiaExecRequest) request);
+        JolokiaExecRequest exec = (JolokiaExecRequest) request;
+        if (exec.getObjectName().isPattern()) {
+            throw new IllegalArgumentException("exec runs on one MBean, not on a pattern such as " + echo(exec.getObjectNameAsString()));
+        }
+        checkArguments(exec);
         for (RequestHandler next : getJolokiaContext().getServices(RequestHandler.class)) {
             if (next != this && next.canHandle(request)) return next.handleRequest(request, previous);
         }
@@ -61,7 +74,6 @@ final class RequestChecks extends AbstractRequestHandler {
 
     private static void checkArguments(JolokiaExecRequest exec) throws JMException {
         MBeanOperationInfo operation = operation(exec.getObjectName(), exec.getOperation());
-        if (operation == null) return; // unknown or overloaded: Jolokia's own answer names the problem
         List<?> arguments = exec.getArguments() == null ? List.of() : exec.getArguments();
         MBeanParameterInfo[] parameters = operation.getSignature();
         if (arguments.size() != parameters.length) {
@@ -78,19 +90,33 @@ final class RequestChecks extends AbstractRequestHandler {
         }
     }
 
-    /** The operation a request names, as {@code scale} or {@code scale(int)}; null if not exactly one matches. */
+    /**
+     * The one operation a request names, as {@code scale} or {@code scale(int)}. herd has no
+     * overloaded operations, so anything else — no such operation, a signature that matches none —
+     * is refused here rather than left to Jolokia's leniency.
+     */
     private static MBeanOperationInfo operation(ObjectName name, String requested) throws JMException {
-        int paren = requested.indexOf('(');
-        String operationName = paren < 0 ? requested : requested.substring(0, paren);
+        if (requested == null) throw new IllegalArgumentException("an exec names its operation");
+        Matcher withSignature = WITH_SIGNATURE.matcher(requested.strip());
+        String operationName = withSignature.matches() ? withSignature.group(1).strip() : requested.strip();
+        List<String> types = withSignature.matches() ? parameterTypes(withSignature.group(2)) : null;
         List<MBeanOperationInfo> matching = Arrays.stream(ManagementFactory.getPlatformMBeanServer().getMBeanInfo(name).getOperations())
                 .filter(info -> info.getName().equals(operationName))
-                .filter(info -> paren < 0 || signature(info).equals(requested.substring(paren).replace(" ", "")))
+                .filter(info -> types == null || Arrays.stream(info.getSignature()).map(MBeanParameterInfo::getType).toList().equals(types))
                 .toList();
-        return matching.size() == 1 ? matching.getFirst() : null;
+        if (matching.size() != 1) throw new IllegalArgumentException(name + " has no operation " + echo(requested));
+        return matching.getFirst();
     }
 
-    private static String signature(MBeanOperationInfo info) {
-        return "(" + String.join(",", Arrays.stream(info.getSignature()).map(MBeanParameterInfo::getType).toList()) + ")";
+    private static List<String> parameterTypes(String signature) {
+        return signature.isBlank() ? List.of() : Arrays.stream(signature.split(",")).map(String::strip).toList();
+    }
+
+    /** A value as an error message repeats it: quoted if text, cut short if long. */
+    private static String echo(Object value) {
+        String text = String.valueOf(value);
+        if (text.length() > ECHO_LIMIT) text = text.substring(0, ECHO_LIMIT) + "...";
+        return value instanceof String ? "\"" + text + "\"" : text;
     }
 
     private static String describe(MBeanParameterInfo[] parameters) {
@@ -108,7 +134,7 @@ final class RequestChecks extends AbstractRequestHandler {
         boolean whole = number != null && number.stripTrailingZeros().scale() <= 0;
         if (!whole || number.compareTo(BigDecimal.valueOf(min)) < 0 || number.compareTo(BigDecimal.valueOf(max)) > 0) {
             throw new IllegalArgumentException(operation.getName() + ": " + parameter.getName() + " must be a whole number from "
-                    + min + " to " + max + ", not " + (value instanceof String ? "\"" + value + "\"" : value));
+                    + min + " to " + max + ", not " + echo(value));
         }
     }
 

@@ -103,6 +103,10 @@ class JolokiaTest {
         HttpRequest get = HttpRequest.newBuilder(URI.create(url + "exec/" + cluster + "/scale/1/2")).timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("herd:" + password).getBytes(StandardCharsets.UTF_8))).build();
         assertThat(http.send(get, HttpResponse.BodyHandlers.ofString()).body(), containsString("scale takes 1 argument (instances), not 2"));
+        HttpResponse<String> bulk = post("[" + "{\"type\":\"exec\",\"mbean\":\"" + cluster + "\",\"operation\":\"scale\",\"arguments\":[1.5]},"
+                + "{\"type\":\"read\",\"mbean\":\"" + cluster + "\",\"attribute\":\"Online\"}]", "herd", password);
+        assertThat("the bad exec of a bulk request is refused", bulk.body(), containsString("instances must be a whole number"));
+        assertThat("and the good read answered", bulk.body(), containsString("\"value\":2"));
         assertThat(service.master().cluster("hello").info().instances(), is(2));
         assertThat("a whole number written 3.0 is 3", exec(cluster, "scale", "[3.0]"), containsString("\"succeeded\":true"));
         assertThat(service.master().cluster("hello").info().instances(), is(3));
