@@ -11,10 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code herd <verb>}: operates a running herd service through its Jolokia endpoint, PM2-style.
@@ -225,11 +228,15 @@ public final class Cli {
         return "herd:type=Cluster,name=" + app;
     }
 
-    private int list(JolokiaClient jolokia, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+    /** Every running app's Stats (a ClusterInfo), in the order Jolokia lists them. */
+    private static List<Map<?, ?>> allStats(JolokiaClient jolokia) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         List<Map<?, ?>> apps = new ArrayList<>();
-        for (String name : jolokia.search("herd:type=Cluster,*")) {
-            apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
-        }
+        for (String name : jolokia.search("herd:type=Cluster,*")) apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
+        return apps;
+    }
+
+    private int list(JolokiaClient jolokia, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        List<Map<?, ?>> apps = allStats(jolokia);
         if (json) {
             out.println(toJson(apps));
             return DONE;
@@ -252,27 +259,23 @@ public final class Cli {
     /** Every app's workers in one table, redrawn every 2 s, {@code count} times (Ctrl-C ends it sooner). */
     private int monit(JolokiaClient jolokia, int count, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         for (int i = 0; i < count; i++) {
-            if (json) { // one line of JSON per refresh: every app's stats
-                List<Map<?, ?>> apps = new ArrayList<>();
-                for (String name : jolokia.search("herd:type=Cluster,*")) apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
-                out.println(toJson(apps));
-                out.flush();
-                if (i + 1 < count) sleepQuietly(2000);
-                continue;
-            }
-            Table table = new Table("APP", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "OPEN", "HANDED");
-            for (String name : jolokia.search("herd:type=Cluster,*")) {
-                Map<?, ?> app = (Map<?, ?>) jolokia.read(name, "Stats");
-                for (Object row : (List<?>) app.get("workers")) {
-                    Map<?, ?> worker = (Map<?, ?>) row;
-                    table.row(app.get("app"), worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
-                            worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
-                            worker.get("open"), worker.get("handedOff"));
+            List<Map<?, ?>> apps = allStats(jolokia);
+            if (json) {
+                out.println(toJson(apps)); // one line of JSON per refresh: every app's stats
+            } else {
+                Table table = new Table("APP", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "OPEN", "HANDED");
+                for (Map<?, ?> app : apps) {
+                    for (Object row : (List<?>) app.get("workers")) {
+                        Map<?, ?> worker = (Map<?, ?>) row;
+                        table.row(app.get("app"), worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
+                                worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
+                                worker.get("open"), worker.get("handedOff"));
+                    }
                 }
+                if (i > 0) out.print("\033[H\033[2J"); // home and clear: a refreshing screen, like top
+                out.println("herd monit — " + java.time.LocalTime.now().withNano(0) + " (Ctrl-C to quit)");
+                table.print(out);
             }
-            if (i > 0) out.print("\033[H\033[2J"); // home and clear: a refreshing screen, like top
-            out.println("herd monit — " + java.time.LocalTime.now().withNano(0) + " (Ctrl-C to quit)");
-            table.print(out);
             out.flush();
             if (i + 1 < count) sleepQuietly(2000);
         }
@@ -327,11 +330,11 @@ public final class Cli {
      */
     private int operate(JolokiaClient jolokia, String app, String operation, Object... arguments)
             throws JolokiaClient.Unreachable, JolokiaClient.Failed {
-        java.util.concurrent.CompletableFuture<Object> result = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Object> result = CompletableFuture.supplyAsync(() -> {
             try {
                 return jolokia.exec(mbean(app), operation, arguments);
             } catch (JolokiaClient.Unreachable | JolokiaClient.Failed e) {
-                throw new java.util.concurrent.CompletionException(e);
+                throw new CompletionException(e);
             }
         }, Thread::startVirtualThread);
         Map<Object, Object> seen = workerStates(jolokia, app);
@@ -350,7 +353,7 @@ public final class Cli {
         }
         try {
             return report(result.join());
-        } catch (java.util.concurrent.CompletionException e) {
+        } catch (CompletionException e) {
             if (e.getCause() instanceof JolokiaClient.Failed failed) throw failed;
             if (e.getCause() instanceof JolokiaClient.Unreachable unreachable) throw unreachable;
             throw e;
@@ -359,7 +362,7 @@ public final class Cli {
 
     /** "#instance pid N" → state, for the app's live workers; empty when it cannot be read right now. */
     private static Map<Object, Object> workerStates(JolokiaClient jolokia, String app) {
-        Map<Object, Object> states = new java.util.LinkedHashMap<>();
+        Map<Object, Object> states = new LinkedHashMap<>();
         try {
             for (Object row : (List<?>) jolokia.read(mbean(app), "Workers")) {
                 Map<?, ?> worker = (Map<?, ?>) row;
