@@ -16,6 +16,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The master's one accept thread: a NIO selector over every app's listening sockets. Each
@@ -31,9 +34,9 @@ final class Acceptor extends LifeCycle {
     private record Endpoint(ServerSocketChannel server, Cluster cluster, int family) {
     }
 
-    private final List<Endpoint> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Endpoint> endpoints = new CopyOnWriteArrayList<>();
     /** Changes to the selector's registrations, done by the accept thread itself. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> changes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> changes = new ConcurrentLinkedQueue<>();
     private volatile Selector selector;
     private Thread thread;
     private volatile boolean running;
@@ -68,8 +71,8 @@ final class Acceptor extends LifeCycle {
         else close.run();
     }
 
-    private java.util.concurrent.CompletableFuture<Void> onAcceptThread(Runnable change) {
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+    private CompletableFuture<Void> onAcceptThread(Runnable change) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
         changes.add(() -> {
             try {
                 change.run();
