@@ -53,17 +53,19 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     }
 
     /**
-     * The Jolokia endpoint: always behind basic auth.
+     * The Jolokia endpoint: always behind basic auth, with two users — {@code herd}, the operator,
+     * and {@code herd-monitor}, who may only read. Their passwords serve the JMX connector too.
      *
-     * @param host         the address it listens on (loopback unless told otherwise)
-     * @param port         its port; 0 for any free one
-     * @param user         the user name
-     * @param password     the password; null to use (or make, at first start) {@code passwordFile}
-     * @param passwordFile where a generated password is kept, readable by the service's user only
-     * @param policy       the access policy (conf/jolokia-access.xml); a missing file denies everything
-     * @param threads      the fixed number of threads serving requests
+     * @param host                the address it listens on (loopback unless told otherwise)
+     * @param port                its port; 0 for any free one
+     * @param password            the operator's password; null to use (or make, at first start) {@code passwordFile}
+     * @param passwordFile        where the operator's generated password is kept, readable by the service's user only
+     * @param monitorPassword     the monitor's password; null to use (or make) {@code monitorPasswordFile}
+     * @param monitorPasswordFile where the monitor's generated password is kept
+     * @param policy              the access policy (conf/jolokia-access.xml); a missing file denies everything
      */
-    public record Jolokia(String host, int port, String user, String password, Path passwordFile, Path policy, int threads) {
+    public record Jolokia(String host, int port, String password, Path passwordFile, String monitorPassword,
+                          Path monitorPasswordFile, Path policy) {
     }
 
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
@@ -72,13 +74,17 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
-            "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.user", "herd.jolokia.password",
-            "herd.jolokia.password.file", "herd.jolokia.policy", "herd.jolokia.threads",
+            "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.password", "herd.jolokia.password.file",
+            "herd.jolokia.monitor.password", "herd.jolokia.monitor.password.file", "herd.jolokia.policy",
             "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file", "herd.proxy.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
             "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout");
+    /** Keys that were settings once, and why they are not any more: named in the error, rather than "unknown". */
+    private static final Map<String, String> RETIRED_KEYS = Map.of(
+            "herd.jolokia.user", "the users are fixed: herd (the operator) and herd-monitor (who may only read)",
+            "herd.jolokia.threads", "requests are served on virtual threads, and open connections are bounded");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
     /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
@@ -183,6 +189,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             for (String key : new TreeSet<>(values.keySet())) {
                 Matcher app = APP_KEY.matcher(key);
                 if (SERVICE_KEYS.contains(key)) continue;
+                if (RETIRED_KEYS.containsKey(key)) {
+                    problem(key, "no longer a setting: " + RETIRED_KEYS.get(key) + "; remove it");
+                    continue;
+                }
                 if (app.matches() && (APP_KEYS.contains(app.group(2)) || app.group(2).startsWith("env."))) {
                     if (!APP_NAME.matcher(app.group(1)).matches()) {
                         problem(key, "the app name '" + app.group(1) + "' may only use letters, digits, '-' and '_' (at most 40)");
@@ -197,16 +207,20 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Path ipcDir = values.containsKey("herd.ipc.dir") ? path("herd.ipc.dir", values.get("herd.ipc.dir")) : null;
             Path logsDir = path("herd.logs.dir", values.getOrDefault("herd.logs.dir", "logs"));
             Duration stopTimeout = duration("herd.stop.timeout", values.getOrDefault("herd.stop.timeout", "10s"));
-            String jolokiaUser = values.getOrDefault("herd.jolokia.user", "herd");
-            if (jolokiaUser.isBlank() || jolokiaUser.contains(":")) problem("herd.jolokia.user", "must be a name without ':'");
-            String jolokiaPassword = values.get("herd.jolokia.password");
-            if (jolokiaPassword != null && jolokiaPassword.length() < 8) problem("herd.jolokia.password", "is shorter than 8 characters");
             Jolokia jolokia = new Jolokia(values.getOrDefault("herd.jolokia.host", "127.0.0.1"),
                     integer("herd.jolokia.port", values.getOrDefault("herd.jolokia.port", "8778"), 0, 65535),
-                    jolokiaUser, jolokiaPassword,
+                    password("herd.jolokia.password"),
                     path("herd.jolokia.password.file", values.getOrDefault("herd.jolokia.password.file", "var/jolokia.password")),
-                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")),
-                    integer("herd.jolokia.threads", values.getOrDefault("herd.jolokia.threads", "4"), 1, 64));
+                    password("herd.jolokia.monitor.password"),
+                    path("herd.jolokia.monitor.password.file",
+                            values.getOrDefault("herd.jolokia.monitor.password.file", "var/jolokia-monitor.password")),
+                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")));
+            if (jolokia.password() != null && jolokia.password().equals(jolokia.monitorPassword())) {
+                problem("herd.jolokia.monitor.password", "must differ from herd.jolokia.password: the monitor may only read");
+            }
+            if (jolokia.passwordFile().equals(jolokia.monitorPasswordFile())) {
+                problem("herd.jolokia.monitor.password.file", "must differ from herd.jolokia.password.file");
+            }
             Jmx jmx = null;
             if (values.containsKey("herd.jmx.port")) {
                 jmx = new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"),
@@ -409,6 +423,13 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (value.isBlank()) problem(key, "is empty");
             Path path = Path.of(value.trim());
             return (path.isAbsolute() ? path : home.resolve(path)).normalize();
+        }
+
+        /** A configured password, or null when the key is absent (one is then generated). */
+        private String password(String key) {
+            String password = values.get(key);
+            if (password != null && password.length() < 8) problem(key, "is shorter than 8 characters");
+            return password;
         }
 
         private static List<String> words(String value) {

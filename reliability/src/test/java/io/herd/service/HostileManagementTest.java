@@ -35,6 +35,7 @@ class HostileManagementTest {
     private static HerdService service;
     private static String url;
     private static String password;
+    private static String monitorPassword;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @BeforeAll
@@ -44,6 +45,7 @@ class HostileManagementTest {
         service.start();
         url = service.jolokiaUrl();
         password = Files.readString(config.jolokia().passwordFile()).trim();
+        monitorPassword = Files.readString(config.jolokia().monitorPasswordFile()).trim();
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (service.master().cluster("hello").info().online() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
     }
@@ -88,7 +90,7 @@ class HostileManagementTest {
                 new Hostile("JSON that is not a request", "[1,2,3]", herd, 200, "\"status\":400"),
                 new Hostile("an unknown request type", "{\"type\":\"destroy\",\"mbean\":\"" + CLUSTER + "\"}", herd, 400, "No type with name 'destroy'"),
                 new Hostile("an 8 MiB attribute name", "{\"type\":\"read\",\"mbean\":\"" + CLUSTER + "\",\"attribute\":\"" + "x".repeat(8 << 20) + "\"}",
-                        herd, 200, "\"status\":404"),
+                        herd, 413, "over 1048576 bytes"),
                 new Hostile("a write to a read-only attribute", "{\"type\":\"write\",\"mbean\":\"" + CLUSTER + "\",\"attribute\":\"Online\",\"value\":9}",
                         herd, 200, "\"status\":40"),
                 new Hostile("scale with a string", exec(CLUSTER, "scale", "[\"many\"]"), herd, 200, "\"status\":400"),
@@ -104,12 +106,19 @@ class HostileManagementTest {
                         "[\"/no/such.jar\",\"x\",1.5,18999,\"\",\"\"]"), herd, 200, "instances must be a whole number"),
                 new Hostile("a signature that matches nothing", exec(CLUSTER, "scale(long)", "[1]"), herd, 200, "has no operation"),
                 new Hostile("exec on a pattern", exec("herd:*", "scale", "[1.5]"), herd, 200, "not on a pattern"),
-                Hostile.get("GET exec on a pattern", "exec/herd:*/reload", herd, 200, "not on a pattern"),
+                Hostile.get("GET exec on a pattern", "exec/herd:*/reload", herd, 200, "exec only by POST"),
                 new Hostile("restart(true)", exec(CLUSTER, "restart", "[true]"), herd, 200, "restart takes no arguments, not 1"),
                 new Hostile("a bulk request with one bad exec", "[" + exec(CLUSTER, "scale", "[2.5]") + "," + exec(CLUSTER, "reload", "[true]") + "]", herd, 200,
                         "instances must be a whole number"),
-                Hostile.get("GET exec of reload with an extra path segment", "exec/" + CLUSTER + "/reload/1", herd, 200, "reload takes no arguments"),
-                Hostile.get("GET exec of scale(1.5)", "exec/" + CLUSTER + "/scale/1.5", herd, 200, "instances must be a whole number"),
+                Hostile.get("GET exec of reload with an extra path segment", "exec/" + CLUSTER + "/reload/1", herd, 200, "exec only by POST"),
+                Hostile.get("GET exec of scale(1.5)", "exec/" + CLUSTER + "/scale/1.5", herd, 200, "exec only by POST"),
+                Hostile.get("GET exec of scale(2)", "exec/" + CLUSTER + "/scale/2", herd, 200, "exec only by POST"),
+                Hostile.get("GET exec through ?p=", "?p=/exec/" + CLUSTER + "/scale/2", herd, 200, "exec only by POST"),
+                new Hostile("exec by the monitor", exec(CLUSTER, "scale", "[1]"), basic("herd-monitor", monitorPassword), 200,
+                        "herd-monitor may only read"),
+                new Hostile("startJar by the monitor", exec(SERVICE, "startJar", "[\"/no/such.jar\",\"x\",1,18999,\"\",[]]"),
+                        basic("herd-monitor", monitorPassword), 200, "herd-monitor may only read"),
+                new Hostile("the operator's password for the monitor", read, basic("herd-monitor", password), 401, ""),
                 new Hostile("a JSR-160 proxy request", "{\"type\":\"read\",\"mbean\":\"java.lang:type=Memory\",\"attribute\":\"HeapMemoryUsage\","
                         + "\"target\":{\"url\":\"service:jmx:rmi:///jndi/ldap://127.0.0.1:1/x\"}}", herd, 200, "proxy requests (with a target) are not served"),
                 new Hostile("scale(-1)", exec(CLUSTER, "scale", "[-1]"), herd, 200, "from 0 to 4"),

@@ -34,28 +34,32 @@ public final class HerdService extends Container {
     private final Master master;
     private final JolokiaEndpoint jolokia;
     private final JmxConnector jmx;
+    /** The management users, for Jolokia and JMX: known once {@link #prepare} has read their passwords. */
+    private final Users users;
     private final Map<String, ClusterBean> beans = new ConcurrentHashMap<>();
     private static final ObjectName SERVICE_NAME = serviceName();
 
     public HerdService(HerdConfig config) {
         this.config = config;
+        this.users = new Users(config.jolokia());
         this.master = addPart(new Master(config, new Log4jWorkerOutput()));
         // After the master: stopped before it, so no operation arrives while the workers drain.
-        this.jolokia = addPart(new JolokiaEndpoint(config.jolokia()));
+        this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users));
         this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx()));
     }
 
     /**
      * The steps that may need root, done before a daemon drops to its user: binds every listening
-     * socket and reads (or makes) the Jolokia password.
+     * socket and reads (or makes) the management users' passwords.
      */
     public void prepare() throws ConfigException, IOException {
         master.bind();
-        jolokia.prepare();
+        users.prepare();
     }
 
     @Override
     protected void doStart() throws Exception {
+        users.prepare();
         for (Cluster cluster : master.clusters()) register(cluster);
         ManagementFactory.getPlatformMBeanServer().registerMBean(
                 new DescribedMXBean<>(new ServiceBean(this, master, config), ServiceMXBean.class, new NotificationBroadcasterSupport()), SERVICE_NAME);

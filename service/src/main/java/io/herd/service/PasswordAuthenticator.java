@@ -4,34 +4,32 @@ import com.sun.net.httpserver.Authenticator;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpPrincipal;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Base64;
+import java.util.Optional;
 
 /**
- * HTTP Basic authentication against one user and password, for the Jolokia endpoint.
+ * HTTP Basic authentication against the service's {@link Users}, for the Jolokia endpoint. The
+ * principal's name is the user's, which {@link ManagementHttpServer} turns into its {@link Role}.
  *
  * <p>herd's own rather than the JDK's {@code BasicAuthenticator}, which throws on a header that
  * is not base64 or has no colon — and the JDK's server then drops the connection without an
  * answer. Here every request without the right credentials, garbled ones included, gets a 401
- * with the challenge. Both user and password are compared in full, in constant time, so how long
- * a refusal takes says nothing about how much of a guess was right.
+ * with the challenge. The comparison is {@link Users#authenticate}'s: in full, in constant time.
  */
 final class PasswordAuthenticator extends Authenticator {
     private final String realm;
-    private final String user;
-    private final byte[] expected;
+    private final Users users;
 
-    PasswordAuthenticator(String realm, String user, String password) {
+    PasswordAuthenticator(String realm, Users users) {
         this.realm = realm;
-        this.user = user;
-        this.expected = (user + ":" + password).getBytes(StandardCharsets.UTF_8);
+        this.users = users;
     }
 
     @Override
     public Result authenticate(HttpExchange exchange) {
         byte[] given = credentials(exchange.getRequestHeaders().getFirst("Authorization"));
-        if (given != null && MessageDigest.isEqual(given, expected)) return new Success(new HttpPrincipal(user, realm));
+        Optional<Role> role = given == null ? Optional.empty() : users.authenticate(given);
+        if (role.isPresent()) return new Success(new HttpPrincipal(role.get().user(), realm));
         exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"" + realm + "\", charset=\"UTF-8\"");
         return new Retry(401);
     }

@@ -6,6 +6,8 @@ import org.jolokia.server.core.request.JolokiaRequest;
 import org.jolokia.server.core.request.NotChangedException;
 import org.jolokia.server.core.service.request.AbstractRequestHandler;
 import org.jolokia.server.core.service.request.RequestHandler;
+import org.jolokia.server.core.util.HttpMethod;
+import org.jolokia.server.core.util.RequestType;
 
 import javax.management.JMException;
 import javax.management.MBeanOperationInfo;
@@ -16,13 +18,24 @@ import java.lang.management.ManagementFactory;
 import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What herd refuses over Jolokia before Jolokia acts on it, answered with a 400 naming the reason.
+ * What herd refuses over Jolokia before Jolokia acts on it, each request of a bulk on its own,
+ * answered with a 403 or 400 naming the reason.
  *
  * <ul>
+ *   <li><b>Anything but a look, from the monitor.</b> {@code herd-monitor} may read, list,
+ *   search and ask the version (and the agent's config, which Jolokia answers as it does the
+ *   version, before any handler); an exec, a write or a notification request is refused
+ *   whatever the MBean. A request with no caller bound ({@link Role#CURRENT}) did not come
+ *   through the endpoint's authentication, and is refused whatever it is.</li>
+ *   <li><b>exec and write by GET</b> ({@code /jolokia/exec/...}): a page can make a browser send
+ *   a GET anywhere with an image tag. Only a POST of JSON, which {@link HttpRequestGuard} lets
+ *   through from no other site, may act.</li>
  *   <li><b>An operation of herd's with arguments that do not match its signature.</b> Jolokia is
  *   lenient where an operator's typo must not act: it converts 1.5 to an int by truncating it, and
  *   takes arguments past an operation's last parameter as a path into the result, so
@@ -42,6 +55,10 @@ final class RequestChecks extends AbstractRequestHandler {
     private static final String HERD_DOMAIN = "herd";
     /** An operation named with its signature, as Jolokia reads it: {@code scale(int)}. */
     private static final Pattern WITH_SIGNATURE = Pattern.compile("(.*)\\((.*)\\)");
+    /** What the monitor may ask. */
+    private static final Set<RequestType> LOOKS = Set.of(RequestType.READ, RequestType.LIST, RequestType.SEARCH, RequestType.VERSION);
+    /** What changes something, and so must come as a POST. */
+    private static final Set<RequestType> ACTS = Set.of(RequestType.EXEC, RequestType.WRITE);
     /** How much of a refused value an error message repeats. */
     private static final int ECHO_LIMIT = 40;
 
@@ -51,13 +68,28 @@ final class RequestChecks extends AbstractRequestHandler {
 
     @Override
     public boolean canHandle(JolokiaRequest request) {
-        return request.getOption("target") != null || (request instanceof JolokiaExecRequest exec
+        return refusal(request) != null || request.getOption("target") != null || (request instanceof JolokiaExecRequest exec
                 && (exec.getObjectName().isPattern() || HERD_DOMAIN.equals(exec.getObjectName().getDomain())));
+    }
+
+    /** Why the caller may not make this request at all; null when they may. */
+    private static String refusal(JolokiaRequest request) {
+        Optional<Role> caller = Role.current();
+        if (caller.isEmpty()) return "no authenticated caller";
+        if (caller.get() == Role.MONITOR && !LOOKS.contains(request.getType())) {
+            return Role.MONITOR.user() + " may only read, list, search and ask the version, not " + request.getType().getName();
+        }
+        if (ACTS.contains(request.getType()) && request.getHttpMethod() != HttpMethod.POST) {
+            return request.getType().getName() + " only by POST, with Content-Type: application/json";
+        }
+        return null;
     }
 
     @Override
     public <R extends JolokiaRequest> Object handleRequest(R request, Object previous)
             throws JMException, IOException, NotChangedException, EmptyResponseException {
+        String refusal = refusal(request);
+        if (refusal != null) throw new SecurityException(refusal);
         if (request.getOption("target") != null) {
             throw new IllegalArgumentException("proxy requests (with a target) are not served here: ask the target's own agent");
         }

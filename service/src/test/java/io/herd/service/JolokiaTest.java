@@ -76,7 +76,7 @@ class JolokiaTest {
     void everyContextOfTheEndpointRequiresThePassword() throws Exception {
         // Jolokia 2.4 opens /jolokia/config with no authentication and runs what is POSTed there
         HttpRequest scale = HttpRequest.newBuilder(URI.create(url + "config")).timeout(Duration.ofSeconds(60))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"exec\",\"mbean\":\"herd:type=Cluster,name=hello\",\"operation\":\"scale\",\"arguments\":[1]}"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"exec\",\"mbean\":\"herd:type=Cluster,name=hello\",\"operation\":\"scale\",\"arguments\":[1]}"))
                 .build();
         HttpResponse<String> answer = http.send(scale, HttpResponse.BodyHandlers.ofString());
         assertThat(answer.statusCode(), is(401));
@@ -100,9 +100,6 @@ class JolokiaTest {
         assertThat(exec(cluster, "scale", "[1.5]"), containsString("instances must be a whole number"));
         assertThat(exec(cluster, "scale", "[1, 2]"), containsString("scale takes 1 argument (instances), not 2"));
         assertThat(exec(cluster, "reload", "[1]"), containsString("reload takes no arguments, not 1"));
-        HttpRequest get = HttpRequest.newBuilder(URI.create(url + "exec/" + cluster + "/scale/1/2")).timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("herd:" + password).getBytes(StandardCharsets.UTF_8))).build();
-        assertThat(http.send(get, HttpResponse.BodyHandlers.ofString()).body(), containsString("scale takes 1 argument (instances), not 2"));
         HttpResponse<String> bulk = post("[" + "{\"type\":\"exec\",\"mbean\":\"" + cluster + "\",\"operation\":\"scale\",\"arguments\":[1.5]},"
                 + "{\"type\":\"read\",\"mbean\":\"" + cluster + "\",\"attribute\":\"Online\"}]", "herd", password);
         assertThat("the bad exec of a bulk request is refused", bulk.body(), containsString("instances must be a whole number"));

@@ -32,6 +32,9 @@ public final class Cli {
     static final int FAILED = 1;
     static final int USAGE = 2;
     static final int UNREACHABLE = 3;
+    /** The service's users: the operator, and the monitor who may only look. */
+    private static final String OPERATOR = "herd";
+    private static final String MONITOR = "herd-monitor";
 
     private static final String USAGE_TEXT = """
             usage: herd <verb> [options]
@@ -49,7 +52,8 @@ public final class Cli {
               start <app> | stop <app>      start again / stop (gracefully) an app, keeping its settings
               delete <app>                  stop an app and forget it
               save                          write the running apps back to the configuration file
-            options: --json (list, stats, logs, monit)  --url URL  --user NAME  --password-file FILE""";
+            options: --json (list, stats, logs, monit)  --url URL  --password-file FILE
+                     --user herd|herd-monitor (herd-monitor may only look: list, stats, logs, monit)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -81,9 +85,9 @@ public final class Cli {
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
         String url = "http://" + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
-        String user = conf.getProperty("herd.jolokia.user", "herd");
-        String password = conf.getProperty("herd.jolokia.password");
-        Path passwordFile = home.resolve(conf.getProperty("herd.jolokia.password.file", "var/jolokia.password"));
+        String user = OPERATOR;
+        String password = null;
+        Path passwordFile = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             boolean hasValue = i + 1 < args.length;
@@ -125,10 +129,7 @@ public final class Cli {
                     String value = args[++i];
                     if (arg.equals("--url")) url = value;
                     else if (arg.equals("--user")) user = value;
-                    else {
-                        passwordFile = Path.of(value);
-                        password = null;
-                    }
+                    else passwordFile = Path.of(value);
                 }
                 case "-h", "--help" -> {
                     out.println(USAGE_TEXT);
@@ -163,6 +164,13 @@ public final class Cli {
             return usage("not a URL: " + url);
         }
         try {
+            if (passwordFile == null) {
+                // the user's own password, as the service's configuration gives it
+                boolean monitor = user.equals(MONITOR);
+                password = conf.getProperty(monitor ? "herd.jolokia.monitor.password" : "herd.jolokia.password");
+                passwordFile = home.resolve(monitor ? conf.getProperty("herd.jolokia.monitor.password.file", "var/jolokia-monitor.password")
+                        : conf.getProperty("herd.jolokia.password.file", "var/jolokia.password"));
+            }
             if (password == null) password = readPassword(passwordFile);
             JolokiaClient jolokia = new JolokiaClient(endpoint, user, password);
             return switch (verb) {

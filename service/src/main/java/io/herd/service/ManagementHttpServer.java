@@ -1,0 +1,132 @@
+package io.herd.service;
+
+import com.sun.net.httpserver.Authenticator;
+import com.sun.net.httpserver.HttpContext;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The HTTP server Jolokia is given. Every context created on it, whoever creates it:
+ * <ul>
+ *   <li>refuses what a browser must not send it ({@link HttpRequestGuard}: cross-site requests,
+ *   POSTs that are not JSON, oversized bodies), before anything else;</li>
+ *   <li>requires one of the {@link Users} (the authenticator);</li>
+ *   <li>runs its handler with that user's {@link Role} bound to {@link Role#CURRENT}, which
+ *   {@link RequestChecks} holds each Jolokia request to.</li>
+ * </ul>
+ *
+ * <p>Why not Jolokia's own authentication: Jolokia 2.4's JVM agent protects only its main context.
+ * It also opens {@code /jolokia/config}, meant for reading the agent's settings before logging
+ * in, with the same request handler and no authentication, so a request POSTed there runs
+ * unauthenticated — an exec included. Here no context of the endpoint is open.
+ *
+ * <p>It cannot be stalled: requests are served on virtual threads, so a client that sends a byte
+ * and then nothing holds no thread anyone else needs, and {@link JdkHttpLimits} closes it once
+ * its request has taken too long, and bounds the open connections.
+ */
+final class ManagementHttpServer extends HttpServer {
+    private static final int BACKLOG = 64;
+
+    private final HttpServer server;
+    private final Authenticator authenticator;
+    private final HttpRequestGuard guard;
+    private final ExecutorService executor;
+
+    private ManagementHttpServer(HttpServer server, Authenticator authenticator, HttpRequestGuard guard, ExecutorService executor) {
+        this.server = server;
+        this.authenticator = authenticator;
+        this.guard = guard;
+        this.executor = executor;
+    }
+
+    /** A server bound to {@code address}, not yet started. */
+    static ManagementHttpServer bind(InetSocketAddress address, Authenticator authenticator) throws IOException {
+        JdkHttpLimits.apply(); // before the JDK's server reads them, once per JVM
+        HttpServer server = HttpServer.create(address, BACKLOG);
+        ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("herd-jolokia-", 0).factory());
+        server.setExecutor(executor);
+        return new ManagementHttpServer(server, authenticator, new HttpRequestGuard("http"), executor);
+    }
+
+    @Override
+    public HttpContext createContext(String path, HttpHandler handler) {
+        return guarded(server.createContext(path, asCaller(handler)));
+    }
+
+    @Override
+    public HttpContext createContext(String path) {
+        return guarded(server.createContext(path));
+    }
+
+    private HttpContext guarded(HttpContext context) {
+        context.getFilters().add(guard); // filters run before the authenticator: a cross-site request never meets a challenge
+        context.setAuthenticator(authenticator);
+        return context;
+    }
+
+    /** {@code handler}, run with the authenticated user's role bound; unbound (so refused) for anyone else. */
+    private static HttpHandler asCaller(HttpHandler handler) {
+        return exchange -> {
+            var role = exchange.getPrincipal() == null ? java.util.Optional.<Role>empty() : Role.ofUser(exchange.getPrincipal().getUsername());
+            if (role.isEmpty()) {
+                handler.handle(exchange);
+                return;
+            }
+            ScopedValue.where(Role.CURRENT, role.get()).call(() -> {
+                handler.handle(exchange);
+                return null;
+            });
+        };
+    }
+
+    @Override
+    public void removeContext(String path) {
+        server.removeContext(path);
+    }
+
+    @Override
+    public void removeContext(HttpContext context) {
+        server.removeContext(context);
+    }
+
+    @Override
+    public void bind(InetSocketAddress address, int backlog) throws IOException {
+        server.bind(address, backlog);
+    }
+
+    @Override
+    public void start() {
+        server.start();
+    }
+
+    /** Stops serving and ends the request threads. */
+    @Override
+    public void stop(int delaySeconds) {
+        try {
+            server.stop(delaySeconds);
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Override
+    public void setExecutor(Executor executor) {
+        throw new UnsupportedOperationException("the management server keeps its own executor");
+    }
+
+    @Override
+    public Executor getExecutor() {
+        return server.getExecutor();
+    }
+
+    @Override
+    public InetSocketAddress getAddress() {
+        return server.getAddress();
+    }
+}
