@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it.
  *
- * @param name          the app's name: letters, digits, '-' and '_'
+ * @param name          the app's name: lower-case letters, digits and '-'
  * @param listen        the addresses the master accepts on for this app
  * @param instances     how many workers; the configured 0 ("one per CPU core") is already resolved
  * @param jar           the app's jar, run with {@code -jar} unless {@code mainClass} is set; may be null
@@ -78,6 +78,13 @@ public record AppConfig(
      */
     public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
         public static final Restart PM2_DEFAULTS = new Restart(16, Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofSeconds(15));
+    }
+
+    /** This app with another number of workers, as after a scale. */
+    public AppConfig withInstances(int count) {
+        return new AppConfig(name, listen, count, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
+                queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemoryBytes,
+                memoryCheckInterval, dispatch, proxy);
     }
 
     /** True when the master relays this app's bytes rather than handing off sockets. */

@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
  * @param jolokia     the Jolokia HTTP endpoint's settings
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
  * @param proxyThreads the selector threads relaying the bytes of apps in proxy dispatch
- * @param apps        the apps, in the order the file first names them
+ * @param apps        the apps, by name
  */
 public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
                          Jmx jmx, int proxyThreads, List<AppConfig> apps) {
@@ -69,7 +69,11 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     }
 
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
-    private static final Pattern APP_NAME = Pattern.compile("[A-Za-z0-9_-]{1,40}");
+    /** An app's name: it becomes part of keys, file names and MBean names, so nothing that could change their meaning. */
+    private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
+    /** A Java class name, as the {@code java} launcher takes it: dotted identifiers. */
+    private static final Pattern CLASS_NAME = Pattern.compile("(\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*\\.)*"
+            + "\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMG]?)B?", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -81,6 +85,14 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
             "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout");
+    /** What {@link #APP_NAME} allows, for error messages. */
+    public static final String APP_NAME_RULE = "lower-case letters, digits and '-', starting with a letter or digit (at most 40)";
+
+    /** True when {@code name} may name an app. */
+    public static boolean isAppName(String name) {
+        return name != null && APP_NAME.matcher(name).matches();
+    }
+
     /** Keys that were settings once, and why they are not any more: named in the error, rather than "unknown". */
     private static final Map<String, String> RETIRED_KEYS = Map.of(
             "herd.jolokia.user", "the users are fixed: herd (the operator) and herd-monitor (who may only read)",
@@ -111,8 +123,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             keys.put(prefix + "classpath", String.join(java.io.File.pathSeparator, app.classpath().stream().map(Path::toString).toList()));
         }
         if (app.mainClass() != null) keys.put(prefix + "main", app.mainClass());
-        if (!app.jvmOptions().isEmpty()) keys.put(prefix + "jvm.options", String.join(" ", app.jvmOptions()));
-        if (!app.args().isEmpty()) keys.put(prefix + "args", String.join(" ", app.args()));
+        if (!app.jvmOptions().isEmpty()) keys.put(prefix + "jvm.options", Words.join(app.jvmOptions()));
+        if (!app.args().isEmpty()) keys.put(prefix + "args", Words.join(app.args()));
         new TreeSet<>(app.env().keySet()).forEach(name -> keys.put(prefix + "env." + name, app.env().get(name)));
         keys.put(prefix + "workdir", app.workDir().toString());
         keys.put(prefix + "balance", keyOf(app.balance()));
@@ -187,6 +199,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         HerdConfig parse() throws ConfigException {
             Map<String, Map<String, String>> appKeys = new LinkedHashMap<>();
             for (String key : new TreeSet<>(values.keySet())) {
+                if (hasControlCharacter(key) || hasControlCharacter(values.get(key))) {
+                    problem(printable(key), "holds a control character (a line break, say): no value may");
+                    continue;
+                }
                 Matcher app = APP_KEY.matcher(key);
                 if (SERVICE_KEYS.contains(key)) continue;
                 if (RETIRED_KEYS.containsKey(key)) {
@@ -195,7 +211,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 }
                 if (app.matches() && (APP_KEYS.contains(app.group(2)) || app.group(2).startsWith("env."))) {
                     if (!APP_NAME.matcher(app.group(1)).matches()) {
-                        problem(key, "the app name '" + app.group(1) + "' may only use letters, digits, '-' and '_' (at most 40)");
+                        problem(key, "the app name '" + app.group(1) + "' must be " + APP_NAME_RULE);
                         continue;
                     }
                     appKeys.computeIfAbsent(app.group(1), name -> new HashMap<>()).put(app.group(2), values.get(key));
@@ -257,6 +273,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (keys.containsKey("jar")) {
                 jar = path(prefix + "jar", keys.get("jar"));
                 if (!Files.isRegularFile(jar)) problem(prefix + "jar", "no such file: " + jar);
+                else if (jar.toString().contains(java.io.File.pathSeparator)) {
+                    problem(prefix + "jar", "a jar's path cannot hold '" + java.io.File.pathSeparator + "' (it separates class path entries)");
+                }
             }
             List<Path> classpath = new ArrayList<>();
             if (keys.containsKey("classpath")) {
@@ -268,6 +287,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 }
             }
             String main = keys.get("main");
+            if (main != null && !CLASS_NAME.matcher(main).matches()) {
+                problem(prefix + "main", "'" + main + "' is not a Java class name (such as com.example.Main)");
+            }
             if (jar == null && classpath.isEmpty() && !keys.containsKey("jar")) {
                 problem(prefix + "jar", "missing: set " + prefix + "jar, or " + prefix + "classpath and " + prefix + "main");
             } else if (jar == null && main == null && !keys.containsKey("jar")) {
@@ -316,9 +338,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             Dispatch dispatch = choice(Dispatch.class, keys.getOrDefault("dispatch", "handoff"));
             if (dispatch == null) problem(prefix + "dispatch", "'" + keys.get("dispatch") + "' is not handoff or proxy");
             AppConfig.Proxy proxy = proxy(prefix, keys, dispatch);
+            List<String> jvmOptions = words(prefix + "jvm.options", keys.get("jvm.options"));
+            List<String> args = words(prefix + "args", keys.get("args"));
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, jar, classpath, main, words(keys.get("jvm.options")),
-                    words(keys.get("args")), env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
+            return new AppConfig(name, listen, instances, jar, classpath, main, jvmOptions, args, env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
                     pingTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck, dispatch, proxy);
         }
 
@@ -432,9 +455,24 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             return password;
         }
 
-        private static List<String> words(String value) {
-            if (value == null || value.isBlank()) return List.of();
-            return List.of(value.trim().split("\\s+"));
+        private List<String> words(String key, String value) {
+            try {
+                return Words.split(value);
+            } catch (IllegalArgumentException e) {
+                problem(key, e.getMessage() + ": words are separated by spaces; a word with spaces is written in double quotes");
+                return List.of();
+            }
+        }
+
+        private static boolean hasControlCharacter(String text) {
+            return text.chars().anyMatch(Character::isISOControl);
+        }
+
+        /** {@code text} with each control character shown as its code, so an error message stays one line. */
+        private static String printable(String text) {
+            StringBuilder shown = new StringBuilder();
+            text.chars().forEach(c -> shown.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+            return shown.toString();
         }
 
         private void problem(String key, String what) {

@@ -176,4 +176,47 @@ class HerdConfigTest {
                 () -> HerdConfig.parse(values, home.resolve("x.properties"), home));
         assertThat(missingMain.getMessage(), containsString("app.web.main: missing"));
     }
+
+    @Test
+    void noValueMayHoldAControlCharacter() throws Exception {
+        // what a startJar main class with a line break would otherwise have save write as a key of its own
+        Map<String, String> values = Map.of("app.web.listen", "127.0.0.1:8080", "app.web.jar", write("").resolveSibling("app.jar").toString(),
+                "app.web.main", "a.Main\nherd.jolokia.password = taken-over");
+        String problems = assertThrows(ConfigException.class, () -> HerdConfig.parse(values, home.resolve("x.properties"), home)).getMessage();
+        assertThat(problems, containsString("app.web.main: holds a control character"));
+        assertThat(problems, not(containsString("\n")));
+    }
+
+    @Test
+    void aMainClassIsAJavaClassName() throws Exception {
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.main = -jar evil.jar\n"),
+                containsString("app.web.main: '-jar evil.jar' is not a Java class name"));
+        HerdConfig ok = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.main = com.exämple.$Main_2\n"), home);
+        assertThat(ok.app("web").mainClass(), is("com.exämple.$Main_2"));
+    }
+
+    @Test
+    void anAppNameIsLowerCaseLettersDigitsAndDashes() throws Exception {
+        for (String bad : new String[] {"Web", "web_app", "-web"}) {
+            assertThat(bad, problemsWith("app." + bad + ".listen = 127.0.0.1:8080\napp." + bad + ".jar = app.jar\n"),
+                    containsString("must be " + HerdConfig.APP_NAME_RULE));
+        }
+        assertThat(HerdConfig.isAppName("web-2"), is(true));
+    }
+
+    @Test
+    void wordsMayBeQuotedAndAnUnclosedQuoteIsNamed() throws Exception {
+        HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"
+                + "app.web.args = --greeting \"hello world\"\napp.web.jvm.options = -Dx=\"a b\" -Xmx64m\n"), home);
+        assertThat(config.app("web").args(), contains("--greeting", "hello world"));
+        assertThat(config.app("web").jvmOptions(), contains("-Dx=a b", "-Xmx64m"));
+        assertThat(problemsWith("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.args = \"open\n"),
+                containsString("app.web.args: a double quote is not closed"));
+    }
+
+    @Test
+    void retiredKeysSayWhy() throws Exception {
+        assertThat(problemsWith("herd.jolokia.user = admin\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"),
+                containsString("herd.jolokia.user: no longer a setting: the users are fixed"));
+    }
 }

@@ -2,18 +2,16 @@ package io.herd.service;
 
 import io.herd.AppConfig;
 import io.herd.ConfigException;
+import io.herd.ConfigFile;
 import io.herd.HerdConfig;
+import io.herd.Words;
 import io.herd.engine.Cluster;
 import io.herd.engine.Master;
 import io.herd.mbeans.ServiceMXBean;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,24 +54,47 @@ final class ServiceBean implements ServiceMXBean {
     }
 
     @Override
-    public synchronized String startJar(String jar, String name, int instances, int port, String mainClass, String args) {
+    public synchronized String startJar(String jar, String name, int instances, int port, String mainClass, List<String> args) {
         if (jar == null || jar.isBlank()) throw new IllegalArgumentException("a jar is needed");
-        String app = name == null || name.isBlank() ? Path.of(jar).getFileName().toString().replaceFirst("\\.jar$", "") : name;
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("port must be from 1 to 65535, not " + port);
+        String app = name == null || name.isEmpty() ? nameOf(jar) : name;
+        if (!HerdConfig.isAppName(app)) {
+            throw new IllegalArgumentException("the app name '" + printable(app) + "' must be " + HerdConfig.APP_NAME_RULE);
+        }
+        if (stopped.containsKey(app)) throw new IllegalArgumentException("app '" + app + "' is stopped: startApp or deleteApp it first");
+        // Through the configuration's own parser: what could be saved is checked as a file's line would be.
         Map<String, String> keys = new HashMap<>();
         String prefix = "app." + app + ".";
         keys.put(prefix + "jar", jar);
         keys.put(prefix + "instances", Integer.toString(instances));
         keys.put(prefix + "listen", "127.0.0.1:" + port);
-        if (mainClass != null && !mainClass.isBlank()) keys.put(prefix + "main", mainClass);
-        if (args != null && !args.isBlank()) keys.put(prefix + "args", args);
+        if (mainClass != null && !mainClass.isEmpty()) keys.put(prefix + "main", mainClass);
+        if (args != null && !args.isEmpty()) {
+            if (args.contains(null)) throw new IllegalArgumentException("an argument is null");
+            keys.put(prefix + "args", Words.join(args));
+        }
         AppConfig parsed;
         try {
-            parsed = HerdConfig.parse(keys, config.source(), config.home()).apps().getFirst();
+            parsed = HerdConfig.parse(keys, config.source(), config.home()).app(app);
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage().replace(config.source() + ": ", ""));
         }
-        if (stopped.containsKey(app)) throw new IllegalArgumentException("app '" + app + "' is stopped: startApp or deleteApp it first");
         return start(parsed, "started");
+    }
+
+    /** {@code text} with control characters shown as codes, so an error stays one line. */
+    private static String printable(String text) {
+        return text.chars().mapToObj(c -> Character.isISOControl(c) ? String.format("\\u%04x (a control character)", c)
+                : String.valueOf((char) c)).collect(java.util.stream.Collectors.joining());
+    }
+
+    /** An app name made from a jar's file name: {@code My_App-1.0.jar} is {@code my-app-1-0}. */
+    private static String nameOf(String jar) {
+        String file = Path.of(jar.strip()).getFileName() == null ? "" : Path.of(jar.strip()).getFileName().toString();
+        String name = file.replaceFirst("\\.jar$", "").toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
+                .replaceAll("^-+|-+$", "");
+        if (name.isEmpty()) throw new IllegalArgumentException("no app name can be made from '" + file + "': give one");
+        return name.length() > 40 ? name.substring(0, 40).replaceAll("-+$", "") : name;
     }
 
     @Override
@@ -107,24 +128,10 @@ final class ServiceBean implements ServiceMXBean {
     public synchronized String save() {
         Path file = config.source();
         try {
-            List<String> kept = new ArrayList<>();
-            if (Files.exists(file)) {
-                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                    if (!line.strip().startsWith("app.")) kept.add(line);
-                }
-                Files.copy(file, file.resolveSibling(file.getFileName() + ".bak"), StandardCopyOption.REPLACE_EXISTING);
-            }
-            while (!kept.isEmpty() && kept.getLast().isBlank()) kept.removeLast();
-            kept.add("");
-            kept.add("# Apps as they ran when herd save wrote this file (" + java.time.Instant.now() + ").");
-            for (Cluster cluster : master.clusters()) {
-                kept.add("");
-                Map<String, String> keys = HerdConfig.keysOf(cluster.config());
-                keys.put("app." + cluster.name() + ".instances", Integer.toString(cluster.info().instances()));
-                keys.forEach((key, value) -> kept.add(key + " = " + value));
-            }
-            Path written = Files.write(file.resolveSibling(file.getFileName() + ".new"), kept, StandardCharsets.UTF_8);
-            Files.move(written, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            ConfigFile saved = ConfigFile.read(file, config.home());
+            saved.update(master.clusters().stream().map(cluster -> cluster.config().withInstances(cluster.info().instances())).toList(),
+                    stopped.keySet());
+            saved.write();
             return file.toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.management.JMX;
 import javax.management.ObjectName;
@@ -15,6 +16,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 
@@ -70,7 +72,7 @@ class ServiceMBeanTest {
     @Test
     void anAppAddedAtRunTimeServesAndCanBeStoppedStartedAndDeleted() throws Exception {
         int port = freePort();
-        String started = herd.startJar(HELLO_JAR.toString(), "hello2", 1, port, "", "");
+        String started = herd.startJar(HELLO_JAR.toString(), "hello2", 1, port, "", List.of());
         assertThat(started, containsString("started hello2"));
         assertThat(herd.getApps(), is(List.of("hello", "hello2")));
         assertThat(answers(port), is(true));
@@ -89,7 +91,7 @@ class ServiceMBeanTest {
     @Test
     void saveWritesTheRunningAppsBackToTheConfiguration() throws Exception {
         int port = freePort();
-        herd.startJar(HELLO_JAR.toString(), "web", 1, port, "", "");
+        herd.startJar(HELLO_JAR.toString(), "web", 1, port, "", List.of());
         assertThat(herd.save(), is(config.source().toString()));
 
         String saved = Files.readString(config.source());
@@ -102,11 +104,78 @@ class ServiceMBeanTest {
     }
 
     @Test
+    void inputThatCouldBecomeConfigurationIsCheckedAndNothingIsInjected() throws Exception {
+        int port = freePort();
+        String jar = HELLO_JAR.toString();
+        String[][] refused = {
+                // a main class carrying a line for save to write as a key of its own
+                {jar, "web", "io.herd.examples.hello.Hello\nherd.jolokia.password = taken-over", "control character"},
+                {jar, "web", "not a class!", "not a Java class name"},
+                {jar, "Web", "", "lower-case letters"},
+                {jar, "../etc", "", "lower-case letters"},
+                {jar, "web app", "", "lower-case letters"},
+                {jar, "-web", "", "lower-case letters"},
+                {jar, "web\tx", "", "control character"},
+                {HELLO_JAR.getParent().toString(), "web", "", "no such file"},
+                {jar + "\n", "web", "", "control character"}};
+        for (String[] request : refused) {
+            IllegalArgumentException refusal = assertThrows(IllegalArgumentException.class,
+                    () -> herd.startJar(request[0], request[1], 1, port, request[2], List.of()), String.join(" | ", request));
+            assertThat(refusal.getMessage(), containsString(request[3]));
+        }
+        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar(jar, "web", 1, port, "", List.of("8080", "a\nb")))
+                .getMessage(), containsString("control character"));
+        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar(jar, "web", 1, 0, "", List.of())).getMessage(),
+                containsString("port must be from 1 to 65535"));
+        assertThat(herd.getApps(), is(List.of("hello")));
+        herd.save();
+        assertThat(Files.readString(config.source()), not(containsString("taken-over")));
+    }
+
+    @Test
+    void argumentsAreWordsAndKeepTheirSpacesAcrossASave(@TempDir Path jars) throws Exception {
+        Path jar = Files.copy(HELLO_JAR, jars.resolve("My_Tool-1.0.jar"));
+        List<String> args = List.of("8080", "two words", "back\\slash \"quoted\"", "ünïcödé", "");
+        herd.startJar(jar.toString(), "", 1, freePort(), "", args);
+        assertThat("named after its jar", herd.getApps(), is(List.of("hello", "my-tool-1-0")));
+        var cluster = service.master().cluster("my-tool-1-0");
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (cluster.info().online() < 1 && System.nanoTime() < deadline) Thread.sleep(20);
+        long pid = cluster.info().workers().getFirst().pid();
+        List<String> command = List.of(Files.readString(Path.of("/proc/" + pid + "/cmdline")).split("\0", -1));
+        command = command.subList(0, command.size() - 1); // each argument ends with a NUL
+        assertThat("each argument reaches the worker's JVM whole", command.subList(command.size() - args.size(), command.size()), is(args));
+
+        herd.save();
+        assertThat(HerdConfig.load(config.source(), config.home()).app("my-tool-1-0").args(), is(args));
+    }
+
+    @Test
+    void afterAScaleSaveChangesOneLineAndKeepsTheFilesMode() throws Exception {
+        herd.save(); // the file now says what runs
+        Files.setPosixFilePermissions(config.source(), PosixFilePermissions.fromString("rw-------"));
+        List<String> before = Files.readAllLines(config.source());
+        assertThat(service.master().cluster("hello").scale(3).succeeded(), is(true));
+        herd.save();
+        List<String> after = Files.readAllLines(config.source());
+        List<String> changed = new java.util.ArrayList<>();
+        for (int i = 0; i < Math.max(before.size(), after.size()); i++) {
+            String was = i < before.size() ? before.get(i) : null, is = i < after.size() ? after.get(i) : null;
+            if (!java.util.Objects.equals(was, is)) changed.add(was + " -> " + is);
+        }
+        assertThat(changed, is(List.of("app.hello.instances = 2 -> app.hello.instances = 3")));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(config.source())), is("rw-------"));
+        Path backup = config.source().resolveSibling(config.source().getFileName() + ".bak");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(backup)), is("rw-------"));
+        assertThat(Files.readAllLines(backup), is(before));
+    }
+
+    @Test
     void badRequestsAreRefusedAndChangeNothing() {
-        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar("/no/such.jar", "x", 1, 1, "", "")).getMessage(),
+        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar("/no/such.jar", "x", 1, 1, "", List.of())).getMessage(),
                 containsString("no such file"));
         assertThat(assertThrows(IllegalArgumentException.class, () -> herd.deleteApp("nosuch")).getMessage(), containsString("no app 'nosuch'"));
-        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar(HELLO_JAR.toString(), "hello", 1, 1, "", "")).getMessage(),
+        assertThat(assertThrows(IllegalArgumentException.class, () -> herd.startJar(HELLO_JAR.toString(), "hello", 1, 1, "", List.of())).getMessage(),
                 containsString("running already"));
         assertThat(herd.getApps(), is(List.of("hello")));
     }

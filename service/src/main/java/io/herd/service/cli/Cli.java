@@ -182,7 +182,7 @@ public final class Cli {
                 case "monit" -> monit(jolokia, count, json);
                 case "start" -> startJar
                         ? service(jolokia, "startJar", Path.of(words.get(1)).toAbsolutePath().toString(), appName, instances, port,
-                                mainClass, String.join(" ", appArgs))
+                                mainClass, appArgs)
                         : service(jolokia, "startApp", words.get(1));
                 case "stop" -> service(jolokia, "stopApp", words.get(1));
                 case "delete" -> service(jolokia, "deleteApp", words.get(1));

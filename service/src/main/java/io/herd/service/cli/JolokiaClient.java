@@ -66,8 +66,19 @@ final class JolokiaClient {
         request.put("type", "exec");
         request.put("mbean", mbean);
         request.put("operation", operation);
-        request.put("arguments", new JSONArray(List.of(arguments)));
+        request.put("arguments", new JSONArray(java.util.Arrays.stream(arguments)
+                .map(argument -> argument instanceof List<?> list ? new JSONArray(list) : argument).toList()));
         return send(request, Duration.ofMinutes(30));
+    }
+
+    /** ": <error>" from an error answer's JSON, or nothing. */
+    private static String errorIn(String body) {
+        try {
+            Object error = new JSONParser().parse(body, JSONObject.class).get("error");
+            return error == null ? "" : ": " + error;
+        } catch (ParseException | IOException | RuntimeException notJson) {
+            return "";
+        }
     }
 
     private Object send(JSONObject request, Duration timeout) throws Unreachable, Failed {
@@ -84,7 +95,9 @@ final class JolokiaClient {
             throw new Unreachable("interrupted");
         }
         if (response.statusCode() == 401) throw new Unreachable("the herd service at " + url + " refused the user name or password");
-        if (response.statusCode() != 200) throw new Unreachable("the herd service at " + url + " answered HTTP " + response.statusCode());
+        if (response.statusCode() != 200) {
+            throw new Unreachable("the herd service at " + url + " answered HTTP " + response.statusCode() + errorIn(response.body()));
+        }
         JSONObject body;
         try {
             body = new JSONParser().parse(response.body(), JSONObject.class);
@@ -92,6 +105,7 @@ final class JolokiaClient {
             throw new Unreachable(url + " did not answer like Jolokia: " + e.getMessage());
         }
         Object status = body.get("status");
+        // Jolokia answers HTTP 200 and puts a request's own status in the body
         if (!(status instanceof Number number) || number.intValue() != 200) {
             throw new Failed(String.valueOf(body.getOrDefault("error", "status " + status)));
         }
