@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -52,10 +51,10 @@ class HijackedPortTest {
             Launch first = awaitLaunch(launches, 1); // it will not listen: this test does, first
             try (Recorder hijacker = Recorder.listen(first.port(), 50)) {
                 String echoed = exchangeWithin(herd.port, "hello", Duration.ofSeconds(60));
-                Launch second = awaitLaunch(launches, 2);
 
                 assertThat("what the taken port received", hijacker.received(), is(""));
                 assertThat(echoed, allOf(startsWith("PROXY TCP4 127.0.0.1 127.0.0.1 "), endsWith("\r\nhello")));
+                Launch second = awaitLaunch(launches, 2);
                 assertThat(second.port(), is(not(first.port())));
                 assertThat("pids that came online", events.stream().filter(e -> e.to() == WorkerState.ONLINE).map(WorkerEvent::pid).toList(),
                         contains(second.pid()));
@@ -150,7 +149,6 @@ class HijackedPortTest {
         private final ServerSocket server;
         private final StringBuffer received = new StringBuffer();
         private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-        private Thread acceptor;
 
         private Recorder(int port, int backlog) throws IOException {
             server = new ServerSocket(port, backlog, InetAddress.getLoopbackAddress());
@@ -159,7 +157,7 @@ class HijackedPortTest {
         /** Accepts and reads every connection until it ends. */
         static Recorder listen(int port, int backlog) throws IOException {
             Recorder recorder = new Recorder(port, backlog);
-            recorder.acceptor = Thread.ofPlatform().daemon().start(recorder::acceptAll);
+            Thread.ofPlatform().daemon().start(recorder::acceptAll); // ends when the server is closed
             return recorder;
         }
 
@@ -208,11 +206,9 @@ class HijackedPortTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws IOException {
             server.close();
-            if (acceptor != null) acceptor.join(10_000);
-            List<Socket> open = new ArrayList<>(sockets);
-            for (Socket socket : open) socket.close();
+            for (Socket socket : sockets) socket.close();
         }
     }
 }
