@@ -103,7 +103,7 @@ public record PortOwnership(InetSocketAddress address, Verdict verdict, List<Lis
         try {
             entries = listening(address, TCP, TCP6);
         } catch (IOException e) {
-            return new PortOwnership(address, Verdict.UNREADABLE, List.of(), "cannot read " + TCP + ": " + e.getMessage());
+            return new PortOwnership(address, Verdict.UNREADABLE, List.of(), "cannot read /proc/net/tcp*: " + e);
         }
         if (entries.isEmpty()) return new PortOwnership(address, Verdict.NOBODY_LISTENS, List.of(), null);
 
