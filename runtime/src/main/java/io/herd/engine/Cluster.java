@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.AppConfig;
 import io.herd.HerdConfig;
 import io.herd.internal.IpcChannel;
+import io.herd.internal.PortOwnership;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
@@ -194,22 +195,115 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * Proxy dispatch: a worker is ready once its port takes a connection (unless it said so
-     * through the SDK first). Tried off the event thread, again and again while it launches.
+     * Proxy dispatch: a worker is ready once its port takes a connection and /proc says the
+     * listener is its own ({@link #onPortChecked}). Tried off the event thread, again and again
+     * while it launches.
      */
     private void probe(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING || !worker.process().isAlive()) return;
         Thread.ofVirtual().name("herd-" + name() + "-probe").start(() -> {
-            boolean listening;
-            try (SocketChannel probe = SocketChannel.open()) {
-                probe.socket().connect(worker.proxyAddress(), 1_000);
-                listening = true;
-            } catch (IOException notYet) {
-                listening = false;
-            }
-            if (listening) post(() -> onReady(worker));
+            if (takesConnections(worker.proxyAddress())) checkPort(worker, true);
             else later(() -> probe(worker), PROBE_MILLIS);
         });
+    }
+
+    /** Whether something listens at the address: a connect, closed at once, without a byte either way. */
+    private static boolean takesConnections(InetSocketAddress address) {
+        try (SocketChannel probe = SocketChannel.open()) {
+            probe.socket().connect(address, 1_000);
+            return true;
+        } catch (IOException notYet) {
+            return false;
+        }
+    }
+
+    /** Reads who holds the worker's port (off the event thread: the tables can be large), then tells the event thread. */
+    private void checkPort(Worker worker, boolean probing) {
+        PortOwnership owners = PortOwnership.of(worker.proxyAddress(), worker.pid());
+        post(() -> onPortChecked(worker, owners, probing));
+    }
+
+    /** Checks that found a launching worker's port held by another process before the worker is killed. */
+    private static final int FOREIGN_CHECKS_BEFORE_KILL = 3;
+
+    /**
+     * Proxy dispatch: a launching worker's port took a connection (or the worker called the SDK's
+     * ready()), and /proc says who holds the port.
+     * <ul>
+     * <li>The worker's own listener (its JVM's, or a descendant's): it is ready.
+     * <li>Another process's — one that bound the port between herd finding it free and the worker
+     *     binding it: it is not ready, for every client byte and PROXY header relayed there would
+     *     reach that process. Logged, and the port probed again {@value #PROBE_MILLIS} ms later; at
+     *     the {@value #FOREIGN_CHECKS_BEFORE_KILL}rd such answer the worker is killed rather than
+     *     left to its ready.timeout, and the restart policy starts another, on a new port (a
+     *     reload's replacement fails the reload instead, as one that misses its ready.timeout does).
+     *     A few answers, not one, so that a listener caught closing is not taken for a thief.
+     * <li>Unknown (/proc/net/tcp unreadable: the master out of descriptors, a hardened /proc):
+     *     not ready either, logged once, probed again until ready.timeout — herd's blindness is no
+     *     proof against the worker.
+     * <li>Nothing listening any more (it closed between the connect and the read): probed again.
+     * </ul>
+     *
+     * @param probing true when a probe asked: the probe goes on unless the worker is ready;
+     *                false for ready(), whose probe goes on by itself
+     */
+    private void onPortChecked(Worker worker, PortOwnership owners, boolean probing) {
+        if (worker.state != WorkerState.LAUNCHING) return;
+        PortOwnership previous = worker.lastPortCheck;
+        worker.lastPortCheck = owners;
+        switch (owners.verdict()) {
+            case OWNED -> {
+                becomeOnline(worker);
+                return;
+            }
+            case FOREIGN -> {
+                int checks = ++worker.foreignPortChecks;
+                String seen = owners.describe() + " (" + checks + " of " + FOREIGN_CHECKS_BEFORE_KILL + " checks)";
+                if (checks >= FOREIGN_CHECKS_BEFORE_KILL) {
+                    LOG.log(Level.WARNING, "{0} is not ready, and never will be: {1}; killing it (a restart gets a new port)", worker.name(), seen);
+                    worker.online.completeExceptionally(new IllegalStateException("not ready: " + seen));
+                    worker.process().destroyForcibly();
+                    return;
+                }
+                LOG.log(Level.WARNING, "{0} is not ready: its port took a connection, but {1}; probing again", worker.name(), seen);
+            }
+            case UNREADABLE -> {
+                if (previous == null || previous.verdict() != PortOwnership.Verdict.UNREADABLE) {
+                    LOG.log(Level.WARNING, "{0} is not ready: its port took a connection, but {1}; probing again", worker.name(), owners.describe());
+                }
+            }
+            case NOBODY_LISTENS -> LOG.log(Level.DEBUG, "{0}: {1} after all; probing again", worker.name(), owners.describe());
+        }
+        if (probing) later(() -> probe(worker), PROBE_MILLIS);
+    }
+
+    /**
+     * Proxy dispatch: a relayed connect to the worker's port failed (refused or timed out; the
+     * relay asks at most once a second per worker). Its app may have closed its listener, and
+     * another process bound the port since: then from the moment that is known nothing more is
+     * relayed there (before the event thread even hears of it), the worker leaves rotation and is
+     * stopped (SIGTERM, SIGKILL after kill.timeout) as an unexpected exit, so the restart policy
+     * starts another on a new port. A port nobody listens on, or that cannot be read, changes
+     * nothing: each refused connection already goes to another worker.
+     */
+    void checkPortAfterRefusal(Worker worker) {
+        Thread.ofVirtual().name("herd-" + name() + "-port-check").start(() -> {
+            PortOwnership owners = PortOwnership.of(worker.proxyAddress(), worker.pid());
+            if (owners.verdict() != PortOwnership.Verdict.FOREIGN) {
+                LOG.log(Level.DEBUG, "{0} refused a relayed connection: {1}", worker.name(), owners.describe());
+                return;
+            }
+            worker.portLost();
+            post(() -> onPortLost(worker, owners));
+        });
+    }
+
+    private void onPortLost(Worker worker, PortOwnership owners) {
+        updateRotation();
+        if (worker.state != WorkerState.ONLINE || !worker.process().isAlive()) return; // leaving already
+        LOG.log(Level.WARNING, "{0} refused a relayed connection, and {1}: out of rotation; stopping it (a restart gets a new port)",
+                worker.name(), owners.describe());
+        stopNow(worker, false);
     }
 
     /** Proxy dispatch: relays the connection to the worker's port. */
@@ -217,8 +311,14 @@ public final class Cluster extends LifeCycle {
         master.relay().open(connection, worker, config.proxy());
     }
 
+    /** The worker called the SDK's ready(). In proxy dispatch, its port must be its own first. */
     void onReady(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
+        if (config.proxied()) Thread.ofVirtual().name("herd-" + name() + "-port-check").start(() -> checkPort(worker, false));
+        else becomeOnline(worker);
+    }
+
+    private void becomeOnline(Worker worker) {
         if (stopping) {
             move(worker, WorkerState.STOPPING, "ready while the app is stopping");
             worker.requestShutdown();
@@ -232,8 +332,10 @@ public final class Cluster extends LifeCycle {
 
     private void onReadyTimeout(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
-        String why = (config.proxied() ? "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())"
-                : "did not call ready()") + " within " + config.readyTimeout().toMillis() + " ms";
+        PortOwnership seen = worker.lastPortCheck;
+        String why = (!config.proxied() ? "did not call ready()"
+                : seen == null || seen.verdict() == PortOwnership.Verdict.NOBODY_LISTENS ? "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())"
+                : "was not seen to hold its port: " + seen.describe() + ",") + " within " + config.readyTimeout().toMillis() + " ms";
         LOG.log(Level.WARNING, "{0} {1}: killing it", worker.name(), why);
         worker.online.completeExceptionally(new IllegalStateException(why));
         worker.process().destroyForcibly();

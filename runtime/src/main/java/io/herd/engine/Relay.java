@@ -125,6 +125,10 @@ final class Relay extends LifeCycle {
         }
 
         private void connect(Pipe pipe) {
+            if (!pipe.worker.accepting()) { // it stopped taking connections since it was chosen: its port is another process's, say
+                pipe.worker.relayNotTaken(pipe.client);
+                return;
+            }
             pipe.lastActive = now;
             try {
                 SocketChannel upstream = SocketChannel.open();

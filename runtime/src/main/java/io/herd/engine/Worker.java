@@ -2,6 +2,7 @@ package io.herd.engine;
 
 import io.herd.internal.IpcChannel;
 import io.herd.internal.IpcMessage;
+import io.herd.internal.PortOwnership;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -59,6 +60,10 @@ final class Worker {
     private long lastSampleNanos;
     long onlineNanos;
     Integer exitCode;
+    /** Proxy dispatch, while launching: checks that found its port held by another process. */
+    int foreignPortChecks;
+    /** Proxy dispatch, while launching: what the last check of who holds its port found; null before any. */
+    PortOwnership lastPortCheck;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;
@@ -124,14 +129,34 @@ final class Worker {
      * The worker's port did not take a relayed connection: it is not counted here, and goes to
      * another worker — a few times at most: when no port takes it (the master is out of
      * descriptors, or the app never listens), it is closed rather than passed around for ever.
+     * A refusal also has the cluster check, at most once a second, who holds the port now.
      */
     void relayNotTaken(Connection connection) {
+        if (accepting() && portCheckDue()) cluster.checkPortAfterRefusal(this);
         handedOff.decrementAndGet();
         if (++connection.refusals >= MAX_REFUSALS) cluster.dispatcher().giveUp(connection, "no worker's port took it");
         else cluster.dispatcher().redispatch(connection, this);
     }
 
     private static final int MAX_REFUSALS = 3;
+
+    /** When a refused relay may next have the port's holder read from /proc (System.nanoTime). */
+    private final AtomicLong nextPortCheckNanos = new AtomicLong(System.nanoTime());
+    private static final long PORT_CHECK_INTERVAL_NANOS = 1_000_000_000L;
+
+    /** True at most once a second, so a burst of refused relays reads /proc once, not once each. */
+    private boolean portCheckDue() {
+        long now = System.nanoTime();
+        long next = nextPortCheckNanos.get();
+        return now - next >= 0 && nextPortCheckNanos.compareAndSet(next, now + PORT_CHECK_INTERVAL_NANOS);
+    }
+
+    /** Another process holds its port: from now on nothing is relayed to it (any thread). */
+    void portLost() {
+        synchronized (this) {
+            refusing = true;
+        }
+    }
 
     void relayEnded() {
         closed.incrementAndGet();

@@ -36,7 +36,7 @@ import static org.hamcrest.Matchers.lessThan;
 class ProxyTest {
     private static final long MiB = 1024 * 1024;
 
-    private static TestCluster echo(int instances, Map<String, String> settings) throws Exception {
+    static TestCluster echo(int instances, Map<String, String> settings) throws Exception {
         Map<String, String> values = new HashMap<>(Map.of("dispatch", "proxy", "main", Echo.class.getName(),
                 "classpath", TestCluster.location(Echo.class)));
         values.putAll(settings);
@@ -240,7 +240,7 @@ class ProxyTest {
 
     // ---- helpers ----
 
-    private static String exchange(int port, String text) throws IOException {
+    static String exchange(int port, String text) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
             socket.shutdownOutput();

@@ -1,0 +1,50 @@
+package io.herd.engine;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+
+/**
+ * The warnings one of herd's classes logs while it is open, as operators read them. The runtime
+ * has no logging library of its own: its System.Logger is java.util.logging's logger of the class's
+ * name, which this listens to.
+ */
+final class LogCapture extends Handler implements AutoCloseable {
+    /** Held here: java.util.logging keeps its loggers only weakly, and would drop this handler with one. */
+    private final Logger logger;
+    private final List<String> warnings = new CopyOnWriteArrayList<>();
+    private final SimpleFormatter formatter = new SimpleFormatter();
+
+    private LogCapture(Class<?> source) {
+        logger = Logger.getLogger(source.getName());
+        logger.addHandler(this);
+    }
+
+    static LogCapture of(Class<?> source) {
+        return new LogCapture(source);
+    }
+
+    /** Every warning (or worse) logged so far, its parameters filled in. */
+    List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
+    @Override
+    public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) warnings.add(formatter.formatMessage(record));
+    }
+
+    @Override
+    public void flush() {
+        // nothing buffered
+    }
+
+    @Override
+    public void close() {
+        logger.removeHandler(this);
+    }
+}
