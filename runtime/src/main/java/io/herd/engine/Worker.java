@@ -6,6 +6,7 @@ import io.herd.internal.IpcMessage;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
@@ -240,7 +241,7 @@ final class Worker {
             cluster.post(() -> cluster.onChannelGone(this));
             return;
         }
-        try (IpcChannel.Reader reader = ipc.reader()) {
+        try (IpcChannel.Reader reader = ipc.reader(IpcMessage.Sender.WORKER)) {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
@@ -250,7 +251,8 @@ final class Worker {
                     case CLOSED -> closed.addAndGet(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
                     case STOPPING -> stoppedAccepting();
-                    default -> throw new java.net.ProtocolException("a worker may not send " + message.type());
+                    // The reader already refuses what only the master sends: this is for a type added without a case here.
+                    default -> throw new ProtocolException("a worker may not send " + message.type());
                 }
             }
         } catch (EOFException normal) {
