@@ -248,7 +248,7 @@ final class Worker {
                     case ACK -> acknowledged(message.id());
                     case PONG -> pingSentNanos = 0;
                     case NACK -> refused(message.id());
-                    case CLOSED -> closed.addAndGet(message.count());
+                    case CLOSED -> closedReported(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
                     case STOPPING -> stoppedAccepting();
                     // The reader already refuses what only the master sends: this is for a type added without a case here.
@@ -276,6 +276,18 @@ final class Worker {
         } catch (Exception e) {
             LOG.log(Level.ERROR, "{0} survived SIGKILL for 30 s; handing its pending connections on regardless", name());
         }
+    }
+
+    /**
+     * Counts connections the worker reports closed. It can only report connections it was
+     * handed and acknowledged, and only once each: a count beyond what it holds would corrupt
+     * the open-connection figure least-connections balances on, so it is a protocol error (the
+     * worker is stopped). In proxy dispatch the relay sees every close itself: no report is due.
+     */
+    private void closedReported(int count) throws ProtocolException {
+        long open = proxyAddress == null ? openConnections() : 0;
+        if (count > open) throw new ProtocolException("CLOSED counts " + count + " connections, more than the " + open + " it holds");
+        closed.addAndGet(count);
     }
 
     private void acknowledged(long id) {

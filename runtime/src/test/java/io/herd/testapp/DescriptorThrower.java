@@ -1,0 +1,80 @@
+package io.herd.testapp;
+
+import io.herd.internal.IpcMessage.Type;
+import io.herd.internal.RawIpcPeer;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A hostile worker for the tests: the instance named by {@code HOSTILE_INSTANCE} follows
+ * {@code HOSTILE_PLAN}, a comma-separated list of what to do at each successive launch (counted
+ * in the directory {@code HOSTILE_STATE}): {@code serve} (be a {@link WhoAmI}) or one of
+ * {@link #attacks()}, sent over its IPC channel with a raw sendmsg as soon as it starts, after
+ * which it waits to be killed. Launches beyond the plan serve; so does every other instance.
+ */
+public final class DescriptorThrower {
+    /** A message and the descriptors to attach, one number per SCM_RIGHTS control message. */
+    private record Attack(String name, byte[] data, int... cmsgs) {
+        Attack(String name, Type type, int family, int count, int... cmsgs) {
+            this(name, RawIpcPeer.message(type, family, count, 1), cmsgs);
+        }
+    }
+
+    private static final List<Attack> ATTACKS = List.of(
+            new Attack("READY with a descriptor", Type.READY, 0, 0, 1),
+            new Attack("ACK with a descriptor", Type.ACK, 0, 0, 1),
+            new Attack("NACK with a descriptor", Type.NACK, 0, 0, 1),
+            new Attack("PONG with a descriptor", Type.PONG, 0, 0, 1),
+            new Attack("CLOSED with a descriptor", Type.CLOSED, 0, 1, 1),
+            new Attack("STOPPING with a descriptor", Type.STOPPING, 0, 0, 1),
+            new Attack("HANDOFF with a descriptor", Type.HANDOFF, 4, 0, 1),
+            new Attack("READY with two descriptors in one control message", Type.READY, 0, 0, 2),
+            new Attack("ACK with one descriptor in each of two control messages", Type.ACK, 0, 0, 1, 1),
+            new Attack("NACK with 253 descriptors", Type.NACK, 0, 0, 253),
+            new Attack("an empty message with a descriptor", new byte[0], 1),
+            new Attack("CLOSED with a negative count", Type.CLOSED, 0, -1),
+            new Attack("CLOSED of a connection it was never given", Type.CLOSED, 0, 1));
+
+    /** The name of every attack it knows, for {@code HOSTILE_PLAN}. */
+    public static List<String> attacks() {
+        return ATTACKS.stream().map(Attack::name).toList();
+    }
+
+    public static void main(String[] args) throws Exception {
+        String attack = "serve";
+        if (System.getenv().getOrDefault("HOSTILE_INSTANCE", "").equals(System.getenv("HERD_INSTANCE"))) {
+            List<String> plan = List.of(System.getenv("HOSTILE_PLAN").split(","));
+            int launch = countLaunch(Path.of(System.getenv("HOSTILE_STATE")));
+            if (launch < plan.size()) attack = plan.get(launch);
+        }
+        if (attack.equals("serve")) {
+            WhoAmI.main(args);
+            return;
+        }
+        String named = attack;
+        Attack what = ATTACKS.stream().filter(known -> known.name().equals(named)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no such attack: " + named));
+        try (RawIpcPeer master = RawIpcPeer.connect(Path.of(System.getenv("HERD_IPC")))) {
+            int[][] groups = new int[what.cmsgs().length][];
+            for (int i = 0; i < groups.length; i++) groups[i] = RawIpcPeer.descriptors(what.cmsgs()[i]);
+            master.send(what.data(), groups);
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
+    /** This launch's number, from 0: the first launch-N file this JVM manages to create. */
+    private static int countLaunch(Path state) throws IOException {
+        for (int launch = 0; ; launch++) {
+            try {
+                Files.createFile(state.resolve("launch-" + launch));
+                return launch;
+            } catch (FileAlreadyExistsException taken) {
+                // an earlier launch's
+            }
+        }
+    }
+}
