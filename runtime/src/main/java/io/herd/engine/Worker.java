@@ -280,13 +280,16 @@ final class Worker {
 
     /**
      * Counts connections the worker reports closed. It can only report connections it was
-     * handed and acknowledged, and only once each: a count beyond what it holds would corrupt
-     * the open-connection figure least-connections balances on, so it is a protocol error (the
-     * worker is stopped). In proxy dispatch the relay sees every close itself: no report is due.
+     * handed and acknowledged, and only once each: any other count (the reader already refuses
+     * one below 1) would corrupt the open-connection figure least-connections balances on, so it
+     * is a protocol error (the worker is stopped). In proxy dispatch the relay sees every close
+     * itself: no report is due.
      */
     private void closedReported(int count) throws ProtocolException {
         long open = proxyAddress == null ? openConnections() : 0;
-        if (count > open) throw new ProtocolException("CLOSED counts " + count + " connections, more than the " + open + " it holds");
+        if (count <= 0 || count > open) {
+            throw new ProtocolException("CLOSED counts " + count + " connections, not 1 to the " + open + " it holds");
+        }
         closed.addAndGet(count);
     }
 

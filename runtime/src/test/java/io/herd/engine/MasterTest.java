@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.testapp.DescriptorThrower;
+import io.herd.testapp.IpcAttacker;
 import io.herd.testapp.Reply;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -203,15 +203,35 @@ class MasterTest {
 
     @Test
     @Timeout(240)
-    void aWorkerAttachingDescriptorsToWrongMessagesLeaksNoneAndIsRestartedEachTimeWhileItsSiblingServes(@TempDir Path launches)
-            throws Exception {
-        List<String> plan = new ArrayList<>(List.of("serve", "serve")); // two launches as itself first, then one attack a launch
-        plan.addAll(DescriptorThrower.attacks());
-        Map<String, String> settings = Map.of("main", DescriptorThrower.class.getName(), "env.HOSTILE_INSTANCE", "0",
+    void aWorkerAttachingDescriptorsToWrongMessagesLeaksNoneIntoTheMasterAndIsRestartedEachTime(@TempDir Path launches) throws Exception {
+        List<String> attacks = IpcAttacker.descriptorAttacks();
+        Descriptors master = attackInTurn(launches, attacks);
+        assertThat("the master's descriptors after " + attacks.size() + " attacks", master.after(), is(lessThanOrEqualTo(master.before())));
+    }
+
+    @Test
+    @Timeout(240)
+    void aWorkerThatLiesAboutTheConnectionsItClosedIsStoppedAndRestarted(@TempDir Path launches) throws Exception {
+        attackInTurn(launches, IpcAttacker.countLies()); // each liar answers pings: only the lie can get it stopped
+    }
+
+    private record Descriptors(long before, long after) {
+    }
+
+    /**
+     * Two workers of {@link IpcAttacker}. Instance 0 serves, is killed once (so that whatever the
+     * master opens once for a restart is open before counting), then makes {@code attacks}, one a
+     * launch, then serves again. Asserts that it was stopped and restarted after each attack, and
+     * that its sibling served every connection made meanwhile and kept its pid. Returns the
+     * master's open descriptors (this JVM's) before the attacks and once they are over.
+     */
+    private static Descriptors attackInTurn(Path launches, List<String> attacks) throws Exception {
+        List<String> plan = new ArrayList<>(List.of("serve", "serve"));
+        plan.addAll(attacks);
+        Map<String, String> settings = Map.of("main", IpcAttacker.class.getName(), "env.HOSTILE_INSTANCE", "0",
                 "env.HOSTILE_PLAN", String.join(",", plan), "env.HOSTILE_STATE", launches.toString(),
-                "restart.delay", "50ms", "restart.delay.max", "100ms", "max.restarts", "1000");
+                "restart.delay", "50ms", "restart.delay.max", "100ms", "max.restarts", "1000", "ready.timeout", "10m");
         try (TestCluster herd = TestCluster.start(2, settings)) {
-            // One restart before counting, so whatever the master opens once for a restart is already open.
             ProcessHandle.of(instance(herd.awaitOnline(2), 0).pid()).orElseThrow().destroyForcibly();
             ClusterInfo warm = herd.awaitInfo(info -> info.online() == 2 && instance(info, 0).restarts() == 1);
             assertThat(instance(warm, 0).restarts(), is(1));
@@ -236,10 +256,9 @@ class MasterTest {
             assertThat("who served while the attacks went on", servedBy, both(hasItem(sibling)).and(everyItem(is(oneOf(sibling, attackerNow)))));
             assertThat(instance(seen, 1).pid(), is(sibling));
             assertThat(instance(seen, 1).restarts(), is(0));
-            long after = TestCluster.await(MasterTest::openDescriptors, count -> count <= before, Duration.ofSeconds(30));
-            assertThat("the master's descriptors after " + DescriptorThrower.attacks().size() + " attacks", after, is(lessThanOrEqualTo(before)));
             ClusterInfo idle = herd.awaitInfo(info -> info.workers().stream().allMatch(w -> w.open() == 0));
             assertThat("open connections once every client is gone", idle.workers().stream().map(WorkerInfo::open).toList(), everyItem(is(0L)));
+            return new Descriptors(before, TestCluster.await(MasterTest::openDescriptors, count -> count <= before, Duration.ofSeconds(30)));
         }
     }
 

@@ -57,12 +57,7 @@ public final class RawIpcPeer implements Closeable {
             MemorySegment state = Unix.callState(arena);
             MemorySegment bytes = arena.allocate(Math.max(1, data.length), 8);
             MemorySegment.copy(data, 0, bytes, JAVA_BYTE, 0, data.length);
-            MemorySegment iov = arena.allocate(Unix.IOVEC);
-            Unix.IOV_BASE.set(iov, 0L, bytes);
-            Unix.IOV_LEN.set(iov, 0L, (long) data.length);
-            MemorySegment msg = arena.allocate(Unix.MSGHDR);
-            Unix.MSG_IOV.set(msg, 0L, iov);
-            Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+            MemorySegment msg = msghdr(arena, bytes, data.length);
             int[][] cmsgs = Arrays.stream(groups).filter(group -> group.length > 0).toArray(int[][]::new);
             long controlLength = Arrays.stream(cmsgs).mapToLong(group -> Unix.cmsgSpace(group.length)).sum();
             if (controlLength > 0) {
@@ -82,6 +77,35 @@ public final class RawIpcPeer implements Closeable {
             if (sent < 0) throw Unix.error("sendmsg", (int) -sent);
             if (sent != data.length) throw new IOException("sendmsg: sent " + sent + " of " + data.length + " bytes");
         }
+    }
+
+    /**
+     * Reads what the master sends, answering each PING with a PONG, until the channel ends: a
+     * worker that looks alive, so that nothing but what it sent can get it stopped. Descriptors
+     * sent to it are not taken (no control buffer: the kernel drops them).
+     */
+    public void answerPings() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Unix.callState(arena);
+            MemorySegment bytes = arena.allocate(IpcMessage.SIZE, 8);
+            MemorySegment msg = msghdr(arena, bytes, IpcMessage.SIZE);
+            while (true) {
+                long received = Unix.recvmsg(state, fd, msg, 0);
+                if (received <= 0) return;
+                if (bytes.get(JAVA_BYTE, 0) == IpcMessage.Type.PING.code) send(message(IpcMessage.Type.PONG, 0, 0, 0));
+            }
+        }
+    }
+
+    /** A msghdr for {@code length} bytes at {@code bytes}, without control messages. */
+    private static MemorySegment msghdr(Arena arena, MemorySegment bytes, long length) {
+        MemorySegment iov = arena.allocate(Unix.IOVEC);
+        Unix.IOV_BASE.set(iov, 0L, bytes);
+        Unix.IOV_LEN.set(iov, 0L, length);
+        MemorySegment msg = arena.allocate(Unix.MSGHDR);
+        Unix.MSG_IOV.set(msg, 0L, iov);
+        Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+        return msg;
     }
 
     @Override
