@@ -297,6 +297,8 @@ public final class Unix {
         }
     }
 
+    private static final int[] NO_FDS = {};
+
     /** CMSG_SPACE(n * sizeof(int)): the room n descriptors take in a control buffer, padding included. */
     public static long cmsgSpace(int fds) {
         return align(CMSGHDR.byteSize() + (long) fds * Integer.BYTES);
@@ -317,7 +319,7 @@ public final class Unix {
      */
     public static int[] passedFds(MemorySegment control, long length) {
         long end = Math.min(length, control.byteSize());
-        int[] fds = new int[0];
+        int[] fds = NO_FDS;
         long header = 0;
         while (end - header >= CMSGHDR.byteSize()) {
             long cmsgLength = (long) CMSGHDR_LEN.get(control, header);
