@@ -159,7 +159,7 @@ final class ManagedWorker extends HerdWorker {
     }
 
     private void readLoop() {
-        try (IpcChannel.Reader reader = ipc.reader()) {
+        try (IpcChannel.Reader reader = ipc.reader(IpcMessage.Sender.MASTER)) {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {

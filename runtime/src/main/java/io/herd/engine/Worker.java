@@ -7,6 +7,7 @@ import io.herd.internal.PortOwnership;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
@@ -265,17 +266,18 @@ final class Worker {
             cluster.post(() -> cluster.onChannelGone(this));
             return;
         }
-        try (IpcChannel.Reader reader = ipc.reader()) {
+        try (IpcChannel.Reader reader = ipc.reader(IpcMessage.Sender.WORKER)) {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
                     case ACK -> acknowledged(message.id());
                     case PONG -> pingSentNanos = 0;
                     case NACK -> refused(message.id());
-                    case CLOSED -> closed.addAndGet(message.count());
+                    case CLOSED -> closedReported(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
                     case STOPPING -> stoppedAccepting();
-                    default -> throw new java.net.ProtocolException("a worker may not send " + message.type());
+                    // The reader already refuses what only the master sends: this is for a type added without a case here.
+                    default -> throw new ProtocolException("a worker may not send " + message.type());
                 }
             }
         } catch (EOFException normal) {
@@ -299,6 +301,21 @@ final class Worker {
         } catch (Exception e) {
             LOG.log(Level.ERROR, "{0} survived SIGKILL for 30 s; handing its pending connections on regardless", name());
         }
+    }
+
+    /**
+     * Counts connections the worker reports closed. It can only report connections it was
+     * handed and acknowledged, and only once each: any other count (the reader already refuses
+     * one below 1) would corrupt the open-connection figure least-connections balances on, so it
+     * is a protocol error (the worker is stopped). In proxy dispatch the relay sees every close
+     * itself: no report is due.
+     */
+    private void closedReported(int count) throws ProtocolException {
+        long open = proxyAddress == null ? openConnections() : 0;
+        if (count <= 0 || count > open) {
+            throw new ProtocolException("CLOSED counts " + count + " connections, not 1 to the " + open + " it holds");
+        }
+        closed.addAndGet(count);
     }
 
     private void acknowledged(long id) {

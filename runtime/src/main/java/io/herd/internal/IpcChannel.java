@@ -35,14 +35,7 @@ public final class IpcChannel implements Closeable {
 
     /** Connects to the socket a master is listening on. */
     public static IpcChannel connect(Path path) throws IOException {
-        int fd = Unix.socketSeqPacket();
-        try {
-            Unix.connect(fd, path);
-            return new IpcChannel(fd);
-        } catch (IOException e) {
-            Unix.close(fd);
-            throw e;
-        }
+        return new IpcChannel(Unix.connectSeqPacket(path));
     }
 
     /**
@@ -180,21 +173,44 @@ public final class IpcChannel implements Closeable {
         }
     }
 
-    /** Creates the reading side's buffers; call it on the one thread that reads. */
-    public Reader reader() {
-        return new Reader();
+    /**
+     * Creates the reading side's buffers; call it on the one thread that reads.
+     *
+     * @param from the other end of the channel: the reader takes only the message types it sends
+     */
+    public Reader reader(IpcMessage.Sender from) {
+        return new Reader(from);
     }
 
-    /** Reads messages; owned by one thread, which must also {@link #close()} it. */
+    /**
+     * Reads messages; owned by one thread, which must also {@link #close()} it.
+     *
+     * <p>Every descriptor that arrives is either handed to the caller with the one message that
+     * owns it (a HANDOFF, from the master) or closed here before the message is refused: a peer
+     * cannot make this process hold a descriptor it did not ask for.
+     */
     public final class Reader implements Closeable {
+        private final IpcMessage.Sender from;
         private final Arena arena = Arena.ofConfined();
         private final MemorySegment state = Unix.callState(arena);
         private final MemorySegment data = arena.allocate(IpcMessage.SIZE * 2, 8);
         private final MemorySegment iov = arena.allocate(Unix.IOVEC);
-        private final MemorySegment control = arena.allocate(Unix.CMSG_ONE_FD);
+        /*
+         * Room for as many descriptors as Linux passes in one message (SCM_MAX_FD), so that every
+         * one a peer sends lands here, where read() can close it. The kernel never leaves a
+         * descriptor that does not fit the control buffer in the receiver: net/core/scm.c,
+         * scm_detach_fds(), installs as many as fit in msg_controllen (two fit in 24 bytes),
+         * sets MSG_CTRUNC, and drops its reference to the rest, as if they had never been sent
+         * (on the sender's side they stay open until the sender closes them). The same happens
+         * when installing one fails, e.g. with EMFILE when this process is out of descriptors.
+         * (Checked on Linux 6.18: of three descriptors sent into a 24-byte buffer, two arrive,
+         * flagged MSG_CTRUNC; once those two are closed the process holds no more than before.)
+         */
+        private final MemorySegment control = arena.allocate(Unix.cmsgSpace(Unix.SCM_MAX_FD), 8);
         private final MemorySegment msg = arena.allocate(Unix.MSGHDR);
 
-        private Reader() {
+        private Reader(IpcMessage.Sender from) {
+            this.from = from;
             Unix.IOV_BASE.set(iov, 0L, data);
             // Twice the message size: a longer datagram then shows up as garbage instead of being cut to fit.
             Unix.IOV_LEN.set(iov, 0L, data.byteSize());
@@ -207,40 +223,51 @@ public final class IpcChannel implements Closeable {
          * Blocks for the next message.
          *
          * @throws EOFException when the peer closed the channel (or {@link #shutdown()} was called)
-         * @throws ProtocolException when the peer sent something that is not a herd message; any
-         *                           descriptor it carried has been closed
+         * @throws ProtocolException when the peer sent something that is not a herd message, a
+         *                           type it may not send, or a descriptor the type does not own;
+         *                           every descriptor the message carried has been closed
          */
         public IpcMessage read() throws IOException {
             Unix.MSG_CONTROLLEN.set(msg, 0L, control.byteSize());
             Unix.MSG_FLAGS.set(msg, 0L, 0);
-            Unix.CMSG_LEN.set(control, 0L, 0L);
             long n = Unix.recvmsg(state, fd, msg, Unix.MSG_CMSG_CLOEXEC);
-            if (n == 0) throw new EOFException("IPC channel closed by peer");
             if (n < 0) {
                 int errno = (int) -n;
                 if (errno == 104 /* ECONNRESET */) throw new EOFException("IPC channel reset by peer");
                 throw Unix.error("recvmsg", errno);
             }
-            int passed = receivedFd();
+            int[] fds = Unix.passedFds(control, (long) Unix.MSG_CONTROLLEN.get(msg, 0L));
+            boolean cutShort = ((int) Unix.MSG_FLAGS.get(msg, 0L) & Unix.MSG_CTRUNC) != 0;
+            // An empty message reads as the end of the channel, unless descriptors came with it.
+            if (n == 0 && fds.length == 0 && !cutShort) throw new EOFException("IPC channel closed by peer");
             IpcMessage.Type type = IpcMessage.Type.of(data.get(JAVA_BYTE, 0));
-            boolean wantsFd = type == IpcMessage.Type.HANDOFF;
-            if (n != IpcMessage.SIZE || type == null || wantsFd != (passed >= 0)
-                    || ((int) Unix.MSG_FLAGS.get(msg, 0L) & Unix.MSG_CTRUNC) != 0) {
-                if (passed >= 0) Unix.close(passed);
-                throw new ProtocolException("not a herd IPC message: " + n + " bytes, type "
-                        + data.get(JAVA_BYTE, 0) + (passed >= 0 ? ", with a descriptor" : ""));
+            int family = data.get(JAVA_BYTE, 1);
+            int count = data.get(JAVA_INT_UNALIGNED, 4);
+            String problem = problem(n, type, fds.length, cutShort, family, count);
+            if (problem != null) {
+                for (int passed : fds) Unix.close(passed);
+                throw new ProtocolException("refused an IPC message from the " + from + ": " + problem
+                        + (fds.length > 0 ? " (its " + descriptors(fds.length) + " closed)" : ""));
             }
-            return new IpcMessage(type, data.get(JAVA_BYTE, 1), data.get(JAVA_INT_UNALIGNED, 4),
-                    data.get(JAVA_LONG_UNALIGNED, 8), passed);
+            return new IpcMessage(type, family, count, data.get(JAVA_LONG_UNALIGNED, 8), fds.length == 1 ? fds[0] : -1);
         }
 
-        private int receivedFd() {
-            long length = (long) Unix.CMSG_LEN.get(control, 0L);
-            long controlLength = (long) Unix.MSG_CONTROLLEN.get(msg, 0L);
-            if (controlLength < Unix.CMSG_LEN_ONE_FD || length != Unix.CMSG_LEN_ONE_FD) return -1;
-            if ((int) Unix.CMSG_LEVEL.get(control, 0L) != Unix.SOL_SOCKET
-                    || (int) Unix.CMSG_TYPE.get(control, 0L) != Unix.SCM_RIGHTS) return -1;
-            return (int) Unix.CMSG_FD.get(control, 0L);
+        /** What makes a message unacceptable from {@link #from}, or null when nothing does. */
+        private String problem(long length, IpcMessage.Type type, int descriptors, boolean cutShort, int family, int count) {
+            if (length != IpcMessage.SIZE) {
+                return (length >= data.byteSize() ? "at least " : "") + length + " bytes, not " + IpcMessage.SIZE;
+            }
+            if (type == null) return "unknown message type " + data.get(JAVA_BYTE, 0);
+            if (type.sender != from) return type + ", which only the " + type.sender + " sends";
+            if (cutShort) return type + " whose descriptors were cut short (MSG_CTRUNC: out of descriptors?)";
+            if (descriptors != type.descriptors()) {
+                return type + " carrying " + descriptors(descriptors) + (type.descriptors() == 0 ? ", which it may not" : ", not 1");
+            }
+            return IpcMessage.invalidField(type, family, count);
+        }
+
+        private static String descriptors(int count) {
+            return count == 0 ? "no descriptor" : count == 1 ? "1 descriptor" : count + " descriptors";
         }
 
         /** Frees the buffers and the channel. */

@@ -12,6 +12,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -60,6 +61,15 @@ public final class Unix {
             JAVA_INT.withName("fd"), MemoryLayout.paddingLayout(4));
     /** CMSG_LEN(sizeof(int)). */
     public static final long CMSG_LEN_ONE_FD = 20;
+    /**
+     * {@code struct cmsghdr} alone: what every control message starts with, whatever follows it.
+     * Its size is CMSG_LEN(0); its data starts right after it, and the next header at the next
+     * multiple of 8 (CMSG_ALIGN).
+     */
+    public static final StructLayout CMSGHDR = MemoryLayout.structLayout(
+            JAVA_LONG.withName("cmsg_len"), JAVA_INT.withName("cmsg_level"), JAVA_INT.withName("cmsg_type"));
+    /** The most descriptors Linux passes in one message (include/net/scm.h); sendmsg refuses more. */
+    public static final int SCM_MAX_FD = 253;
     /** {@code struct ucred}. */
     public static final StructLayout UCRED = MemoryLayout.structLayout(
             JAVA_INT.withName("pid"), JAVA_INT.withName("uid"), JAVA_INT.withName("gid"));
@@ -80,6 +90,9 @@ public final class Unix {
     public static final VarHandle CMSG_LEVEL = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_level"));
     public static final VarHandle CMSG_TYPE = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_type"));
     public static final VarHandle CMSG_FD = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("fd"));
+    private static final VarHandle CMSGHDR_LEN = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_len"));
+    private static final VarHandle CMSGHDR_LEVEL = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_level"));
+    private static final VarHandle CMSGHDR_TYPE = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_type"));
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -178,6 +191,18 @@ public final class Unix {
         return (int) call("socket", SOCKET, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     }
 
+    /** A SOCK_SEQPACKET socket connected to {@code path}; nothing is left open when it cannot connect. */
+    public static int connectSeqPacket(Path path) throws IOException {
+        int fd = socketSeqPacket();
+        try {
+            connect(fd, path);
+            return fd;
+        } catch (IOException e) {
+            close(fd);
+            throw e;
+        }
+    }
+
     public static MemorySegment sockaddr(Arena arena, Path path) throws IOException {
         byte[] bytes = path.toString().getBytes(StandardCharsets.UTF_8);
         if (bytes.length > SUN_PATH_MAX) {
@@ -270,6 +295,47 @@ public final class Unix {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
+    }
+
+    private static final int[] NO_FDS = {};
+
+    /** CMSG_SPACE(n * sizeof(int)): the room n descriptors take in a control buffer, padding included. */
+    public static long cmsgSpace(int fds) {
+        return align(CMSGHDR.byteSize() + (long) fds * Integer.BYTES);
+    }
+
+    /** CMSG_ALIGN: control messages start on multiples of 8 bytes. */
+    private static long align(long length) {
+        return (length + 7) & ~7L;
+    }
+
+    /**
+     * Every descriptor an {@code SCM_RIGHTS} control message brought, from the control buffer
+     * recvmsg filled ({@code length} is the msg_controllen it left): the walk of CMSG_FIRSTHDR
+     * and CMSG_NXTHDR, over any number of headers. Linux merges the SCM_RIGHTS messages of one
+     * sendmsg into one on the receiving side, but nothing here counts on it. A header the buffer
+     * cuts short yields the descriptors wholly inside the buffer only: the kernel installs no
+     * others (see {@link IpcChannel}'s reader).
+     */
+    public static int[] passedFds(MemorySegment control, long length) {
+        long end = Math.min(length, control.byteSize());
+        int[] fds = NO_FDS;
+        long header = 0;
+        while (end - header >= CMSGHDR.byteSize()) {
+            long cmsgLength = (long) CMSGHDR_LEN.get(control, header);
+            if (cmsgLength < CMSGHDR.byteSize()) break; // CMSG_NXTHDR stops there too
+            long inBuffer = Math.min(cmsgLength, end - header);
+            if ((int) CMSGHDR_LEVEL.get(control, header) == SOL_SOCKET && (int) CMSGHDR_TYPE.get(control, header) == SCM_RIGHTS) {
+                long data = header + CMSGHDR.byteSize();
+                int count = (int) ((inBuffer - CMSGHDR.byteSize()) / Integer.BYTES);
+                int already = fds.length;
+                fds = Arrays.copyOf(fds, already + count);
+                for (int i = 0; i < count; i++) fds[already + i] = control.get(JAVA_INT, data + (long) i * Integer.BYTES);
+            }
+            if (cmsgLength >= end - header) break;
+            header += align(cmsgLength);
+        }
+        return fds;
     }
 
     /** shutdown(SHUT_RDWR): wakes a thread blocked reading the socket, without freeing the fd number. */

@@ -1,8 +1,10 @@
 package io.herd.engine;
 
+import io.herd.testapp.IpcAttacker;
 import io.herd.testapp.Reply;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -11,20 +13,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.aMapWithSize;
+import static org.hamcrest.Matchers.both;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.oneOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The master and real worker JVMs, over real loopback sockets. */
@@ -191,6 +199,71 @@ class MasterTest {
             assertThat(after.workers().stream().filter(w -> w.instance() == 1).findFirst().orElseThrow().pid(), is(sibling));
             assertThat(after.workers().stream().filter(w -> w.instance() == 1).findFirst().orElseThrow().restarts(), is(0));
         }
+    }
+
+    @Test
+    @Timeout(240)
+    void aWorkerAttachingDescriptorsToWrongMessagesLeaksNoneIntoTheMasterAndIsRestartedEachTime(@TempDir Path launches) throws Exception {
+        List<String> attacks = IpcAttacker.descriptorAttacks();
+        Descriptors master = attackInTurn(launches, attacks);
+        assertThat("the master's descriptors after " + attacks.size() + " attacks", master.after(), is(lessThanOrEqualTo(master.before())));
+    }
+
+    @Test
+    @Timeout(240)
+    void aWorkerThatLiesAboutTheConnectionsItClosedIsStoppedAndRestarted(@TempDir Path launches) throws Exception {
+        attackInTurn(launches, IpcAttacker.countLies()); // each liar answers pings: only the lie can get it stopped
+    }
+
+    private record Descriptors(long before, long after) {
+    }
+
+    /**
+     * Two workers of {@link IpcAttacker}. Instance 0 serves, is killed once (so that whatever the
+     * master opens once for a restart is open before counting), then makes {@code attacks}, one a
+     * launch, then serves again. Asserts that it was stopped and restarted after each attack, and
+     * that its sibling served every connection made meanwhile and kept its pid. Returns the
+     * master's open descriptors (this JVM's) before the attacks and once they are over.
+     */
+    private static Descriptors attackInTurn(Path launches, List<String> attacks) throws Exception {
+        List<String> plan = new ArrayList<>(List.of("serve", "serve"));
+        plan.addAll(attacks);
+        Map<String, String> settings = Map.of("main", IpcAttacker.class.getName(), "env.HOSTILE_INSTANCE", "0",
+                "env.HOSTILE_PLAN", String.join(",", plan), "env.HOSTILE_STATE", launches.toString(),
+                "restart.delay", "50ms", "restart.delay.max", "100ms", "max.restarts", "1000", "ready.timeout", "10m");
+        try (TestCluster herd = TestCluster.start(2, settings)) {
+            ProcessHandle.of(instance(herd.awaitOnline(2), 0).pid()).orElseThrow().destroyForcibly();
+            ClusterInfo warm = herd.awaitInfo(info -> info.online() == 2 && instance(info, 0).restarts() == 1);
+            assertThat(instance(warm, 0).restarts(), is(1));
+            for (int i = 0; i < 20; i++) Reply.ask(herd.port);
+            long sibling = instance(warm, 1).pid();
+            long before = openDescriptors();
+
+            ProcessHandle.of(instance(warm, 0).pid()).orElseThrow().destroyForcibly(); // the attacks begin
+            int restarts = plan.size(); // each launch after the first, the one after the plan (serving) included
+            Predicate<ClusterInfo> attacksOver = info -> info.online() == 2 && instance(info, 0).restarts() == restarts;
+            Set<Long> servedBy = new HashSet<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            ClusterInfo seen = herd.info();
+            while (!attacksOver.test(seen) && System.nanoTime() < deadline) {
+                servedBy.add(Reply.ask(herd.port).pid()); // throws if a connection goes unanswered
+                seen = herd.info();
+            }
+
+            assertThat("the attacker, restarted after each attack, then serving", instance(seen, 0).restarts(), is(restarts));
+            assertThat(instance(seen, 0).state(), is("online"));
+            long attackerNow = instance(seen, 0).pid();
+            assertThat("who served while the attacks went on", servedBy, both(hasItem(sibling)).and(everyItem(is(oneOf(sibling, attackerNow)))));
+            assertThat(instance(seen, 1).pid(), is(sibling));
+            assertThat(instance(seen, 1).restarts(), is(0));
+            ClusterInfo idle = herd.awaitInfo(info -> info.workers().stream().allMatch(w -> w.open() == 0));
+            assertThat("open connections once every client is gone", idle.workers().stream().map(WorkerInfo::open).toList(), everyItem(is(0L)));
+            return new Descriptors(before, TestCluster.await(MasterTest::openDescriptors, count -> count <= before, Duration.ofSeconds(30)));
+        }
+    }
+
+    private static WorkerInfo instance(ClusterInfo info, int instance) {
+        return info.workers().stream().filter(w -> w.instance() == instance).findFirst().orElseThrow();
     }
 
     @Test

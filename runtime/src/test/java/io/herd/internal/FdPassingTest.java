@@ -42,7 +42,7 @@ class FdPassingTest {
             });
             try (IpcChannel workerSide = IpcChannel.connect(listener.path());
                  IpcChannel master = masterSide.get();
-                 IpcChannel.Reader reader = workerSide.reader()) {
+                 IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
                 assertThat(master.send(IpcMessage.handoff(42, 4, JdkSockets.fdOf(accepted)), false), is(true));
                 IpcMessage received = reader.read();
                 assertThat(received.type(), is(IpcMessage.Type.HANDOFF));
@@ -80,7 +80,7 @@ class FdPassingTest {
         IpcChannel workerSide = IpcChannel.connect(listener.path());
         IpcChannel master = IpcChannel.acceptFrom(listener, ProcessHandle.current().pid(), 10_000, () -> true);
         master.close();
-        try (IpcChannel.Reader reader = workerSide.reader()) {
+        try (IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
             assertThrows(java.io.EOFException.class, reader::read);
         }
     }

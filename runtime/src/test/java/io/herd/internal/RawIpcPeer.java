@@ -1,0 +1,115 @@
+package io.herd.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * A hostile end of an IPC channel, for tests: it sends any bytes with any descriptors attached,
+ * in as many SCM_RIGHTS control messages as it is told, through a raw sendmsg(2) — what
+ * {@link IpcChannel#send} never does.
+ */
+public final class RawIpcPeer implements Closeable {
+    private final int fd;
+
+    private RawIpcPeer(int fd) {
+        this.fd = fd;
+    }
+
+    /** Connects to a channel's listening socket, as a worker does. */
+    public static RawIpcPeer connect(Path path) throws IOException {
+        return new RawIpcPeer(Unix.connectSeqPacket(path));
+    }
+
+    /** The 16 bytes of a message, laid out as {@link IpcChannel} writes them, whatever the fields hold. */
+    public static byte[] message(IpcMessage.Type type, int family, int count, long id) {
+        return ByteBuffer.allocate(IpcMessage.SIZE).order(ByteOrder.nativeOrder())
+                .put(0, type.code).put(1, (byte) family).putInt(4, count).putLong(8, id).array();
+    }
+
+    /** {@code n} fresh descriptors (unconnected sockets), something to pass; the caller closes them. */
+    public static int[] descriptors(int n) throws IOException {
+        int[] fds = new int[n];
+        for (int i = 0; i < n; i++) fds[i] = Unix.socketSeqPacket();
+        return fds;
+    }
+
+    /** Closes every descriptor given. */
+    public static void closeAll(int[]... groups) {
+        for (int[] group : groups) for (int descriptor : group) Unix.close(descriptor);
+    }
+
+    /**
+     * Sends {@code data} as one message, with one SCM_RIGHTS control message for each group of
+     * descriptors (an empty group adds none). The descriptors stay open here: the kernel passes
+     * copies.
+     */
+    public void send(byte[] data, int[]... groups) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Unix.callState(arena);
+            MemorySegment bytes = arena.allocate(Math.max(1, data.length), 8);
+            MemorySegment.copy(data, 0, bytes, JAVA_BYTE, 0, data.length);
+            MemorySegment msg = msghdr(arena, bytes, data.length);
+            int[][] cmsgs = Arrays.stream(groups).filter(group -> group.length > 0).toArray(int[][]::new);
+            long controlLength = Arrays.stream(cmsgs).mapToLong(group -> Unix.cmsgSpace(group.length)).sum();
+            if (controlLength > 0) {
+                MemorySegment control = arena.allocate(controlLength, 8);
+                long header = 0;
+                for (int[] group : cmsgs) {
+                    Unix.CMSG_LEN.set(control, header, Unix.CMSGHDR.byteSize() + (long) group.length * Integer.BYTES);
+                    Unix.CMSG_LEVEL.set(control, header, Unix.SOL_SOCKET);
+                    Unix.CMSG_TYPE.set(control, header, Unix.SCM_RIGHTS);
+                    MemorySegment.copy(group, 0, control, JAVA_INT, header + Unix.CMSGHDR.byteSize(), group.length);
+                    header += Unix.cmsgSpace(group.length);
+                }
+                Unix.MSG_CONTROL.set(msg, 0L, control);
+                Unix.MSG_CONTROLLEN.set(msg, 0L, controlLength);
+            }
+            long sent = Unix.sendmsg(state, fd, msg, Unix.MSG_NOSIGNAL);
+            if (sent < 0) throw Unix.error("sendmsg", (int) -sent);
+            if (sent != data.length) throw new IOException("sendmsg: sent " + sent + " of " + data.length + " bytes");
+        }
+    }
+
+    /**
+     * Reads what the master sends, answering each PING with a PONG, until the channel ends: a
+     * worker that looks alive, so that nothing but what it sent can get it stopped. Descriptors
+     * sent to it are not taken (no control buffer: the kernel drops them).
+     */
+    public void answerPings() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Unix.callState(arena);
+            MemorySegment bytes = arena.allocate(IpcMessage.SIZE, 8);
+            MemorySegment msg = msghdr(arena, bytes, IpcMessage.SIZE);
+            while (true) {
+                long received = Unix.recvmsg(state, fd, msg, 0);
+                if (received <= 0) return;
+                if (bytes.get(JAVA_BYTE, 0) == IpcMessage.Type.PING.code) send(message(IpcMessage.Type.PONG, 0, 0, 0));
+            }
+        }
+    }
+
+    /** A msghdr for {@code length} bytes at {@code bytes}, without control messages. */
+    private static MemorySegment msghdr(Arena arena, MemorySegment bytes, long length) {
+        MemorySegment iov = arena.allocate(Unix.IOVEC);
+        Unix.IOV_BASE.set(iov, 0L, bytes);
+        Unix.IOV_LEN.set(iov, 0L, length);
+        MemorySegment msg = arena.allocate(Unix.MSGHDR);
+        Unix.MSG_IOV.set(msg, 0L, iov);
+        Unix.MSG_IOVLEN.set(msg, 0L, 1L);
+        return msg;
+    }
+
+    @Override
+    public void close() {
+        Unix.close(fd);
+    }
+}
