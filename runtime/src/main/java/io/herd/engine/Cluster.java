@@ -799,6 +799,6 @@ public final class Cluster extends LifeCycle {
             cpu += worker.cpuPercent;
         }
         return new ClusterInfo(name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
-                open, cpu, rss, workers);
+                dispatcher.refused(), open, cpu, rss, workers);
     }
 }

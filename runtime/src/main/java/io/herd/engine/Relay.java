@@ -298,7 +298,7 @@ final class Relay extends LifeCycle {
                     direction.pending = null;
                 }
             }
-            closeQuietly(client.channel());
+            client.closeMasterCopy();
             closeQuietly(upstream);
             if (started) worker.relayEnded();
         }
