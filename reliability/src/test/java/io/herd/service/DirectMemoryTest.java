@@ -1,6 +1,5 @@
 package io.herd.service;
 
-import io.herd.examples.plain.Plain;
 import io.herd.service.cli.CliRunner;
 import org.jolokia.json.JSONObject;
 import org.jolokia.json.parser.JSONParser;
@@ -103,22 +102,11 @@ class DirectMemoryTest {
     }
 
     private Path config(int maxConnections) throws Exception {
-        return Files.writeString(home.resolve("herd.properties"), """
-                herd.logs.dir = %s
-                herd.jolokia.port = 0
-                herd.jolokia.policy = %s
+        return ServiceProcess.plainConfig(home, 2, """
                 herd.jolokia.password.file = %s
-                herd.proxy.threads = 1
-                app.plain.listen = 127.0.0.1:0
-                app.plain.instances = 2
-                app.plain.classpath = %s
-                app.plain.main = %s
-                app.plain.dispatch = proxy
                 app.plain.kill.timeout = 2s
                 app.plain.proxy.max.connections = %d
-                app.plain.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
-                """.formatted(home.resolve("logs"), HelloCluster.POLICY, home.resolve("jolokia.password"),
-                HelloCluster.location(Plain.class), Plain.class.getName(), maxConnections));
+                """.formatted(home.resolve("jolokia.password"), maxConnections));
     }
 
     /**
