@@ -95,11 +95,21 @@ public record AppConfig(
     /**
      * Proxy dispatch's settings.
      *
-     * @param header      what the master first tells the worker about the client, if anything
-     * @param idleTimeout a relayed connection with no byte either way for this long is closed
+     * @param header         what the master first tells the worker about the client, if anything
+     * @param idleTimeout    a relayed connection with no byte either way for this long is closed
+     * @param maxConnections the most connections the master holds open for the app (waiting or
+     *                       relayed); one more is refused at once, and counted. Each relayed
+     *                       connection holds up to two 32 KiB direct buffers in the master
      */
-    public record Proxy(Header header, Duration idleTimeout) {
-        public static final Proxy DEFAULTS = new Proxy(Header.NONE, Duration.ofMinutes(5));
+    public record Proxy(Header header, Duration idleTimeout, int maxConnections) {
+        /**
+         * 1,024 connections: at most 64 MiB of relay buffers (2 × 32 KiB each, with both ways
+         * stalled), a quarter of the master's shipped -XX:MaxDirectMemorySize=256m, so three
+         * proxied apps at their limit still leave room for everything else that takes direct
+         * memory.
+         */
+        public static final int DEFAULT_MAX_CONNECTIONS = 1024;
+        public static final Proxy DEFAULTS = new Proxy(Header.NONE, Duration.ofMinutes(5), DEFAULT_MAX_CONNECTIONS);
 
         /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address; written none, v1 or v2. */
         public enum Header {

@@ -84,7 +84,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
-            "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout");
+            "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout", "proxy.max.connections");
     /** What {@link #APP_NAME} allows, for error messages. */
     public static final String APP_NAME_RULE = "lower-case letters, digits and '-', starting with a letter or digit (at most 40)";
 
@@ -99,6 +99,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             "herd.jolokia.threads", "requests are served on virtual threads, and open connections are bounded");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
+    /** An upper bound for {@code proxy.max.connections} that catches typos: two descriptors each. */
+    public static final int MAX_PROXY_CONNECTIONS = 1_000_000;
     /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
     public static final int DEFAULT_MAX_INSTANCES = 32;
 
@@ -145,6 +147,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         if (app.proxied()) {
             keys.put(prefix + "proxy.protocol", keyOf(app.proxy().header()));
             keys.put(prefix + "proxy.idle.timeout", app.proxy().idleTimeout().toMillis() + "ms");
+            keys.put(prefix + "proxy.max.connections", Integer.toString(app.proxy().maxConnections()));
         }
         return keys;
     }
@@ -348,7 +351,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         private AppConfig.Proxy proxy(String prefix, Map<String, String> keys, Dispatch dispatch) {
             AppConfig.Proxy defaults = AppConfig.Proxy.DEFAULTS;
             if (dispatch != Dispatch.PROXY) {
-                for (String key : List.of("proxy.protocol", "proxy.idle.timeout")) {
+                for (String key : List.of("proxy.protocol", "proxy.idle.timeout", "proxy.max.connections")) {
                     if (keys.containsKey(key)) problem(prefix + key, "only means something with " + prefix + "dispatch = proxy");
                 }
                 return defaults;
@@ -357,7 +360,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (header == null) problem(prefix + "proxy.protocol", "'" + keys.get("proxy.protocol") + "' is not none, v1 or v2");
             Duration idle = duration(prefix + "proxy.idle.timeout", keys.getOrDefault("proxy.idle.timeout", defaults.idleTimeout().toMillis() + "ms"));
             if (idle.isZero()) problem(prefix + "proxy.idle.timeout", "must be longer than 0");
-            return new AppConfig.Proxy(header, idle);
+            int maxConnections = integer(prefix + "proxy.max.connections",
+                    keys.getOrDefault("proxy.max.connections", Integer.toString(defaults.maxConnections())), 1, MAX_PROXY_CONNECTIONS);
+            return new AppConfig.Proxy(header, idle, maxConnections);
         }
 
         private List<InetSocketAddress> listen(String key, String value) {

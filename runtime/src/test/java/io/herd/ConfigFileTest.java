@@ -88,6 +88,7 @@ class ConfigFileTest {
                 app.api.dispatch = proxy
                 app.api.proxy.protocol = v2
                 app.api.proxy.idle.timeout = 90s
+                app.api.proxy.max.connections = 500
                 """.formatted(escaped(jar), escaped(lib), escaped(workdir), escaped(jar));
     }
 

@@ -155,6 +155,11 @@ public final class ClusterBean implements ClusterMXBean, AutoCloseable {
     }
 
     @Override
+    public long getRefused() {
+        return cluster.info().refused();
+    }
+
+    @Override
     public String getRunningOperation() {
         String running = cluster.runningOperation();
         return running == null ? "" : running;

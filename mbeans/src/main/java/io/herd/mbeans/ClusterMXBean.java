@@ -32,6 +32,9 @@ public interface ClusterMXBean {
     @Description("Connections closed unserved since start: the wait queue was full, or they waited past queue.timeout.")
     long getDropped();
 
+    @Description("Proxy dispatch: connections refused since start, closed at once unserved, because proxy.max.connections were open.")
+    long getRefused();
+
     @Description("The operation in progress (e.g. 'reload', 'scale 4'), or empty when none is.")
     String getRunningOperation();
 
@@ -39,7 +42,7 @@ public interface ClusterMXBean {
             + "bytes relayed in and out (proxy dispatch only), last exit code, CPU % and resident memory.")
     List<WorkerInfo> getWorkers();
 
-    @Description("The app's figures in one read: dispatch, instances, online, accepted, waiting, dropped, and the workers.")
+    @Description("The app's figures in one read: dispatch, instances, online, accepted, waiting, dropped, refused, and the workers.")
     ClusterInfo getStats();
 
     @Description("Sets the number of workers: up starts new ones (lowest free instance indices) and waits until they are online; "

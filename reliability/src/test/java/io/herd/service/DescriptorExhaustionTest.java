@@ -1,6 +1,5 @@
 package io.herd.service;
 
-import io.herd.examples.plain.Plain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,18 +30,7 @@ class DescriptorExhaustionTest {
 
     @Test
     void aFloodPastTheDescriptorLimitCostsNoBusyLoopAndServiceResumesWhenItEnds() throws Exception {
-        Path config = Files.writeString(home.resolve("herd.properties"), """
-                herd.logs.dir = %s
-                herd.jolokia.port = 0
-                herd.jolokia.policy = %s
-                herd.proxy.threads = 1
-                app.plain.listen = 127.0.0.1:0
-                app.plain.instances = 2
-                app.plain.classpath = %s
-                app.plain.main = %s
-                app.plain.dispatch = proxy
-                app.plain.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
-                """.formatted(home.resolve("logs"), HelloCluster.POLICY, HelloCluster.location(Plain.class), Plain.class.getName()));
+        Path config = ServiceProcess.plainConfig(home, 2, "");
         try (ServiceProcess herd = ServiceProcess.startWithDescriptorLimit(home, config, LIMIT)) {
             int port = herd.port("plain");
             herd.awaitOutput("-> online", 2);

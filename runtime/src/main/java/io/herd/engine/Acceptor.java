@@ -34,6 +34,7 @@ final class Acceptor extends LifeCycle {
     private record Endpoint(ServerSocketChannel server, Cluster cluster, int family) {
     }
 
+    private final FatalErrors fatalErrors;
     private final List<Endpoint> endpoints = new CopyOnWriteArrayList<>();
     /** Changes to the selector's registrations, done by the accept thread itself. */
     private final ConcurrentLinkedQueue<Runnable> changes = new ConcurrentLinkedQueue<>();
@@ -42,6 +43,10 @@ final class Acceptor extends LifeCycle {
     private volatile boolean running;
     private long nextId;
     private long lastErrorLog;
+
+    Acceptor(FatalErrors fatalErrors) {
+        this.fatalErrors = fatalErrors;
+    }
 
     /** Binds one listening socket; may run as root, before privileges are dropped. */
     void bind(Cluster cluster, InetSocketAddress address, Path source) throws ConfigException {
@@ -112,7 +117,7 @@ final class Acceptor extends LifeCycle {
         selector = Selector.open();
         for (Endpoint endpoint : endpoints) register(endpoint);
         running = true;
-        thread = new Thread(this::acceptLoop, "herd-accept");
+        thread = new Thread(fatalErrors.guarded(this::acceptLoop), "herd-accept");
         thread.start();
     }
 

@@ -136,8 +136,10 @@ public final class Cluster extends LifeCycle {
             events.execute(() -> {
                 try {
                     task.run();
-                } catch (RuntimeException | Error e) {
+                } catch (RuntimeException e) {
                     LOG.log(Level.ERROR, name() + ": event failed", e);
+                } catch (Error e) {
+                    master.fatalErrors().report(e); // the app's state may be half-changed: not safe to go on
                 }
             });
         } catch (RejectedExecutionException stopped) {
@@ -398,6 +400,11 @@ public final class Cluster extends LifeCycle {
         return millis - spread + ThreadLocalRandom.current().nextLong(2 * spread + 1);
     }
 
+    /** Where this app's threads send the Errors that escape them. */
+    FatalErrors fatalErrors() {
+        return master.fatalErrors();
+    }
+
     /** Runs a task on the event thread after a delay. */
     void later(Runnable task, long delayMillis) {
         master.housekeeping().schedule(() -> post(task), delayMillis, TimeUnit.MILLISECONDS);
@@ -472,8 +479,11 @@ public final class Cluster extends LifeCycle {
             events.execute(() -> {
                 try {
                     result.complete(task.call());
-                } catch (Exception | Error e) {
+                } catch (Exception e) {
                     result.completeExceptionally(e);
+                } catch (Error e) {
+                    result.completeExceptionally(e);
+                    master.fatalErrors().report(e);
                 }
             });
         } catch (RejectedExecutionException stopped) {
@@ -789,6 +799,6 @@ public final class Cluster extends LifeCycle {
             cpu += worker.cpuPercent;
         }
         return new ClusterInfo(name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
-                open, cpu, rss, workers);
+                dispatcher.refused(), open, cpu, rss, workers);
     }
 }

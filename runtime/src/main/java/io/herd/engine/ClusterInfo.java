@@ -12,12 +12,13 @@ import java.util.List;
  * @param accepted  connections the master accepted for it, in all
  * @param waiting   connections waiting now for a ready worker
  * @param dropped   connections closed unserved: the wait queue was full, or they waited too long
+ * @param refused   proxy dispatch: connections closed at once, unserved, because proxy.max.connections were open
  * @param open      connections open now on all its workers
  * @param cpuPercent its workers' CPU use together, in percent of one core
  * @param rssBytes  its workers' resident memory together, in bytes
  * @param workers   each worker, by instance
  */
-public record ClusterInfo(String app, String dispatch, int instances, int online, long accepted, long waiting, long dropped,
+public record ClusterInfo(String app, String dispatch, int instances, int online, long accepted, long waiting, long dropped, long refused,
                           long open, double cpuPercent, long rssBytes, List<WorkerInfo> workers) {
     public ClusterInfo {
         workers = List.copyOf(workers);

@@ -4,6 +4,7 @@ import io.herd.internal.JdkSockets;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An accepted client connection on its way to a worker. The master holds its copy of the socket
@@ -20,6 +21,8 @@ final class Connection {
     private final SocketChannel channel;
     /** Proxy dispatch: worker ports that refused it so far (relay threads only, one at a time). */
     int refusals;
+    /** Proxy dispatch: its app's count of open connections, which it is in until the master closes it; else null. */
+    private AtomicInteger countedIn;
 
     Connection(long id, SocketChannel channel, int family) {
         this.id = id;
@@ -33,16 +36,25 @@ final class Connection {
         return channel;
     }
 
+    /** Proxy dispatch: {@code open} was counted up for it, and is counted down when the master closes it. */
+    void countedIn(AtomicInteger open) {
+        countedIn = open;
+    }
+
     /**
-     * Closes the master's copy. The channel is blocking and was never registered with a selector,
-     * so the JDK closes it with a plain close(2): a shutdown(2) here would cut the connection the
-     * worker now serves.
+     * Closes the master's copy. In handoff dispatch the channel is blocking and was never
+     * registered with a selector, so the JDK closes it with a plain close(2): a shutdown(2) here
+     * would cut the connection the worker now serves. In proxy dispatch it is the client's end.
      */
     void closeMasterCopy() {
         try {
             channel.close();
         } catch (IOException ignored) {
             // Nothing to do: the descriptor is released either way.
+        }
+        if (countedIn != null) {
+            countedIn.decrementAndGet();
+            countedIn = null;
         }
     }
 }

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * take) call it lock-free, over a copy-on-write array of the workers in rotation, which only the
  * cluster's event thread replaces ({@link #setRotation}). While no worker can take a connection,
  * it waits in a bounded queue (queue.size, queue.timeout) instead of being refused; past either
- * it is closed and counted.
+ * it is closed and counted. In proxy dispatch, where the master holds every connection and its
+ * relay buffers, a connection past proxy.max.connections open is refused at once, and counted.
  */
 final class Dispatcher {
     private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
@@ -26,6 +27,9 @@ final class Dispatcher {
     private final AtomicInteger turn = new AtomicInteger();
     private final LongAdder accepted = new LongAdder();
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder refused = new LongAdder();
+    /** Proxy dispatch: connections taken on and not yet closed, waiting or relayed; at most proxy.max.connections. */
+    private final AtomicInteger open = new AtomicInteger();
     /** Connections waiting for a ready worker, oldest first. Guarded by itself. */
     private final ArrayDeque<Connection> waiting = new ArrayDeque<>();
     private volatile int waitingCount;
@@ -40,7 +44,24 @@ final class Dispatcher {
     /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
     void dispatch(Connection connection) {
         accepted.increment();
+        if (config.proxied() && !admit(connection)) {
+            closeUnserved(connection, refused, "refused a connection",
+                    config.proxy().maxConnections() + " are open already (proxy.max.connections)");
+            return;
+        }
         if (!handOff(connection, null)) await(connection, null);
+    }
+
+    /**
+     * Proxy dispatch: counts the connection among the app's open ones, unless
+     * proxy.max.connections are open already. Each holds up to two relay buffers: the limit
+     * bounds the master's direct memory whatever clients do.
+     */
+    private boolean admit(Connection connection) {
+        int max = config.proxy().maxConnections();
+        if (open.getAndUpdate(count -> count < max ? count + 1 : count) >= max) return false;
+        connection.countedIn(open);
+        return true;
     }
 
     /** Gives a connection a worker could not take to another worker. */
@@ -118,12 +139,16 @@ final class Dispatcher {
     }
 
     private void drop(Connection connection, String why) {
-        dropped.increment();
+        closeUnserved(connection, dropped, "closed a connection unserved", why);
+    }
+
+    private void closeUnserved(Connection connection, LongAdder counter, String what, String why) {
+        counter.increment();
         connection.closeMasterCopy();
         long now = System.nanoTime();
         if (now - lastDropLog > DROP_LOG_INTERVAL_NANOS) { // a flood of drops must not become a flood of log lines
             lastDropLog = now;
-            LOG.log(Level.WARNING, "{0}: closed a connection unserved ({1} so far): {2}", config.name(), Long.toString(dropped.sum()), why);
+            LOG.log(Level.WARNING, "{0}: {1} ({2} so far): {3}", config.name(), what, Long.toString(counter.sum()), why);
         }
     }
 
@@ -157,5 +182,9 @@ final class Dispatcher {
 
     long dropped() {
         return dropped.sum();
+    }
+
+    long refused() {
+        return refused.sum();
     }
 }

@@ -38,7 +38,8 @@ public final class Master extends Container {
     private static final System.Logger LOG = System.getLogger(Master.class.getName());
     private final HerdConfig config;
     private final Map<String, Cluster> clusters = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
-    private final Acceptor acceptor = new Acceptor();
+    private final FatalErrors fatalErrors;
+    private final Acceptor acceptor;
     private final Relay relay;
     private final ScheduledThreadPoolExecutor housekeeping;
     private final WorkerOutput workerOutput;
@@ -51,19 +52,40 @@ public final class Master extends Container {
 
     /** @param workerOutput where workers' output lines go; null to append them to files in the logs directory */
     public Master(HerdConfig config, WorkerOutput workerOutput) {
+        this(config, workerOutput, null);
+    }
+
+    /**
+     * @param workerOutput where workers' output lines go; null to append them to files in the logs directory
+     * @param onFatalError what an Error escaping one of the master's threads does; null to stop
+     *                     this master, and only it: the JVM it runs in is its owner's
+     */
+    public Master(HerdConfig config, WorkerOutput workerOutput, FatalErrorHandler onFatalError) {
         this.config = config;
         this.workerOutput = workerOutput;
+        this.fatalErrors = new FatalErrors(onFatalError != null ? onFatalError : this::stopAfterFatalError);
         // Started in this order, stopped in reverse: the acceptor stops before the relay and the
         // clusters, so connections stop coming before the workers drain.
-        relay = addPart(new Relay(config.proxyThreads()));
+        relay = addPart(new Relay(config.proxyThreads(), fatalErrors));
         for (AppConfig app : config.apps()) clusters.put(app.name(), addPart(new Cluster(app, this)));
-        addPart(acceptor);
-        housekeeping = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread thread = new Thread(runnable, "herd-housekeeping");
-            thread.setDaemon(true);
-            return thread;
+        acceptor = addPart(new Acceptor(fatalErrors));
+        housekeeping = fatalErrors.newTimer("herd-housekeeping");
+    }
+
+    /**
+     * The default reaction to a fatal error: this master stops, its workers with it, rather than
+     * live on without one of its threads. On a thread of its own: stopping waits for the master's
+     * threads, the failed one among them.
+     */
+    private void stopAfterFatalError(Thread thread, Error error) {
+        LOG.log(Level.ERROR, "fatal: " + error + " in thread " + thread.getName() + ": stopping the master", error);
+        Thread.ofPlatform().name("herd-fatal-stop").start(() -> {
+            try {
+                stop();
+            } catch (Exception e) {
+                LOG.log(Level.ERROR, "stopping the master after a fatal error failed", e);
+            }
         });
-        housekeeping.setRemoveOnCancelPolicy(true);
     }
 
     /** Opens every listening socket; fails naming the port and the file when one is taken. */
@@ -212,6 +234,11 @@ public final class Master extends Container {
 
     ScheduledExecutorService housekeeping() {
         return housekeeping;
+    }
+
+    /** Where the master's threads send the Errors that escape them. */
+    FatalErrors fatalErrors() {
+        return fatalErrors;
     }
 
     Relay relay() {

@@ -20,8 +20,9 @@ final class OutputPump implements Runnable {
         this.stream = stream;
     }
 
-    static void start(InputStream in, WorkerOutput output, String app, int instance, String stream) {
-        Thread thread = new Thread(new OutputPump(in, output, app, instance, stream), "herd-" + app + "-" + instance + "-" + stream);
+    static void start(InputStream in, WorkerOutput output, String app, int instance, String stream, FatalErrors fatalErrors) {
+        // A pump that died would leave the worker blocked on a full pipe: its Error is fatal.
+        Thread thread = new Thread(fatalErrors.guarded(new OutputPump(in, output, app, instance, stream)), "herd-" + app + "-" + instance + "-" + stream);
         thread.setDaemon(true);
         thread.start();
     }

@@ -42,16 +42,18 @@ final class Relay extends LifeCycle {
 
     private final Loop[] loops;
     private final AtomicInteger turn = new AtomicInteger();
+    private final FatalErrors fatalErrors;
 
-    Relay(int threads) {
+    Relay(int threads, FatalErrors fatalErrors) {
         loops = new Loop[threads];
+        this.fatalErrors = fatalErrors;
     }
 
     @Override
     protected void doStart() throws IOException {
         for (int i = 0; i < loops.length; i++) {
             loops[i] = new Loop(Selector.open());
-            Thread thread = new Thread(loops[i], "herd-relay-" + i);
+            Thread thread = new Thread(fatalErrors.guarded(loops[i]), "herd-relay-" + i);
             thread.setDaemon(true);
             loops[i].thread = thread;
             thread.start();
@@ -296,7 +298,7 @@ final class Relay extends LifeCycle {
                     direction.pending = null;
                 }
             }
-            closeQuietly(client.channel());
+            client.closeMasterCopy();
             closeQuietly(upstream);
             if (started) worker.relayEnded();
         }

@@ -93,7 +93,7 @@ final class Worker {
 
     /** Starts the thread that waits for the JVM to connect, then reads its messages. */
     void startReader(Duration connectTimeout) {
-        Thread reader = new Thread(() -> readLoop(connectTimeout), "herd-" + cluster.name() + "-" + instance + "-ipc");
+        Thread reader = new Thread(cluster.fatalErrors().guarded(() -> readLoop(connectTimeout)), "herd-" + cluster.name() + "-" + instance + "-ipc");
         reader.setDaemon(true);
         reader.start();
     }

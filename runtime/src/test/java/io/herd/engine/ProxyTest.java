@@ -138,6 +138,35 @@ class ProxyTest {
     }
 
     @Test
+    void aConnectionPastProxyMaxConnectionsIsRefusedAtOnceAndCounted() throws Exception {
+        try (TestCluster herd = echo(1, Map.of("proxy.max.connections", "2"))) {
+            herd.awaitOnline(1);
+            try (Socket first = new Socket("127.0.0.1", herd.port); Socket second = new Socket("127.0.0.1", herd.port)) {
+                assertThat(exchangeOn(first, "one"), is("one"));
+                assertThat(exchangeOn(second, "two"), is("two"));
+                try (Socket third = new Socket("127.0.0.1", herd.port)) {
+                    assertThat("the third is closed unserved", closedUnserved(third), is(true));
+                }
+                assertThat(herd.info().refused(), is(1L));
+                assertThat("the two open ones are served on", exchangeOn(first, "still"), is("still"));
+            }
+            herd.awaitInfo(info -> info.open() == 0);
+            assertThat("room again once they closed", exchange(herd.port, "again"), is("again"));
+            assertThat(herd.info().refused(), is(1L));
+        }
+    }
+
+    /** True when the connection ends (end of stream, or reset) before a byte came: the master closed it unserved. */
+    private static boolean closedUnserved(Socket socket) throws IOException {
+        socket.setSoTimeout(10_000); // a relayed connection would wait for the echo of what was never sent: a timeout
+        try {
+            return socket.getInputStream().read() == -1;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+
+    @Test
     void aHalfCloseIsPassedThroughBothWays() throws Exception {
         try (TestCluster herd = echo(1, Map.of())) {
             herd.awaitOnline(1);

@@ -27,6 +27,8 @@ import java.nio.file.Path;
  *   <li>{@link #stop}: stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
  *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app.</li>
  * </ul>
+ * An Error in any thread of the service ends it with status {@value ExitOnFatalError#EXIT_CODE},
+ * its workers stopped ({@link ExitOnFatalError}).
  */
 public final class HerdDaemon implements Daemon, DaemonUserSignal {
     // No static logger: logging must not start before init() has told log4j where logs go.
@@ -47,7 +49,11 @@ public final class HerdDaemon implements Daemon, DaemonUserSignal {
         }
         // Before the first logger exists: log4j's configuration writes under this directory.
         System.setProperty("herd.logs.dir", config.logsDir().toString());
-        HerdService created = new HerdService(config);
+        // This JVM is the service's alone (under jsvc as under herd run): an Error in any of its
+        // threads ends it, and its supervisor starts it afresh.
+        ExitOnFatalError exitOnFatalError = new ExitOnFatalError(config);
+        Thread.setDefaultUncaughtExceptionHandler(exitOnFatalError);
+        HerdService created = new HerdService(config, exitOnFatalError);
         try {
             created.prepare();
         } catch (ConfigException e) {

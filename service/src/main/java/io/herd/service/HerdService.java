@@ -3,6 +3,7 @@ package io.herd.service;
 import io.herd.ConfigException;
 import io.herd.HerdConfig;
 import io.herd.engine.Cluster;
+import io.herd.engine.FatalErrorHandler;
 import io.herd.engine.Master;
 import io.herd.lifecycle.Container;
 import io.herd.mbeans.ClusterBean;
@@ -40,9 +41,14 @@ public final class HerdService extends Container {
     private static final ObjectName SERVICE_NAME = serviceName();
 
     public HerdService(HerdConfig config) {
+        this(config, null);
+    }
+
+    /** @param onFatalError what an Error escaping one of the master's threads does; null to stop the master (embedded, in tests) */
+    HerdService(HerdConfig config, FatalErrorHandler onFatalError) {
         this.config = config;
         this.users = new Users(config.jolokia());
-        this.master = addPart(new Master(config, new Log4jWorkerOutput()));
+        this.master = addPart(new Master(config, new Log4jWorkerOutput(), onFatalError));
         // After the master: stopped before it, so no operation arrives while the workers drain.
         this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users));
         this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx()));

@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code herd run [CONF]}: the service in the foreground, as systemd's {@code Type=simple} (or a
  * terminal) runs it. SIGINT or SIGTERM stop it gracefully, and it exits 0 with no worker left.
  *
- * <p>Exit codes: 0 stopped cleanly, 1 could not start (the reason on stderr), 2 bad usage.
+ * <p>Exit codes: 0 stopped cleanly, 1 could not start (the reason on stderr), 2 bad usage, 3 a
+ * fatal error ({@link ExitOnFatalError}; -XX:+ExitOnOutOfMemoryError exits with 3 too).
  */
 public final class Main {
     static final int OK = 0;

@@ -2,6 +2,7 @@ package io.herd.service;
 
 import io.herd.HerdWorker;
 import io.herd.examples.hello.Hello;
+import io.herd.examples.plain.Plain;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -40,18 +41,28 @@ final class ServiceProcess implements AutoCloseable {
     /** A configuration for hello under a fresh home; {@code extra} is appended as is. */
     static Path helloConfig(Path home, int instances, String extra) throws IOException, URISyntaxException {
         String classpath = location(Hello.class) + java.io.File.pathSeparator + location(HerdWorker.class);
+        return config(home, "hello", instances, classpath, Hello.class.getName(), extra);
+    }
+
+    /** A configuration for the plain example in proxy dispatch, on one relay thread, under a fresh home; {@code extra} is appended as is. */
+    static Path plainConfig(Path home, int instances, String extra) throws IOException, URISyntaxException {
+        return config(home, "plain", instances, location(Plain.class), Plain.class.getName(),
+                "herd.proxy.threads = 1\napp.plain.dispatch = proxy\n" + extra);
+    }
+
+    private static Path config(Path home, String app, int instances, String classpath, String main, String extra) throws IOException {
         return Files.writeString(home.resolve("herd.properties"), """
-                herd.logs.dir = %s
+                herd.logs.dir = %1$s
                 herd.stop.timeout = 10s
                 herd.jolokia.port = 0
-                herd.jolokia.policy = %s
-                app.hello.listen = 127.0.0.1:0
-                app.hello.instances = %d
-                app.hello.classpath = %s
-                app.hello.main = %s
-                app.hello.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
-                %s
-                """.formatted(home.resolve("logs"), HelloCluster.POLICY, instances, classpath, Hello.class.getName(), extra));
+                herd.jolokia.policy = %2$s
+                app.%3$s.listen = 127.0.0.1:0
+                app.%3$s.instances = %4$d
+                app.%3$s.classpath = %5$s
+                app.%3$s.main = %6$s
+                app.%3$s.jvm.options = -XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1
+                %7$s
+                """.formatted(home.resolve("logs"), HelloCluster.POLICY, app, instances, classpath, main, extra));
     }
 
     static ServiceProcess start(Path home, Path config) throws IOException {

@@ -249,10 +249,10 @@ public final class Cli {
             out.println(toJson(apps));
             return DONE;
         }
-        Table table = new Table("APP", "INSTANCES", "ONLINE", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "CPU", "MEMORY");
+        Table table = new Table("APP", "INSTANCES", "ONLINE", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "REFUSED", "CPU", "MEMORY");
         for (Map<?, ?> app : apps) {
             table.row(app.get("app"), app.get("instances"), app.get("online"), app.get("open"), app.get("accepted"),
-                    app.get("waiting"), app.get("dropped"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
+                    app.get("waiting"), app.get("dropped"), app.get("refused"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
         }
         table.print(out);
         return DONE;
@@ -305,9 +305,9 @@ public final class Cli {
             return DONE;
         }
         boolean proxied = "proxy".equals(stats.get("dispatch"));
-        out.printf("%s: %s instances, %s online, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%n", app,
+        out.printf("%s: %s instances, %s online, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%s%n", app,
                 stats.get("instances"), stats.get("online"), stats.get("dispatch"), stats.get("open"), stats.get("accepted"),
-                stats.get("waiting"), stats.get("dropped"));
+                stats.get("waiting"), stats.get("dropped"), proxied ? ", " + stats.get("refused") + " refused (proxy.max.connections)" : "");
         Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", proxied ? "RELAYED" : "HANDED", "OPEN",
                 "IN", "OUT", "LAST EXIT");
         for (Object row : (List<?>) stats.get("workers")) {

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
  * <ul>
  *   <li>{@code GET /}: "hello from &lt;pid&gt;", with the pid in {@code X-Pid} too;</li>
  *   <li>{@code GET /sleep?ms=N}: answers after N ms;</li>
+ *   <li>{@code GET /bytes?n=N}: N bytes, streamed (a large download);</li>
  *   <li>{@code POST /echo}: the body back.</li>
  * </ul>
  *
@@ -48,6 +49,11 @@ public final class Plain {
         try (exchange; InputStream body = exchange.getRequestBody()) {
             String path = exchange.getRequestURI().getPath();
             String query = exchange.getRequestURI().getQuery();
+            if (path.equals("/bytes") && query != null && query.startsWith("n=")) {
+                body.readAllBytes();
+                stream(exchange, Long.parseLong(query.substring(2)));
+                return;
+            }
             byte[] answer;
             if (path.equals("/echo")) {
                 answer = body.readAllBytes();
@@ -62,6 +68,15 @@ public final class Plain {
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(answer);
             }
+        }
+    }
+
+    private static void stream(HttpExchange exchange, long length) throws IOException {
+        byte[] chunk = new byte[64 * 1024];
+        java.util.Arrays.fill(chunk, (byte) 'x');
+        exchange.sendResponseHeaders(200, length == 0 ? -1 : length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            for (long left = length; left > 0; left -= chunk.length) out.write(chunk, 0, (int) Math.min(chunk.length, left));
         }
     }
 
