@@ -170,16 +170,13 @@ class HerdServiceScriptIT {
     @Test
     void rootOpensNoFileInTheDirectoriesHandedToTheUser() throws Exception {
         assumeRoot();
-        Path installed = install();
-        Victims victims = Victims.in(outside);
-        Path logs = plantEverywhereInLogsAndVar(installed, victims);
-        Path var = installed.resolve("var");
-        Map<String, String> before = victims.snapshot();
+        PlantedHome planted = plantedHome();
+        Path installed = planted.installed(), logs = planted.logs(), var = planted.var();
 
         Result started = startAsNobody(installed, installedConfig(freePort(), ""),
                 Map.of("HERD_PID", var.resolve("herd.pid").toString(), "HERD_OUT_DIR", logs.toString()));
 
-        assertThat(victims.snapshot(), is(before));
+        planted.assertNothingOutsideChanged();
         assertThat(started.out(), started.exit(), is(not(0)));
         assertThat(started.out(), containsString("HERD_PID's directory " + var + ": refused: " + var + " is owned by nobody, not root"));
         assertThat(started.out(), containsString("HERD_OUT_DIR " + logs + ": refused: " + logs + " is owned by nobody, not root"));
@@ -196,16 +193,14 @@ class HerdServiceScriptIT {
     @Test
     void linksPlantedInTheUsersDirectoriesAreFollowedWithTheUsersRightsOnly() throws Exception {
         assumeRoot();
-        Path installed = install();
-        Victims victims = Victims.in(outside);
-        Path logs = plantEverywhereInLogsAndVar(installed, victims);
-        Map<String, String> before = victims.snapshot();
+        PlantedHome planted = plantedHome();
+        Path installed = planted.installed(), logs = planted.logs(), var = planted.var();
 
         Result started = startAsNobody(installed, installedConfig(freePort(), ""), Map.of());
 
-        assertThat(victims.snapshot(), is(before));
+        planted.assertNothingOutsideChanged();
         assertThat(started.out(), containsString("herd.logs.dir " + logs + ": left as it is: nobody's already"));
-        assertThat(started.out(), containsString("herd.jolokia.password.file's directory " + installed.resolve("var") + ": left as it is: nobody's already"));
+        assertThat(started.out(), containsString("herd.jolokia.password.file's directory " + var + ": left as it is: nobody's already"));
     }
 
     /**
@@ -216,17 +211,14 @@ class HerdServiceScriptIT {
     @Test
     void asRootWithoutAUserTheServiceWritesNowhereAUserCouldHavePlanted() throws Exception {
         assumeRoot();
-        Path installed = install();
-        Victims victims = Victims.in(outside);
-        Path logs = plantEverywhereInLogsAndVar(installed, victims);
-        Path var = installed.resolve("var");
-        Map<String, String> before = victims.snapshot();
+        PlantedHome planted = plantedHome();
+        Path installed = planted.installed(), logs = planted.logs(), var = planted.var();
 
         Path script = installed.resolve("bin/herd-service");
         Result started = script(script, Map.of(), "start", installedConfig(freePort(), "").toString());
         if (started.exit() == 0) script(script, Map.of(), "stop");
 
-        assertThat(victims.snapshot(), is(before));
+        planted.assertNothingOutsideChanged();
         assertThat(started.out(), started.exit(), is(not(0)));
         String runsAsRoot = " is owned by nobody, not root; the service runs as root and writes there";
         assertThat(started.out(), containsString("herd.logs.dir " + logs + ": refused: " + logs + runsAsRoot));
@@ -286,6 +278,20 @@ class HerdServiceScriptIT {
             case OUTSIDE_THE_HOME -> assertThat(started.out(), containsString(
                     refused + "it resolves to " + victims.dir() + ", outside herd's home " + installed + cannotWrite));
         }
+    }
+
+    /** herd installed, its logs/ and var/ nobody's and full of nobody's symlinks, and the victims as they were. */
+    private record PlantedHome(Path installed, Path logs, Path var, Victims victims, Map<String, String> before) {
+        void assertNothingOutsideChanged() throws IOException {
+            assertThat(victims.snapshot(), is(before));
+        }
+    }
+
+    private PlantedHome plantedHome() throws IOException {
+        Path installed = install();
+        Victims victims = Victims.in(outside);
+        Path logs = plantEverywhereInLogsAndVar(installed, victims);
+        return new PlantedHome(installed, logs, installed.resolve("var"), victims, victims.snapshot());
     }
 
     /**
