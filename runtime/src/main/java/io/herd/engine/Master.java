@@ -111,7 +111,37 @@ public final class Master extends Container {
         ipcDir = Files.createTempDirectory(base, "herd-" + ProcessHandle.current().pid() + "-", PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
         removeIpcDirsOfDeadMasters(base);
+        warnIfRelayBuffersCanOutgrowDirectMemory(config.apps());
         super.doStart();
+    }
+
+    /**
+     * Each relayed connection may hold two of the relay's direct buffers; should every proxied app
+     * reach its proxy.max.connections with slow readers, they must fit in the JVM's direct memory,
+     * or the relay runs out of it — and an Error in the relay stops the service. Said at start
+     * (and when an app is added), not enforced: the operator may know the load better.
+     */
+    private void warnIfRelayBuffersCanOutgrowDirectMemory(List<AppConfig> apps) {
+        long worstCase = apps.stream().filter(AppConfig::proxied).mapToLong(app -> (long) app.proxy().maxConnections()).sum()
+                * 2 * Relay.BUFFER_SIZE;
+        long limit = maxDirectMemory();
+        if (worstCase > limit) {
+            LOG.log(Level.WARNING, "the proxied apps'' proxy.max.connections allow up to {0} MiB of relay buffers, more than the "
+                    + "{1} MiB of direct memory this JVM has (-XX:MaxDirectMemorySize): lower them, or raise it",
+                    Long.toString(worstCase >> 20), Long.toString(limit >> 20));
+        }
+    }
+
+    /** -XX:MaxDirectMemorySize, or what the JVM takes when it is not set: the heap's maximum. */
+    private static long maxDirectMemory() {
+        try {
+            String value = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .getVMOption("MaxDirectMemorySize").getValue();
+            long bytes = Long.parseLong(value);
+            return bytes > 0 ? bytes : Runtime.getRuntime().maxMemory();
+        } catch (RuntimeException notHotSpot) {
+            return Runtime.getRuntime().maxMemory();
+        }
     }
 
     @Override
@@ -192,6 +222,9 @@ public final class Master extends Container {
     public synchronized Cluster addApp(AppConfig app) throws Exception {
         if (clusters.containsKey(app.name())) throw new IllegalArgumentException("app '" + app.name() + "' is running already");
         Cluster cluster = new Cluster(app, this);
+        List<AppConfig> all = new java.util.ArrayList<>(clusters().stream().map(Cluster::config).toList());
+        all.add(app);
+        warnIfRelayBuffersCanOutgrowDirectMemory(all);
         try {
             for (InetSocketAddress address : app.listen()) acceptor.bind(cluster, address, config.source());
             cluster.start();
