@@ -85,7 +85,8 @@ final class ServiceProcess implements AutoCloseable {
     private static ServiceProcess start(Path home, Path config, List<String> prefix, String... jvmOptions) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
+        command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+                "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseSerialGC", "-Xmx128m", "-Dherd.home=" + home));
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of(
