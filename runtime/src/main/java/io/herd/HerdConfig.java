@@ -43,13 +43,22 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
     /**
      * The JMX RMI connector, for JConsole or VisualVM on another host: off unless a port is set.
+     * Its users are Jolokia's: {@code herd} and {@code herd-monitor}, with the same passwords.
      *
-     * @param host         the address its registry and server listen on (loopback unless told otherwise)
-     * @param port         the one port both use
-     * @param passwordFile the JDK's jmxremote.password format: {@code user password} a line
-     * @param accessFile   the JDK's jmxremote.access format: {@code user readonly|readwrite} a line
+     * @param host the address its registry and server listen on (loopback unless told otherwise)
+     * @param port the one port both use
+     * @param ssl  TLS for the registry and the server, or null for none (the default)
      */
-    public record Jmx(String host, int port, Path passwordFile, Path accessFile) {
+    public record Jmx(String host, int port, Ssl ssl) {
+        /**
+         * TLS for the JMX connector ({@code herd.jmx.ssl = true}): the server's key and certificate.
+         *
+         * @param keystore             a PKCS12 keystore holding the server's private key and certificate
+         * @param keystorePassword     its password; null to read it from {@code keystorePasswordFile}
+         * @param keystorePasswordFile a file holding the password; null when {@code keystorePassword} is set
+         */
+        public record Ssl(Path keystore, String keystorePassword, Path keystorePasswordFile) {
+        }
     }
 
     /**
@@ -80,7 +89,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
             "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.password", "herd.jolokia.password.file",
             "herd.jolokia.monitor.password", "herd.jolokia.monitor.password.file", "herd.jolokia.policy",
-            "herd.jmx.host", "herd.jmx.port", "herd.jmx.password.file", "herd.jmx.access.file", "herd.proxy.threads");
+            "herd.jmx.host", "herd.jmx.port", "herd.jmx.ssl", "herd.jmx.ssl.keystore", "herd.jmx.ssl.keystore.password",
+            "herd.jmx.ssl.keystore.password.file", "herd.proxy.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
             "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
             "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
@@ -96,7 +106,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     /** Keys that were settings once, and why they are not any more: named in the error, rather than "unknown". */
     private static final Map<String, String> RETIRED_KEYS = Map.of(
             "herd.jolokia.user", "the users are fixed: herd (the operator) and herd-monitor (who may only read)",
-            "herd.jolokia.threads", "requests are served on virtual threads, and open connections are bounded");
+            "herd.jolokia.threads", "requests are served on virtual threads, and open connections are bounded",
+            "herd.jmx.password.file", "the JMX connector's users are Jolokia's, herd and herd-monitor, with the same passwords",
+            "herd.jmx.access.file", "over JMX as over Jolokia, herd may do everything and herd-monitor may only read");
     /** An upper bound that catches typos such as {@code instances = 10000}. */
     public static final int MAX_INSTANCES = 256;
     /** An upper bound for {@code proxy.max.connections} that catches typos: two descriptors each. */
@@ -240,17 +252,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (jolokia.passwordFile().equals(jolokia.monitorPasswordFile())) {
                 problem("herd.jolokia.monitor.password.file", "must differ from herd.jolokia.password.file");
             }
-            Jmx jmx = null;
-            if (values.containsKey("herd.jmx.port")) {
-                jmx = new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"),
-                        integer("herd.jmx.port", values.get("herd.jmx.port"), 1, 65535),
-                        path("herd.jmx.password.file", values.getOrDefault("herd.jmx.password.file", "conf/jmxremote.password")),
-                        path("herd.jmx.access.file", values.getOrDefault("herd.jmx.access.file", "conf/jmxremote.access")));
-                if (!Files.isRegularFile(jmx.passwordFile())) {
-                    problem("herd.jmx.password.file", "no such file: " + jmx.passwordFile() + " (lines of 'user password'; see conf/jmxremote.password.example)");
-                }
-                if (!Files.isRegularFile(jmx.accessFile())) problem("herd.jmx.access.file", "no such file: " + jmx.accessFile());
-            }
+            Jmx jmx = values.containsKey("herd.jmx.port") ? jmx() : null;
             // One relay thread per core by default, as HAProxy runs: on 2 cores, 2 threads relayed
             // keep-alive traffic ~15% faster than 1 (bench/proxy.sh).
             int proxyThreads = integer("herd.proxy.threads", values.getOrDefault("herd.proxy.threads",
@@ -264,6 +266,38 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
             return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, proxyThreads, apps);
+        }
+
+        private Jmx jmx() {
+            int port = integer("herd.jmx.port", values.get("herd.jmx.port"), 1, 65535);
+            String ssl = values.getOrDefault("herd.jmx.ssl", "false");
+            if (!ssl.equals("true") && !ssl.equals("false")) problem("herd.jmx.ssl", "'" + ssl + "' is neither true nor false");
+            if (ssl.equals("false")) {
+                // a keystore without herd.jmx.ssl = true would leave passwords in the clear while looking like TLS
+                values.keySet().stream().filter(key -> key.startsWith("herd.jmx.ssl.")).sorted().forEach(key ->
+                        problem(key, "is set but herd.jmx.ssl is not true: the connector would not use TLS"));
+            }
+            return new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"), port, ssl.equals("true") ? jmxSsl() : null);
+        }
+
+        /** TLS settings, which must name a keystore and exactly one way to its password. */
+        private Jmx.Ssl jmxSsl() {
+            String keystore = values.get("herd.jmx.ssl.keystore");
+            String password = values.get("herd.jmx.ssl.keystore.password");
+            String passwordFile = values.get("herd.jmx.ssl.keystore.password.file");
+            Jmx.Ssl ssl = new Jmx.Ssl(keystore == null ? null : path("herd.jmx.ssl.keystore", keystore), password,
+                    passwordFile == null ? null : path("herd.jmx.ssl.keystore.password.file", passwordFile));
+            if (ssl.keystore() == null) {
+                problem("herd.jmx.ssl.keystore", "missing: herd.jmx.ssl = true needs the server's key and certificate in a PKCS12 keystore");
+            } else if (!Files.isRegularFile(ssl.keystore())) {
+                problem("herd.jmx.ssl.keystore", "no such file: " + ssl.keystore());
+            }
+            if ((password == null) == (passwordFile == null)) {
+                problem("herd.jmx.ssl.keystore.password", "set either it or herd.jmx.ssl.keystore.password.file (not both)");
+            } else if (ssl.keystorePasswordFile() != null && !Files.isRegularFile(ssl.keystorePasswordFile())) {
+                problem("herd.jmx.ssl.keystore.password.file", "no such file: " + ssl.keystorePasswordFile());
+            }
+            return ssl;
         }
 
         private AppConfig app(String name, Map<String, String> keys) {

@@ -176,9 +176,45 @@ class HerdConfigTest {
     }
 
     @Test
-    void theJmxConnectorNeedsItsPasswordFile() throws Exception {
-        assertThat(problemsWith("herd.jmx.port = 9010\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"),
-                containsString("herd.jmx.password.file: no such file: " + home.resolve("conf/jmxremote.password")));
+    void theJmxConnectorTakesJolokiasUsersAndNoFilesOfItsOwn() throws Exception {
+        HerdConfig.Jmx jmx = HerdConfig.load(write("herd.jmx.port = 9010\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"), home).jmx();
+        assertThat(jmx, is(new HerdConfig.Jmx("127.0.0.1", 9010, null)));
+        String retired = problemsWith("""
+                herd.jmx.port = 9010
+                herd.jmx.password.file = conf/jmxremote.password
+                herd.jmx.access.file = conf/jmxremote.access
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                """);
+        assertThat(retired, containsString("herd.jmx.password.file: no longer a setting: the JMX connector's users are Jolokia's"));
+        assertThat(retired, containsString("herd.jmx.access.file: no longer a setting: over JMX as over Jolokia, herd may do everything"));
+    }
+
+    @Test
+    void jmxOverTlsNeedsAKeystoreAndOneWayToItsPassword() throws Exception {
+        String block = "herd.jmx.port = 9010\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n";
+        Files.writeString(home.resolve("server.p12"), "a keystore");
+        Files.writeString(home.resolve("keystore.password"), "its password");
+        HerdConfig.Jmx jmx = HerdConfig.load(write(block + "herd.jmx.ssl = true\nherd.jmx.ssl.keystore = server.p12\n"
+                + "herd.jmx.ssl.keystore.password.file = keystore.password\n"), home).jmx();
+        assertThat(jmx.ssl(), is(new HerdConfig.Jmx.Ssl(home.resolve("server.p12"), null, home.resolve("keystore.password"))));
+        assertThat(problemsWith(block + "herd.jmx.ssl = true\n"), allOf(
+                containsString("herd.jmx.ssl.keystore: missing: herd.jmx.ssl = true needs the server's key"),
+                containsString("herd.jmx.ssl.keystore.password: set either it or herd.jmx.ssl.keystore.password.file")));
+        assertThat(problemsWith(block + "herd.jmx.ssl = true\nherd.jmx.ssl.keystore = nowhere.p12\nherd.jmx.ssl.keystore.password = secret\n"),
+                containsString("herd.jmx.ssl.keystore: no such file: " + home.resolve("nowhere.p12")));
+        assertThat(problemsWith(block + "herd.jmx.ssl = true\nherd.jmx.ssl.keystore = server.p12\nherd.jmx.ssl.keystore.password = secret\n"
+                        + "herd.jmx.ssl.keystore.password.file = keystore.password\n"),
+                containsString("herd.jmx.ssl.keystore.password: set either it or herd.jmx.ssl.keystore.password.file (not both)"));
+        assertThat(problemsWith(block + "herd.jmx.ssl = true\nherd.jmx.ssl.keystore = server.p12\nherd.jmx.ssl.keystore.password.file = none\n"),
+                containsString("herd.jmx.ssl.keystore.password.file: no such file: " + home.resolve("none")));
+        assertThat(problemsWith(block + "herd.jmx.ssl = yes\n"), containsString("herd.jmx.ssl: 'yes' is neither true nor false"));
+    }
+
+    @Test
+    void aKeystoreWithoutTlsOnIsAMistakeNotASilentPlainConnector() throws Exception {
+        assertThat(problemsWith("herd.jmx.port = 9010\nherd.jmx.ssl.keystore = server.p12\napp.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"),
+                containsString("herd.jmx.ssl.keystore: is set but herd.jmx.ssl is not true: the connector would not use TLS"));
     }
 
     @Test

@@ -51,16 +51,18 @@ public final class HerdService extends Container {
         this.master = addPart(new Master(config, new Log4jWorkerOutput(), onFatalError));
         // After the master: stopped before it, so no operation arrives while the workers drain.
         this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users));
-        this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx()));
+        this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx(), users));
     }
 
     /**
      * The steps that may need root, done before a daemon drops to its user: binds every listening
-     * socket and reads (or makes) the management users' passwords.
+     * socket, reads (or makes) the management users' passwords and opens the JMX connector's
+     * TLS keystore.
      */
     public void prepare() throws ConfigException, IOException {
         master.bind();
         users.prepare();
+        if (jmx != null) jmx.prepare();
     }
 
     @Override
