@@ -395,7 +395,6 @@ class HerdServiceScriptIT {
                 }
             }
         }
-        Files.deleteIfExists(home.resolve("conf/jmxremote.password"));
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x")); // @TempDir is 0700
         return home;
     }
