@@ -17,8 +17,8 @@ import java.util.Set;
  * server: the operator ({@code herd}) reaches everything; the monitor ({@code herd-monitor}) only
  * reads — attributes, names, MBean info, and notifications to its own client — and gets a
  * {@link SecurityException} for everything else: an operation, a write, creating, registering or
- * unregistering an MBean, wiring one MBean as another's listener. A method not listed as a read
- * is refused, so one added to {@link MBeanServer} later is refused too until it is judged.
+ * unregistering an MBean, adding or removing an MBean as another's listener. A method not listed
+ * as a read is refused, so one added to {@link MBeanServer} later is refused too until it is judged.
  *
  * <p>The caller is the subject {@link JmxPasswordAuthenticator} made, which the connector binds
  * around each call a client makes ({@code Subject.callAs}), read with {@link Subject#current()}
@@ -67,7 +67,8 @@ final class JmxRoleCheck implements InvocationHandler {
                 .map(principal -> Role.ofUser(principal.getName())).flatMap(Optional::stream).findFirst();
         if (role.isEmpty()) return "not one of herd's users";
         if (role.get() == Role.OPERATOR) return null;
-        boolean listenerMBean = method.getName().equals("addNotificationListener") && method.getParameterTypes()[1] == ObjectName.class;
+        // adding or removing an MBean as another's listener changes what that MBean receives: not a read
+        boolean listenerMBean = method.getName().endsWith("NotificationListener") && method.getParameterTypes()[1] == ObjectName.class;
         if (READS.contains(method.getName()) && !listenerMBean) return null;
         return Role.MONITOR.user() + " may only read, not " + method.getName()
                 + (listenerMBean ? " with an MBean as the listener" : "");

@@ -174,7 +174,8 @@ class JmxConnectorTest {
                             List.of(new Attribute("Sample", sample("monitor", 1)))))),
                     assertThrows(SecurityException.class, () -> jmx.createMBean("javax.management.timer.Timer", new ObjectName("herd.test:type=Timer"))),
                     assertThrows(SecurityException.class, () -> jmx.unregisterMBean(PROBE)),
-                    assertThrows(SecurityException.class, () -> jmx.addNotificationListener(MBeanServerDelegate.DELEGATE_NAME, PROBE, null, null)));
+                    assertThrows(SecurityException.class, () -> jmx.addNotificationListener(MBeanServerDelegate.DELEGATE_NAME, PROBE, null, null)),
+                    assertThrows(SecurityException.class, () -> jmx.removeNotificationListener(MBeanServerDelegate.DELEGATE_NAME, PROBE)));
             for (SecurityException e : refused) assertThat(e.getMessage(), containsString("herd-monitor may only read"));
         }
         assertThat(ManagementFactory.getPlatformMBeanServer().getAttribute(CLUSTER, "Instances"), is(instances));
