@@ -49,16 +49,20 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
      * @param port the one port both use
      * @param ssl  TLS for the registry and the server, or null for none (the default)
      */
-    public record Jmx(String host, int port, Ssl ssl) {
-        /**
-         * TLS for the JMX connector ({@code herd.jmx.ssl = true}): the server's key and certificate.
-         *
-         * @param keystore             a PKCS12 keystore holding the server's private key and certificate
-         * @param keystorePassword     its password; null to read it from {@code keystorePasswordFile}
-         * @param keystorePasswordFile a file holding the password; null when {@code keystorePassword} is set
-         */
-        public record Ssl(Path keystore, String keystorePassword, Path keystorePasswordFile) {
-        }
+    public record Jmx(String host, int port, Tls ssl) {
+    }
+
+    /**
+     * TLS for a management endpoint ({@code herd.jmx.ssl = true}, {@code herd.jolokia.ssl = true}):
+     * the server's key and certificate.
+     *
+     * @param key                  the setting that turned it on, which its own settings extend
+     *                             ({@code herd.jmx.ssl}): what an error about them names
+     * @param keystore             a PKCS12 keystore holding the server's private key and certificate
+     * @param keystorePassword     its password; null to read it from {@code keystorePasswordFile}
+     * @param keystorePasswordFile a file holding the password; null when {@code keystorePassword} is set
+     */
+    public record Tls(String key, Path keystore, String keystorePassword, Path keystorePasswordFile) {
     }
 
     /**
@@ -72,9 +76,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
      * @param monitorPassword     the monitor's password; null to use (or make) {@code monitorPasswordFile}
      * @param monitorPasswordFile where the monitor's generated password is kept
      * @param policy              the access policy (conf/jolokia-access.xml); a missing file denies everything
+     * @param ssl                 HTTPS instead of HTTP, or null for none (the default)
      */
     public record Jolokia(String host, int port, String password, Path passwordFile, String monitorPassword,
-                          Path monitorPasswordFile, Path policy) {
+                          Path monitorPasswordFile, Path policy, Tls ssl) {
     }
 
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
@@ -89,6 +94,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
             "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.password", "herd.jolokia.password.file",
             "herd.jolokia.monitor.password", "herd.jolokia.monitor.password.file", "herd.jolokia.policy",
+            "herd.jolokia.ssl", "herd.jolokia.ssl.keystore", "herd.jolokia.ssl.keystore.password", "herd.jolokia.ssl.keystore.password.file",
             "herd.jmx.host", "herd.jmx.port", "herd.jmx.ssl", "herd.jmx.ssl.keystore", "herd.jmx.ssl.keystore.password",
             "herd.jmx.ssl.keystore.password.file", "herd.proxy.threads");
     private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
@@ -245,7 +251,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     password("herd.jolokia.monitor.password"),
                     path("herd.jolokia.monitor.password.file",
                             values.getOrDefault("herd.jolokia.monitor.password.file", "var/jolokia-monitor.password")),
-                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")));
+                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")),
+                    tls("herd.jolokia.ssl", "the endpoint"));
             if (jolokia.password() != null && jolokia.password().equals(jolokia.monitorPassword())) {
                 problem("herd.jolokia.monitor.password", "must differ from herd.jolokia.password: the monitor may only read");
             }
@@ -270,34 +277,38 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
         private Jmx jmx() {
             int port = integer("herd.jmx.port", values.get("herd.jmx.port"), 1, 65535);
-            String ssl = values.getOrDefault("herd.jmx.ssl", "false");
-            if (!ssl.equals("true") && !ssl.equals("false")) problem("herd.jmx.ssl", "'" + ssl + "' is neither true nor false");
-            if (ssl.equals("false")) {
-                // a keystore without herd.jmx.ssl = true would leave passwords in the clear while looking like TLS
-                values.keySet().stream().filter(key -> key.startsWith("herd.jmx.ssl.")).sorted().forEach(key ->
-                        problem(key, "is set but herd.jmx.ssl is not true: the connector would not use TLS"));
-            }
-            return new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"), port, ssl.equals("true") ? jmxSsl() : null);
+            return new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"), port, tls("herd.jmx.ssl", "the connector"));
         }
 
-        /** TLS settings, which must name a keystore and exactly one way to its password. */
-        private Jmx.Ssl jmxSsl() {
-            String keystore = values.get("herd.jmx.ssl.keystore");
-            String password = values.get("herd.jmx.ssl.keystore.password");
-            String passwordFile = values.get("herd.jmx.ssl.keystore.password.file");
-            Jmx.Ssl ssl = new Jmx.Ssl(keystore == null ? null : path("herd.jmx.ssl.keystore", keystore), password,
-                    passwordFile == null ? null : path("herd.jmx.ssl.keystore.password.file", passwordFile));
-            if (ssl.keystore() == null) {
-                problem("herd.jmx.ssl.keystore", "missing: herd.jmx.ssl = true needs the server's key and certificate in a PKCS12 keystore");
-            } else if (!Files.isRegularFile(ssl.keystore())) {
-                problem("herd.jmx.ssl.keystore", "no such file: " + ssl.keystore());
+        /**
+         * TLS when {@code key} is true: then it must name a keystore and exactly one way to its
+         * password. Null when it is false (the default); its other settings are then an error,
+         * for {@code what} would look like TLS and leave passwords in the clear.
+         */
+        private Tls tls(String key, String what) {
+            String on = values.getOrDefault(key, "false");
+            if (!on.equals("true") && !on.equals("false")) problem(key, "'" + on + "' is neither true nor false");
+            if (!on.equals("true")) {
+                values.keySet().stream().filter(other -> other.startsWith(key + ".")).sorted().forEach(other ->
+                        problem(other, "is set but " + key + " is not true: " + what + " would not use TLS"));
+                return null;
+            }
+            String keystore = values.get(key + ".keystore");
+            String password = values.get(key + ".keystore.password");
+            String passwordFile = values.get(key + ".keystore.password.file");
+            Tls tls = new Tls(key, keystore == null ? null : path(key + ".keystore", keystore), password,
+                    passwordFile == null ? null : path(key + ".keystore.password.file", passwordFile));
+            if (tls.keystore() == null) {
+                problem(key + ".keystore", "missing: " + key + " = true needs the server's key and certificate in a PKCS12 keystore");
+            } else if (!Files.isRegularFile(tls.keystore())) {
+                problem(key + ".keystore", "no such file: " + tls.keystore());
             }
             if ((password == null) == (passwordFile == null)) {
-                problem("herd.jmx.ssl.keystore.password", "set either it or herd.jmx.ssl.keystore.password.file (not both)");
-            } else if (ssl.keystorePasswordFile() != null && !Files.isRegularFile(ssl.keystorePasswordFile())) {
-                problem("herd.jmx.ssl.keystore.password.file", "no such file: " + ssl.keystorePasswordFile());
+                problem(key + ".keystore.password", "set either it or " + key + ".keystore.password.file (not both)");
+            } else if (tls.keystorePasswordFile() != null && !Files.isRegularFile(tls.keystorePasswordFile())) {
+                problem(key + ".keystore.password.file", "no such file: " + tls.keystorePasswordFile());
             }
-            return ssl;
+            return tls;
         }
 
         private AppConfig app(String name, Map<String, String> keys) {

@@ -197,7 +197,7 @@ class HerdConfigTest {
         Files.writeString(home.resolve("keystore.password"), "its password");
         HerdConfig.Jmx jmx = HerdConfig.load(write(block + "herd.jmx.ssl = true\nherd.jmx.ssl.keystore = server.p12\n"
                 + "herd.jmx.ssl.keystore.password.file = keystore.password\n"), home).jmx();
-        assertThat(jmx.ssl(), is(new HerdConfig.Jmx.Ssl(home.resolve("server.p12"), null, home.resolve("keystore.password"))));
+        assertThat(jmx.ssl(), is(new HerdConfig.Tls("herd.jmx.ssl", home.resolve("server.p12"), null, home.resolve("keystore.password"))));
         assertThat(problemsWith(block + "herd.jmx.ssl = true\n"), allOf(
                 containsString("herd.jmx.ssl.keystore: missing: herd.jmx.ssl = true needs the server's key"),
                 containsString("herd.jmx.ssl.keystore.password: set either it or herd.jmx.ssl.keystore.password.file")));

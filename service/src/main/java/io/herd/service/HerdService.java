@@ -56,13 +56,15 @@ public final class HerdService extends Container {
 
     /**
      * The steps that may need root, done before a daemon drops to its user: binds every listening
-     * socket, reads (or makes) the management users' passwords and opens the JMX connector's
-     * TLS keystore.
+     * socket, reads (or makes) the management users' passwords and opens the endpoints' TLS
+     * keystores.
      */
     public void prepare() throws ConfigException, IOException {
-        master.bind();
         users.prepare();
+        jolokia.prepare();
         if (jmx != null) jmx.prepare();
+        master.bind(); // last: a service that cannot start leaves no port bound behind
+
     }
 
     @Override

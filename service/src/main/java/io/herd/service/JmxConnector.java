@@ -74,14 +74,14 @@ final class JmxConnector extends LifeCycle {
 
     /** Opens the TLS keystore, if any, so that a wrong password or a keystore without a key stops the service before it starts. */
     synchronized void prepare() throws ConfigException {
-        if (config.ssl() != null && tls == null) tls = JmxTls.context(config.ssl());
+        if (config.ssl() != null && tls == null) tls = ServerTls.context(config.ssl());
     }
 
     @Override
     protected void doStart() throws ConfigException, IOException {
         prepare();
         InetAddress address = InetAddress.getByName(config.host());
-        RMIServerSocketFactory serverSockets = tls == null ? new BoundSockets(address) : new JmxTls.ServerSockets(address, tls);
+        RMIServerSocketFactory serverSockets = tls == null ? new BoundSockets(address) : new ServerTls.ServerSockets(address, tls);
         RMIClientSocketFactory clientSockets = tls == null ? null : new SslRMIClientSocketFactory();
         Map<String, Object> environment = Map.of(
                 JMXConnectorServer.AUTHENTICATOR, new JmxPasswordAuthenticator(users),

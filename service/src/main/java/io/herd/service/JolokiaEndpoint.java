@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.ConfigException;
 import io.herd.HerdConfig;
 import io.herd.lifecycle.LifeCycle;
 import com.sun.net.httpserver.HttpServer;
@@ -7,6 +8,7 @@ import org.jolokia.jvmagent.JolokiaServer;
 import org.jolokia.jvmagent.JolokiaServerConfig;
 import org.jolokia.server.core.service.api.LogHandler;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -35,14 +37,22 @@ final class JolokiaEndpoint extends LifeCycle {
     private final Users users;
     private JolokiaServer server;
     private ManagementHttpServer http;
+    /** HTTPS's context when herd.jolokia.ssl is on; null for plain HTTP. */
+    private SSLContext tls;
 
     JolokiaEndpoint(HerdConfig.Jolokia config, Users users) {
         this.config = config;
         this.users = users;
     }
 
+    /** Opens the TLS keystore, if any, so that a wrong password or a keystore without a key stops the service before it starts. */
+    synchronized void prepare() throws ConfigException {
+        if (config.ssl() != null && tls == null) tls = ServerTls.context(config.ssl());
+    }
+
     @Override
-    protected void doStart() throws IOException {
+    protected void doStart() throws IOException, ConfigException {
+        prepare();
         if (!Files.isRegularFile(config.policy())) {
             LOG.log(Level.WARNING, "no Jolokia access policy at {0}: Jolokia will deny every request", config.policy());
         }
@@ -53,7 +63,7 @@ final class JolokiaEndpoint extends LifeCycle {
         try {
             // herd's own HTTP server, so that its guards cover every context Jolokia opens; Jolokia
             // is given no user, so it sets no authenticator of its own.
-            http = ManagementHttpServer.bind(new InetSocketAddress(config.host(), config.port()), new PasswordAuthenticator(REALM, users));
+            http = ManagementHttpServer.bind(new InetSocketAddress(config.host(), config.port()), new PasswordAuthenticator(REALM, users), tls);
             server = new StrictJolokiaServer(http, new JolokiaServerConfig(settings), new JolokiaLog());
             server.start(false);
             http.start();
@@ -109,9 +119,10 @@ final class JolokiaEndpoint extends LifeCycle {
         }
     }
 
-    /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/. */
+    /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/ (https with herd.jolokia.ssl). */
     String url() {
         InetSocketAddress address = http.getAddress();
-        return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/jolokia/";
+        String host = address.getAddress().getHostAddress();
+        return (tls == null ? "http" : "https") + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/jolokia/";
     }
 }

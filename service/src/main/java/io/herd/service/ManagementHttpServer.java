@@ -4,6 +4,10 @@ import com.sun.net.httpserver.Authenticator;
 import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+
+import javax.net.ssl.SSLContext;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -45,13 +49,24 @@ final class ManagementHttpServer extends HttpServer {
         this.executor = executor;
     }
 
-    /** A server bound to {@code address}, not yet started. */
-    static ManagementHttpServer bind(InetSocketAddress address, Authenticator authenticator) throws IOException {
+    /**
+     * A server bound to {@code address}, not yet started.
+     *
+     * @param tls HTTPS's context; null for plain HTTP
+     */
+    static ManagementHttpServer bind(InetSocketAddress address, Authenticator authenticator, SSLContext tls) throws IOException {
         JdkHttpLimits.apply(); // before the JDK's server reads them, once per JVM
-        HttpServer server = HttpServer.create(address, BACKLOG);
+        HttpServer server;
+        if (tls == null) {
+            server = HttpServer.create(address, BACKLOG);
+        } else {
+            HttpsServer https = HttpsServer.create(address, BACKLOG);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
         ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("herd-jolokia-", 0).factory());
         server.setExecutor(executor);
-        return new ManagementHttpServer(server, authenticator, new HttpRequestGuard("http"), executor);
+        return new ManagementHttpServer(server, authenticator, new HttpRequestGuard(tls == null ? "http" : "https"), executor);
     }
 
     @Override

@@ -19,10 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.rmi.RemoteException;
 import java.rmi.registry.LocateRegistry;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -47,14 +45,9 @@ class JmxTlsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        keystore = dir.resolve("server.p12");
-        truststore = dir.resolve("trust.p12");
-        keytool("-genkeypair", "-alias", "herd", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
-                "-ext", "san=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(), "-storepass", STORE_PASSWORD);
-        Path certificate = dir.resolve("server.pem");
-        keytool("-exportcert", "-rfc", "-alias", "herd", "-keystore", keystore.toString(), "-storepass", STORE_PASSWORD, "-file", certificate.toString());
-        keytool("-importcert", "-noprompt", "-alias", "herd", "-file", certificate.toString(), "-storetype", "PKCS12",
-                "-keystore", truststore.toString(), "-storepass", STORE_PASSWORD);
+        TestKeystores stores = TestKeystores.make(dir, STORE_PASSWORD);
+        keystore = stores.keystore();
+        truststore = stores.truststore();
         Path passwordFile = Files.writeString(dir.resolve("keystore.password"), STORE_PASSWORD + "\n");
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
@@ -68,18 +61,6 @@ class JmxTlsTest {
     @AfterAll
     static void stop() throws Exception {
         if (service != null) service.stop();
-    }
-
-    private static void keytool(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
-        command.addAll(List.of(args));
-        Process keytool = new ProcessBuilder(command).redirectErrorStream(true).start();
-        if (!keytool.waitFor(60, TimeUnit.SECONDS)) {
-            keytool.destroyForcibly();
-            throw new AssertionError("keytool did not end within 60 s");
-        }
-        String output = new String(keytool.getInputStream().readAllBytes());
-        if (keytool.exitValue() != 0) throw new AssertionError("keytool " + String.join(" ", args) + " failed:\n" + output);
     }
 
     @Test
@@ -118,6 +99,6 @@ class JmxTlsTest {
     }
 
     private static HerdConfig.Jmx jmx(Path keystore, String password) {
-        return new HerdConfig.Jmx("127.0.0.1", port, new HerdConfig.Jmx.Ssl(keystore, password, null));
+        return new HerdConfig.Jmx("127.0.0.1", port, new HerdConfig.Tls("herd.jmx.ssl", keystore, password, null));
     }
 }

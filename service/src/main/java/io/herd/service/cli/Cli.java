@@ -84,7 +84,8 @@ public final class Cli {
         List<String> appArgs = new ArrayList<>();
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
-        String url = "http://" + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
+        String url = (conf.getProperty("herd.jolokia.ssl", "false").equals("true") ? "https" : "http") + "://"
+                + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
         String user = OPERATOR;
         String password = null;
         Path passwordFile = null;

@@ -16,31 +16,32 @@ import java.security.KeyStore;
 import java.util.Collections;
 
 /**
- * TLS for the JMX connector ({@code herd.jmx.ssl = true}): the server's key from the configured
- * keystore, and TLS server sockets on {@code herd.jmx.host} for the registry and the connector
- * alike, as the JDK's agent gives them with {@code com.sun.management.jmxremote.registry.ssl}.
- * Clients connect with the JDK's {@code SslRMIClientSocketFactory} and trust the certificate
- * through {@code javax.net.ssl.trustStore}.
+ * TLS for the management endpoints ({@code herd.jmx.ssl}, {@code herd.jolokia.ssl}): the server's
+ * key from the configured keystore, opened when the service is prepared so that a wrong password
+ * stops it before it starts. For JMX, TLS server sockets on {@code herd.jmx.host} serve the
+ * registry and the connector alike, as the JDK's agent gives them with
+ * {@code com.sun.management.jmxremote.registry.ssl}; clients connect with the JDK's
+ * {@code SslRMIClientSocketFactory} and trust the certificate through {@code javax.net.ssl.trustStore}.
  */
-final class JmxTls {
-    private JmxTls() {
+final class ServerTls {
+    private ServerTls() {
     }
 
     /** The server's TLS context: the keystore opened with its password, and its private key checked for. */
-    static SSLContext context(HerdConfig.Jmx.Ssl ssl) throws ConfigException {
+    static SSLContext context(HerdConfig.Tls ssl) throws ConfigException {
         char[] password = password(ssl);
         KeyStore keystore;
         try {
             keystore = KeyStore.getInstance(ssl.keystore().toFile(), password);
         } catch (IOException | GeneralSecurityException e) {
-            throw new ConfigException("herd.jmx.ssl.keystore: cannot open " + ssl.keystore()
+            throw new ConfigException(ssl.key() + ".keystore: cannot open " + ssl.keystore()
                     + " with the configured password as a PKCS12 keystore (" + e.getMessage() + ")", e);
         }
         try {
             boolean hasKey = false;
             for (String alias : Collections.list(keystore.aliases())) hasKey |= keystore.isKeyEntry(alias);
             if (!hasKey) {
-                throw new ConfigException("herd.jmx.ssl.keystore: " + ssl.keystore()
+                throw new ConfigException(ssl.key() + ".keystore: " + ssl.keystore()
                         + " holds no private key: TLS needs the server's key with its certificate, not a certificate alone");
             }
             KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
@@ -49,23 +50,23 @@ final class JmxTls {
             context.init(keys.getKeyManagers(), null, null);
             return context;
         } catch (GeneralSecurityException e) {
-            throw new ConfigException("herd.jmx.ssl.keystore: cannot use the key in " + ssl.keystore() + " (" + e.getMessage() + ")", e);
+            throw new ConfigException(ssl.key() + ".keystore: cannot use the key in " + ssl.keystore() + " (" + e.getMessage() + ")", e);
         }
     }
 
-    private static char[] password(HerdConfig.Jmx.Ssl ssl) throws ConfigException {
+    private static char[] password(HerdConfig.Tls ssl) throws ConfigException {
         if (ssl.keystorePassword() != null) return ssl.keystorePassword().toCharArray();
         try {
             String password = Files.readString(ssl.keystorePasswordFile(), StandardCharsets.UTF_8).strip();
-            if (password.isEmpty()) throw new ConfigException("herd.jmx.ssl.keystore.password.file: " + ssl.keystorePasswordFile() + " is empty");
+            if (password.isEmpty()) throw new ConfigException(ssl.key() + ".keystore.password.file: " + ssl.keystorePasswordFile() + " is empty");
             return password.toCharArray();
         } catch (IOException e) {
-            throw new ConfigException("herd.jmx.ssl.keystore.password.file: cannot read " + ssl.keystorePasswordFile() + " (" + e + ")", e);
+            throw new ConfigException(ssl.key() + ".keystore.password.file: cannot read " + ssl.keystorePasswordFile() + " (" + e + ")", e);
         }
     }
 
     /**
-     * TLS server sockets on one address. A record, so that the registry's and the connector's
+     * JMX's TLS server sockets on one address. A record, so that the registry's and the connector's
      * factories are equal and RMI serves both on one port.
      */
     record ServerSockets(InetAddress address, SSLContext context) implements RMIServerSocketFactory {
