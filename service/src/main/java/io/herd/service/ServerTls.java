@@ -57,11 +57,9 @@ final class ServerTls {
     private static char[] password(HerdConfig.Tls ssl) throws ConfigException {
         if (ssl.keystorePassword() != null) return ssl.keystorePassword().toCharArray();
         try {
-            String password = Files.readString(ssl.keystorePasswordFile(), StandardCharsets.UTF_8).strip();
-            if (password.isEmpty()) throw new ConfigException(ssl.key() + ".keystore.password.file: " + ssl.keystorePasswordFile() + " is empty");
-            return password.toCharArray();
+            return SecretFile.read(ssl.keystorePasswordFile(), "the keystore's password file").toCharArray();
         } catch (IOException e) {
-            throw new ConfigException(ssl.key() + ".keystore.password.file: cannot read " + ssl.keystorePasswordFile() + " (" + e + ")", e);
+            throw new ConfigException(ssl.key() + ".keystore.password.file: " + e.getMessage(), e);
         }
     }
 

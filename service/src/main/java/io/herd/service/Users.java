@@ -75,13 +75,8 @@ final class Users {
     private static String passwordOf(String configured, Path file, String key) throws IOException {
         if (configured != null) return configured;
         if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) generate(file, key);
-        if (Files.isSymbolicLink(file)) {
-            throw new IOException("the password file " + file + " is a symbolic link: herd reads only a regular file there");
-        }
         if (!Files.isReadable(file)) throw new IOException("the service's user may not read the password file " + file);
-        String password = Files.readString(file, StandardCharsets.UTF_8).strip();
-        if (password.isEmpty()) throw new IOException("the password file " + file + " is empty");
-        return password;
+        return SecretFile.read(file, "the password file");
     }
 
     private static void generate(Path file, String key) throws IOException {

@@ -2,6 +2,8 @@ package io.herd.service.cli;
 
 import org.jolokia.json.JSONWriter;
 
+import io.herd.service.SecretFile;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Reader;
@@ -221,10 +223,9 @@ public final class Cli {
 
     private static String readPassword(Path file) throws JolokiaClient.Unreachable {
         try {
-            return Files.readString(file, StandardCharsets.UTF_8).trim();
+            return SecretFile.read(file, "the password file");
         } catch (IOException e) {
-            throw new JolokiaClient.Unreachable("cannot read the Jolokia password file " + file
-                    + " (the service writes it at first start; --password-file to use another)");
+            throw new JolokiaClient.Unreachable(e.getMessage() + " (the service writes it at first start; --password-file to use another)");
         }
     }
 
