@@ -60,6 +60,12 @@ final class JolokiaEndpoint extends LifeCycle {
         settings.put("policyLocation", config.policy().toUri().toString());
         settings.put("discoveryEnabled", "false");
         settings.put("agentId", "herd-" + ProcessHandle.current().pid());
+        // Bounds on one answer, which Jolokia builds whole in the heap: how deep a value is
+        // followed, how many elements of a collection, how many objects in all (past them the
+        // answer is cut, and says so).
+        settings.put("maxDepth", "10");
+        settings.put("maxCollectionSize", "1000");
+        settings.put("maxObjects", "10000");
         try {
             // herd's own HTTP server, so that its guards cover every context Jolokia opens; Jolokia
             // is given no user, so it sets no authenticator of its own.

@@ -14,6 +14,8 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.Optional;
 
 /**
  * The HTTP server Jolokia is given. Every context created on it, whoever creates it:
@@ -21,8 +23,10 @@ import java.util.concurrent.Executors;
  *   <li>refuses what a browser must not send it ({@link HttpRequestGuard}: cross-site requests,
  *   POSTs that are not JSON, oversized bodies), before anything else;</li>
  *   <li>requires one of the {@link Users} (the authenticator);</li>
- *   <li>runs its handler with that user's {@link Role} bound to {@link Role#CURRENT}, which
- *   {@link RequestChecks} holds each Jolokia request to.</li>
+ *   <li>runs its handler as that user's {@link Caller}, which {@link RequestChecks} holds each
+ *   Jolokia request to, and only {@value #CONCURRENT_REQUESTS} such handlers at once: Jolokia
+ *   builds each answer whole in the heap, and a caller may not make the master run out of it by
+ *   asking many at a time.</li>
  * </ul>
  *
  * <p>Why not Jolokia's own authentication: Jolokia 2.4's JVM agent protects only its main context.
@@ -36,11 +40,14 @@ import java.util.concurrent.Executors;
  */
 final class ManagementHttpServer extends HttpServer {
     private static final int BACKLOG = 64;
+    /** Requests Jolokia handles at once; others wait their turn (on virtual threads, at no cost). */
+    static final int CONCURRENT_REQUESTS = 4;
 
     private final HttpServer server;
     private final Authenticator authenticator;
     private final HttpRequestGuard guard;
     private final ExecutorService executor;
+    private final Semaphore handling = new Semaphore(CONCURRENT_REQUESTS, true);
 
     private ManagementHttpServer(HttpServer server, Authenticator authenticator, HttpRequestGuard guard, ExecutorService executor) {
         this.server = server;
@@ -85,18 +92,31 @@ final class ManagementHttpServer extends HttpServer {
         return context;
     }
 
-    /** {@code handler}, run with the authenticated user's role bound; unbound (so refused) for anyone else. */
-    private static HttpHandler asCaller(HttpHandler handler) {
+    /**
+     * {@code handler}, run as the authenticated user's {@link Caller} (unbound, so refused, for
+     * anyone else), once one of the {@value #CONCURRENT_REQUESTS} turns is free.
+     */
+    private HttpHandler asCaller(HttpHandler handler) {
         return exchange -> {
-            var role = exchange.getPrincipal() == null ? java.util.Optional.<Role>empty() : Role.ofUser(exchange.getPrincipal().getUsername());
-            if (role.isEmpty()) {
-                handler.handle(exchange);
-                return;
+            Optional<Role> role = exchange.getPrincipal() == null ? Optional.empty() : Role.ofUser(exchange.getPrincipal().getUsername());
+            try {
+                handling.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("stopping", e);
             }
-            ScopedValue.where(Role.CURRENT, role.get()).call(() -> {
-                handler.handle(exchange);
-                return null;
-            });
+            try {
+                if (role.isEmpty()) {
+                    handler.handle(exchange);
+                    return;
+                }
+                ScopedValue.where(Caller.CURRENT, new Caller(role.get())).call(() -> {
+                    handler.handle(exchange);
+                    return null;
+                });
+            } finally {
+                handling.release();
+            }
         };
     }
 

@@ -31,8 +31,10 @@ import java.util.regex.Pattern;
  *   <li><b>Anything but a look, from the monitor.</b> {@code herd-monitor} may read, list,
  *   search and ask the version (and the agent's config, which Jolokia answers as it does the
  *   version, before any handler); an exec, a write or a notification request is refused
- *   whatever the MBean. A request with no caller bound ({@link Role#CURRENT}) did not come
+ *   whatever the MBean. A request with no caller bound ({@link Caller#CURRENT}) did not come
  *   through the endpoint's authentication, and is refused whatever it is.</li>
+ *   <li><b>More than {@value #MAX_BULK} requests in one bulk.</b> Each answer is built whole in
+ *   the master's heap: a bulk of 20,000 {@code list} requests (360 KB) would fill it.</li>
  *   <li><b>exec and write by GET</b> ({@code /jolokia/exec/...}): a page can make a browser send
  *   a GET anywhere with an image tag. Only a POST of JSON, which {@link HttpRequestGuard} lets
  *   through from no other site, may act.</li>
@@ -55,6 +57,8 @@ final class RequestChecks extends AbstractRequestHandler {
     private static final String HERD_DOMAIN = "herd";
     /** An operation named with its signature, as Jolokia reads it: {@code scale(int)}. */
     private static final Pattern WITH_SIGNATURE = Pattern.compile("(.*)\\((.*)\\)");
+    /** Requests one HTTP request may carry. */
+    static final int MAX_BULK = 100;
     /** What the monitor may ask. */
     private static final Set<RequestType> LOOKS = Set.of(RequestType.READ, RequestType.LIST, RequestType.SEARCH, RequestType.VERSION);
     /** What changes something, and so must come as a POST. */
@@ -68,15 +72,19 @@ final class RequestChecks extends AbstractRequestHandler {
 
     @Override
     public boolean canHandle(JolokiaRequest request) {
+        Caller.current().ifPresent(caller -> caller.requests().incrementAndGet()); // once per request: Jolokia asks this first
         return refusal(request) != null || request.getOption("target") != null || (request instanceof JolokiaExecRequest exec
                 && (exec.getObjectName().isPattern() || HERD_DOMAIN.equals(exec.getObjectName().getDomain())));
     }
 
     /** Why the caller may not make this request at all; null when they may. */
     private static String refusal(JolokiaRequest request) {
-        Optional<Role> caller = Role.current();
+        Optional<Caller> caller = Caller.current();
         if (caller.isEmpty()) return "no authenticated caller";
-        if (caller.get() == Role.MONITOR && !LOOKS.contains(request.getType())) {
+        if (caller.get().requests().get() > MAX_BULK) {
+            return "at most " + MAX_BULK + " requests in one bulk request: send the rest in another";
+        }
+        if (caller.get().role() == Role.MONITOR && !LOOKS.contains(request.getType())) {
             return Role.MONITOR.user() + " may only read, list, search and ask the version, not " + request.getType().getName();
         }
         if (ACTS.contains(request.getType()) && request.getHttpMethod() != HttpMethod.POST) {

@@ -3,20 +3,14 @@ package io.herd.service;
 import java.util.Optional;
 
 /**
- * Who a management request comes from, over Jolokia and JMX alike. The operator may do
- * everything herd offers; the monitor may only look.
+ * What a management user may do, over Jolokia and JMX alike. The operator may do everything herd
+ * offers; the monitor may only look.
  */
 enum Role {
     /** User {@code herd}: reads, and every operation (scale, reload, startJar, ...). */
     OPERATOR("herd"),
     /** User {@code herd-monitor}: read, list, search and version only; never an operation or a write. */
     MONITOR("herd-monitor");
-
-    /**
-     * The role of the request being served on this thread, bound by the HTTP server around
-     * Jolokia's handler. Unbound means the request did not come through that path: refuse it.
-     */
-    static final ScopedValue<Role> CURRENT = ScopedValue.newInstance();
 
     private final String user;
 
@@ -34,10 +28,5 @@ enum Role {
             if (role.user.equals(user)) return Optional.of(role);
         }
         return Optional.empty();
-    }
-
-    /** The role bound for the current request, if any. */
-    static Optional<Role> current() {
-        return CURRENT.isBound() ? Optional.of(CURRENT.get()) : Optional.empty();
     }
 }
