@@ -93,6 +93,27 @@ class JolokiaStallTest {
         }
     }
 
+    @Test
+    void openConnectionsAreBounded() throws Exception {
+        stall(JdkHttpLimits.MAX_CONNECTIONS + 44, "");
+        int port = URI.create(url).getPort();
+        long held = serverSideConnections(port);
+        assertThat("connections the endpoint holds open: " + held, held > 0 && held <= JdkHttpLimits.MAX_CONNECTIONS, is(true));
+    }
+
+    /** Established TCP connections whose local end is {@code port} (IPv4 or, as the JDK opens them, IPv6): the server's side of each. */
+    private static long serverSideConnections(int port) throws IOException {
+        String local = String.format(":%04X", port);
+        long count = 0;
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            try (var lines = Files.lines(Path.of(table))) {
+                count += lines.skip(1).map(line -> line.trim().split("\\s+"))
+                        .filter(fields -> fields[1].endsWith(local) && fields[3].equals("01")).count();
+            }
+        }
+        return count;
+    }
+
     /** True when the peer closed: the stream ends (or is reset) without a byte of answer. */
     private static boolean closedByPeer(InputStream in) {
         try {
