@@ -28,6 +28,12 @@ import java.util.Set;
  *   address without asking; it cannot send {@code application/json} cross-site without the
  *   CORS preflight refused above. So exec and write — POST only, {@link RequestChecks} refuses
  *   their GET forms — cannot come from a form.</li>
+ *   <li><b>A host name that is not the endpoint's (403).</b> A page whose own name was made to
+ *   resolve here (DNS rebinding) would otherwise count as the endpoint's own origin. A request
+ *   may call the endpoint by an address, {@code localhost}, the configured host or this host's
+ *   name.</li>
+ *   <li><b>JSONP (403):</b> a {@code callback} parameter would wrap the answer in a script any
+ *   page could load.</li>
  *   <li><b>A method other than GET, POST and OPTIONS (405).</b></li>
  *   <li><b>A body over {@value #MAX_BODY_BYTES} bytes (413):</b> Jolokia reads a body whole
  *   into the master's heap.</li>
@@ -39,10 +45,16 @@ final class HttpRequestGuard extends Filter {
     private static final Set<String> OWN_FETCH_SITES = Set.of("same-origin", "none");
 
     private final String scheme;
+    private final Set<String> ownNames;
 
-    /** @param scheme {@code http} or {@code https}: how the endpoint's own origin starts */
-    HttpRequestGuard(String scheme) {
+    /**
+     * @param scheme   {@code http} or {@code https}: how the endpoint's own origin starts
+     * @param ownNames the host names (lower case) a request may call the endpoint by, besides an
+     *                 address and {@code localhost}: the configured host, this host's own name
+     */
+    HttpRequestGuard(String scheme, Set<String> ownNames) {
         this.scheme = scheme;
+        this.ownNames = Set.copyOf(ownNames);
     }
 
     @Override
@@ -52,7 +64,7 @@ final class HttpRequestGuard extends Filter {
 
     @Override
     public void doFilter(HttpExchange exchange, Chain chain) throws IOException {
-        String refusal = refusal(exchange);
+        Refusal refusal = refusal(exchange);
         if (refusal != null) {
             refuse(exchange, refusal);
             return;
@@ -61,35 +73,68 @@ final class HttpRequestGuard extends Filter {
         chain.doFilter(exchange);
     }
 
-    /** Why the request is refused, as "status reason"; null when it may go on. */
-    private String refusal(HttpExchange exchange) {
+    /** Why a request is not served: its HTTP status and the reason, which the answer says. */
+    private record Refusal(int status, String reason) {
+    }
+
+    /** Why the request is refused; null when it may go on. */
+    private Refusal refusal(HttpExchange exchange) {
         Headers headers = exchange.getRequestHeaders();
         String method = exchange.getRequestMethod();
-        if (!METHODS.contains(method)) return "405 " + method + " is not served here: GET, POST or OPTIONS";
+        if (!METHODS.contains(method)) return new Refusal(405, method + " is not served here: GET, POST or OPTIONS");
+        String host = headers.getFirst("Host");
+        if (host != null && !isOwnName(host)) {
+            // A page whose name was made to point here (DNS rebinding) is "same origin" with it:
+            // refused because the name is not one this endpoint goes by.
+            return new Refusal(403, "requests must call this endpoint by its address, localhost or this host's name, not " + printable(host));
+        }
         List<String> origins = headers.get("Origin");
-        if (origins != null && (origins.size() != 1 || !origins.getFirst().equalsIgnoreCase(ownOrigin(headers)))) {
-            return "403 cross-site requests are refused: this endpoint serves no web page, and a page elsewhere may not use it";
+        if (origins != null && (origins.size() != 1 || !origins.getFirst().equalsIgnoreCase(ownOrigin(host)))) {
+            return new Refusal(403, "cross-site requests are refused: this endpoint serves no web page, and a page elsewhere may not use it");
         }
         String site = headers.getFirst("Sec-Fetch-Site");
         if (site != null && !OWN_FETCH_SITES.contains(site.toLowerCase(Locale.ROOT))) {
-            return "403 cross-site requests are refused (Sec-Fetch-Site: " + site + ")";
+            return new Refusal(403, "cross-site requests are refused (Sec-Fetch-Site: " + printable(site) + ")");
+        }
+        if (hasParameter(exchange.getRequestURI().getRawQuery(), "callback")) {
+            // JSONP: a <script> tag on any page could load the answer, and read it
+            return new Refusal(403, "JSONP (a callback parameter) is not served: a page elsewhere could read the answer");
         }
         if (method.equals("POST")) {
             String type = headers.getFirst("Content-Type");
             String mediaType = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
             if (!mediaType.equals("application/json")) {
-                return "415 a POST must carry its JSON as Content-Type: application/json (curl: -H 'Content-Type: application/json')";
+                return new Refusal(415, "a POST must carry its JSON as Content-Type: application/json (curl: -H 'Content-Type: application/json')");
             }
             String length = headers.getFirst("Content-Length");
-            if (length != null && tooLong(length)) return "413 the request body is over " + MAX_BODY_BYTES + " bytes";
+            if (length != null && tooLong(length)) return new Refusal(413, "the request body is over " + MAX_BODY_BYTES + " bytes");
         }
         return null;
     }
 
+    /** True for an address (v4, or v6 in brackets), localhost, or one of this endpoint's own names, with any port. */
+    private boolean isOwnName(String host) {
+        String name = host.strip().toLowerCase(Locale.ROOT);
+        if (name.startsWith("[")) return name.indexOf(']') > 0; // an IPv6 literal: no name to rebind
+        int colon = name.lastIndexOf(':');
+        if (colon >= 0) name = name.substring(0, colon);
+        return name.equals("localhost") || IPV4.matcher(name).matches() || ownNames.contains(name);
+    }
+
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+
     /** What a browser puts in Origin for a page served by this endpoint itself: scheme://host[:port] as the request's Host says. */
-    private String ownOrigin(Headers headers) {
-        String host = headers.getFirst("Host");
+    private String ownOrigin(String host) {
         return host == null ? null : scheme + "://" + host;
+    }
+
+    private static boolean hasParameter(String rawQuery, String name) {
+        if (rawQuery == null) return false;
+        for (String parameter : rawQuery.split("&")) {
+            String key = parameter.split("=", 2)[0];
+            if (java.net.URLDecoder.decode(key, StandardCharsets.UTF_8).strip().equalsIgnoreCase(name)) return true;
+        }
+        return false;
     }
 
     private static boolean tooLong(String contentLength) {
@@ -100,15 +145,25 @@ final class HttpRequestGuard extends Filter {
         }
     }
 
-    private static void refuse(HttpExchange exchange, String refusal) throws IOException {
-        int status = Integer.parseInt(refusal.substring(0, 3));
-        String reason = refusal.substring(4);
-        byte[] body = ("{\"status\":" + status + ",\"error_type\":\"herd\",\"error\":\"" + reason.replace("\\", "\\\\").replace("\"", "\\\"")
-                + "\"}\n").getBytes(StandardCharsets.UTF_8);
+    /** At most 80 characters of what a client sent, control characters shown as '?': an error message is no place for its payload. */
+    private static String printable(String text) {
+        String shown = text.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return shown.length() > 80 ? shown.substring(0, 80) + "..." : shown;
+    }
+
+    private static void refuse(HttpExchange exchange, Refusal refusal) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        if (status == 405) exchange.getResponseHeaders().set("Allow", String.join(", ", METHODS));
+        if (refusal.status() == 405) exchange.getResponseHeaders().set("Allow", String.join(", ", METHODS));
         exchange.getResponseHeaders().set("Connection", "close");
-        exchange.sendResponseHeaders(status, body.length);
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(refusal.status(), -1); // a HEAD answer has no body
+            exchange.close();
+            return;
+        }
+        byte[] body = ("{\"status\":" + refusal.status() + ",\"error_type\":\"herd\",\"error\":\""
+                + refusal.reason().replace("\\", "\\\\").replace("\"", "\\\"") + "\"}\n").getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(refusal.status(), body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }

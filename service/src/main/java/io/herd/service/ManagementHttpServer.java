@@ -10,6 +10,10 @@ import com.sun.net.httpserver.HttpsServer;
 import javax.net.ssl.SSLContext;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -73,7 +77,21 @@ final class ManagementHttpServer extends HttpServer {
         }
         ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("herd-jolokia-", 0).factory());
         server.setExecutor(executor);
-        return new ManagementHttpServer(server, authenticator, new HttpRequestGuard(tls == null ? "http" : "https"), executor);
+        return new ManagementHttpServer(server, authenticator, new HttpRequestGuard(tls == null ? "http" : "https", ownNames(address)), executor);
+    }
+
+    /** The names a request may call the endpoint by, besides an address and localhost: the configured host, this host's names. */
+    private static Set<String> ownNames(InetSocketAddress address) {
+        Set<String> names = new HashSet<>();
+        names.add(address.getHostString().toLowerCase(Locale.ROOT));
+        try {
+            InetAddress self = InetAddress.getLocalHost();
+            names.add(self.getHostName().toLowerCase(Locale.ROOT));
+            names.add(self.getCanonicalHostName().toLowerCase(Locale.ROOT));
+        } catch (IOException unknown) {
+            // this host has no name that resolves: addresses and localhost it is
+        }
+        return names;
     }
 
     @Override

@@ -19,6 +19,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * What a web page open in the operator's browser can make the browser send to the management
@@ -112,6 +113,45 @@ class CrossSiteRequestTest {
             assertThat(path, answer.body(), not(containsString("\"status\":200")));
         }
         assertThat(instances(), is(1));
+    }
+
+    @Test
+    void aNameMadeToPointHereIsRefused() throws Exception {
+        // DNS rebinding: evil.example resolves to 127.0.0.1 now, so its page is "same origin" with the endpoint
+        URI endpoint = URI.create(url);
+        String rebound = "evil.example:" + endpoint.getPort();
+        String answer = raw("GET " + endpoint.getPath() + "read/" + CLUSTER + "/Online HTTP/1.1\r\nHost: " + rebound
+                + "\r\nOrigin: http://" + rebound + "\r\nAuthorization: " + login + "\r\nConnection: close\r\n\r\n");
+        assertThat(answer, startsWith("HTTP/1.1 403"));
+        assertThat(answer, containsString("must call this endpoint by its address"));
+        assertThat("by its address it is served", raw("GET " + endpoint.getPath() + "read/" + CLUSTER + "/Online HTTP/1.1\r\nHost: localhost:"
+                + endpoint.getPort() + "\r\nAuthorization: " + login + "\r\nConnection: close\r\n\r\n"), startsWith("HTTP/1.1 200"));
+    }
+
+    @Test
+    void jsonpIsRefused() throws Exception {
+        // a <script src=".../read/...?callback=steal"> on any page would run the answer, and read it
+        HttpResponse<String> answer = send(HttpRequest.newBuilder(URI.create(url + "read/java.lang:type=Runtime/SystemProperties?callback=steal")));
+        assertThat(answer.statusCode(), is(403));
+        assertThat(answer.body(), not(containsString("steal(")));
+    }
+
+    @Test
+    void aHeadIsRefusedWithoutABody() throws Exception {
+        URI endpoint = URI.create(url);
+        String answer = raw("HEAD " + endpoint.getPath() + " HTTP/1.1\r\nHost: 127.0.0.1:" + endpoint.getPort() + "\r\nConnection: close\r\n\r\n");
+        assertThat(answer, startsWith("HTTP/1.1 405"));
+        assertThat(answer, not(containsString("{")));
+    }
+
+    /** Sends {@code request} as it is, on a new connection, and reads the answer to its end. */
+    private static String raw(String request) throws Exception {
+        URI endpoint = URI.create(url);
+        try (java.net.Socket socket = new java.net.Socket(endpoint.getHost(), endpoint.getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
     }
 
     @Test
