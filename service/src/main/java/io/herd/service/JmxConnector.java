@@ -80,6 +80,7 @@ final class JmxConnector extends LifeCycle {
     @Override
     protected void doStart() throws ConfigException, IOException {
         prepare();
+        JdkServerLimits.applyRmi(); // before RMI's transport first starts in this JVM
         InetAddress address = InetAddress.getByName(config.host());
         RMIServerSocketFactory serverSockets = tls == null ? new BoundSockets(address) : new ServerTls.ServerSockets(address, tls);
         RMIClientSocketFactory clientSockets = tls == null ? null : new SslRMIClientSocketFactory();

@@ -39,7 +39,7 @@ import java.util.Optional;
  * unauthenticated — an exec included. Here no context of the endpoint is open.
  *
  * <p>It cannot be stalled: requests are served on virtual threads, so a client that sends a byte
- * and then nothing holds no thread anyone else needs, and {@link JdkHttpLimits} closes it once
+ * and then nothing holds no thread anyone else needs, and {@link JdkServerLimits} closes it once
  * its request has taken too long, and bounds the open connections.
  */
 final class ManagementHttpServer extends HttpServer {
@@ -66,7 +66,7 @@ final class ManagementHttpServer extends HttpServer {
      * @param tls HTTPS's context; null for plain HTTP
      */
     static ManagementHttpServer bind(InetSocketAddress address, Authenticator authenticator, SSLContext tls) throws IOException {
-        JdkHttpLimits.apply(); // before the JDK's server reads them, once per JVM
+        JdkServerLimits.applyHttp(); // before the JDK's server reads them, once per JVM
         HttpServer server;
         if (tls == null) {
             server = HttpServer.create(address, BACKLOG);

@@ -95,10 +95,10 @@ class JolokiaStallTest {
 
     @Test
     void openConnectionsAreBounded() throws Exception {
-        stall(JdkHttpLimits.MAX_CONNECTIONS + 44, "");
+        stall(JdkServerLimits.MAX_CONNECTIONS + 44, "");
         int port = URI.create(url).getPort();
         long held = serverSideConnections(port);
-        assertThat("connections the endpoint holds open: " + held, held > 0 && held <= JdkHttpLimits.MAX_CONNECTIONS, is(true));
+        assertThat("connections the endpoint holds open: " + held, held > 0 && held <= JdkServerLimits.MAX_CONNECTIONS, is(true));
     }
 
     /** Established TCP connections whose local end is {@code port} (IPv4 or, as the JDK opens them, IPv6): the server's side of each. */
