@@ -518,15 +518,15 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             return text.chars().anyMatch(Character::isISOControl);
         }
 
-        /** {@code text} with each control character shown as its code, so an error message stays one line. */
-        private static String printable(String text) {
-            StringBuilder shown = new StringBuilder();
-            text.chars().forEach(c -> shown.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
-            return shown.toString();
-        }
-
         private void problem(String key, String what) {
             problems.add(source + ": " + key + ": " + what);
         }
+    }
+
+    /** {@code text} with each control character shown as its code ({@code \\u000a}), so an error message stays one line. */
+    public static String printable(String text) {
+        StringBuilder shown = new StringBuilder();
+        text.chars().forEach(c -> shown.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return shown.toString();
     }
 }

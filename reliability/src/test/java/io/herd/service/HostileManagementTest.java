@@ -47,7 +47,10 @@ class HostileManagementTest {
         password = Files.readString(config.jolokia().passwordFile()).trim();
         monitorPassword = Files.readString(config.jolokia().monitorPasswordFile()).trim();
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while (service.master().cluster("hello").info().online() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
+        while (service.master().cluster("hello").info().online() < 2) {
+            if (System.nanoTime() > deadline) throw new AssertionError("hello's 2 workers never came online");
+            Thread.sleep(20);
+        }
     }
 
     @AfterAll

@@ -6,9 +6,12 @@ import io.herd.HerdConfig;
 import io.herd.internal.JdkSockets;
 import io.herd.lifecycle.Container;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
 import java.io.File;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -135,8 +138,7 @@ public final class Master extends Container {
     /** -XX:MaxDirectMemorySize, or what the JVM takes when it is not set: the heap's maximum. */
     private static long maxDirectMemory() {
         try {
-            String value = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-                    .getVMOption("MaxDirectMemorySize").getValue();
+            String value = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption("MaxDirectMemorySize").getValue();
             long bytes = Long.parseLong(value);
             return bytes > 0 ? bytes : Runtime.getRuntime().maxMemory();
         } catch (RuntimeException notHotSpot) {

@@ -31,13 +31,16 @@ final class ExitOnFatalError implements FatalErrorHandler, Thread.UncaughtExcept
     static final int EXIT_CODE = 3;
     private static final System.Logger LOG = System.getLogger(ExitOnFatalError.class.getName());
     private static final long POLL_MILLIS = 20;
+    private static final Duration DEFAULT_KILL_TIMEOUT = Duration.ofSeconds(5);
 
     private final Duration workerGrace;
     private final AtomicBoolean exiting = new AtomicBoolean();
 
     /** @param config the apps' kill.timeout bounds how long workers get to stop */
     ExitOnFatalError(HerdConfig config) {
-        this.workerGrace = config.apps().stream().map(AppConfig::killTimeout).max(Duration::compareTo).orElse(Duration.ofSeconds(5));
+        // apps added while it runs (startJar) take the default kill.timeout, 5 s
+        this.workerGrace = config.apps().stream().map(AppConfig::killTimeout).max(Duration::compareTo)
+                .filter(longest -> longest.compareTo(DEFAULT_KILL_TIMEOUT) > 0).orElse(DEFAULT_KILL_TIMEOUT);
     }
 
     @Override

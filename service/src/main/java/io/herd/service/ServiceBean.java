@@ -10,11 +10,13 @@ import io.herd.engine.Master;
 import io.herd.mbeans.ServiceMXBean;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** The {@link ServiceMXBean}: apps at run time, the PM2 way, on top of the master. */
@@ -59,7 +61,7 @@ final class ServiceBean implements ServiceMXBean {
         if (port < 1 || port > 65535) throw new IllegalArgumentException("port must be from 1 to 65535, not " + port);
         String app = name == null || name.isEmpty() ? nameOf(jar) : name;
         if (!HerdConfig.isAppName(app)) {
-            throw new IllegalArgumentException("the app name '" + printable(app) + "' must be " + HerdConfig.APP_NAME_RULE);
+            throw new IllegalArgumentException("the app name '" + HerdConfig.printable(app) + "' must be " + HerdConfig.APP_NAME_RULE);
         }
         if (stopped.containsKey(app)) throw new IllegalArgumentException("app '" + app + "' is stopped: startApp or deleteApp it first");
         // Through the configuration's own parser: what could be saved is checked as a file's line would be.
@@ -82,16 +84,10 @@ final class ServiceBean implements ServiceMXBean {
         return start(parsed, "started");
     }
 
-    /** {@code text} with control characters shown as codes, so an error stays one line. */
-    private static String printable(String text) {
-        return text.chars().mapToObj(c -> Character.isISOControl(c) ? String.format("\\u%04x (a control character)", c)
-                : String.valueOf((char) c)).collect(java.util.stream.Collectors.joining());
-    }
-
     /** An app name made from a jar's file name: {@code My_App-1.0.jar} is {@code my-app-1-0}. */
     private static String nameOf(String jar) {
         String file = Path.of(jar.strip()).getFileName() == null ? "" : Path.of(jar.strip()).getFileName().toString();
-        String name = file.replaceFirst("\\.jar$", "").toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
+        String name = file.replaceFirst("\\.jar$", "").toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
                 .replaceAll("^-+|-+$", "");
         if (name.isEmpty()) throw new IllegalArgumentException("no app name can be made from '" + file + "': give one");
         return name.length() > 40 ? name.substring(0, 40).replaceAll("-+$", "") : name;
@@ -133,6 +129,9 @@ final class ServiceBean implements ServiceMXBean {
                     stopped.keySet());
             saved.write();
             return file.toString();
+        } catch (AccessDeniedException e) {
+            throw new UncheckedIOException("cannot write " + file + ": the service's user may not write in " + file.toAbsolutePath().getParent()
+                    + " (save writes a new file there and renames it over the old one)", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
