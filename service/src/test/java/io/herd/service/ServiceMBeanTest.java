@@ -115,7 +115,7 @@ class ServiceMBeanTest {
                 {jar, "../etc", "", "lower-case letters"},
                 {jar, "web app", "", "lower-case letters"},
                 {jar, "-web", "", "lower-case letters"},
-                {jar, "web\tx", "", "control character"},
+                {jar, "web\tx", "", "web\\u0009x"},
                 {HELLO_JAR.getParent().toString(), "web", "", "no such file"},
                 {jar + "\n", "web", "", "control character"}};
         for (String[] request : refused) {
