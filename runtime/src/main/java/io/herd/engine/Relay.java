@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Proxy dispatch's data path: relays each client connection's bytes to and from a worker's
@@ -111,7 +112,7 @@ final class Relay extends LifeCycle {
                 try {
                     selector.select(SWEEP_MILLIS);
                     now = System.nanoTime();
-                    for (Pipe pipe; (pipe = incoming.poll()) != null; ) connect(pipe);
+                    for (Pipe pipe; (pipe = incoming.poll()) != null; ) guarded(pipe, this::connect);
                     for (SelectionKey key : selector.selectedKeys()) handle(key);
                     selector.selectedKeys().clear();
                     if (now - nextSweep >= 0) {
@@ -190,6 +191,25 @@ final class Relay extends LifeCycle {
             pipe.worker.relayNotTaken(pipe.client, why);
         }
 
+        /** One step of a connection's handling, with a bug met there {@link #failed ending that connection}. */
+        private void guarded(Pipe pipe, Consumer<Pipe> step) {
+            try {
+                step.accept(pipe);
+            } catch (RuntimeException e) {
+                failed(pipe, e);
+            }
+        }
+
+        /**
+         * A bug met while relaying one connection (a RuntimeException from its handling) ends that
+         * connection, not the loop's others: it is closed, which gives back its descriptors and its
+         * place among the app's proxy.max.connections, and logged.
+         */
+        private void failed(Pipe pipe, RuntimeException e) {
+            pipe.close(this);
+            LOG.log(Level.ERROR, "relaying a connection to " + pipe.worker.name() + " failed; closed it", e);
+        }
+
         private void handle(SelectionKey key) {
             Pipe pipe = (Pipe) key.attachment();
             try {
@@ -215,6 +235,8 @@ final class Relay extends LifeCycle {
                 else pipe.updateInterest();
             } catch (IOException | CancelledKeyException e) {
                 pipe.close(this); // reset, refused or cut: both sides go
+            } catch (RuntimeException e) {
+                failed(pipe, e);
             }
         }
 
@@ -259,14 +281,16 @@ final class Relay extends LifeCycle {
                 long idle = now - pipe.lastActive;
                 if (pipe.started ? idle > pipe.settings.idleTimeout().toNanos() : idle > CONNECT_TIMEOUT_NANOS) expired.add(pipe);
             }
-            for (Pipe pipe : expired) {
-                if (pipe.started) {
-                    LOG.log(Level.DEBUG, "{0}: closing a relayed connection idle for {1} ms", pipe.worker.name(),
-                            Long.toString(pipe.settings.idleTimeout().toMillis()));
-                    pipe.close(this);
-                } else {
-                    notTaken(pipe, new IOException("no connection within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms"));
-                }
+            for (Pipe pipe : expired) guarded(pipe, this::expire);
+        }
+
+        private void expire(Pipe pipe) {
+            if (pipe.started) {
+                LOG.log(Level.DEBUG, "{0}: closing a relayed connection idle for {1} ms", pipe.worker.name(),
+                        Long.toString(pipe.settings.idleTimeout().toMillis()));
+                pipe.close(this);
+            } else {
+                notTaken(pipe, new IOException("no connection within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms"));
             }
         }
 
@@ -319,7 +343,7 @@ final class Relay extends LifeCycle {
             }
             client.closeMasterCopy();
             closeQuietly(upstream);
-            if (started) worker.relayEnded();
+            worker.relayEnded(); // counted when it was handed to the worker, connected or not
         }
     }
 

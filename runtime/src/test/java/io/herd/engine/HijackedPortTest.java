@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -19,9 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.allOf;
@@ -54,7 +51,7 @@ class HijackedPortTest {
             herd.cluster.addListener(events::add);
             Launch first = awaitLaunch(launches, 1, Duration.ofSeconds(60)); // it will not listen: this test does, first
             try (Recorder hijacker = Recorder.listen(first.port(), 50)) {
-                String echoed = exchangeWithin(herd.port, "hello", Duration.ofSeconds(60));
+                String echoed = ProxyTest.exchangeWithin(herd.port, "hello", Duration.ofSeconds(60));
 
                 assertThat("what the taken port received", hijacker.received(), is(""));
                 assertThat(echoed, allOf(startsWith("PROXY TCP4 127.0.0.1 127.0.0.1 "), endsWith("\r\nhello")));
@@ -172,7 +169,7 @@ class HijackedPortTest {
     }
 
     /** Waits (bounded) for the {@code count}th launch; returns it. */
-    private static Launch awaitLaunch(Path launches, int count, Duration limit) throws InterruptedException {
+    static Launch awaitLaunch(Path launches, int count, Duration limit) throws InterruptedException {
         List<String> lines = TestCluster.await(() -> completeLines(launches), seen -> seen.size() >= count, limit);
         assertThat("launches written to " + launches + " within " + limit + ": " + lines, lines.size() >= count, is(true));
         String[] words = lines.get(count - 1).split(" ");
@@ -190,7 +187,7 @@ class HijackedPortTest {
     }
 
     /** Has Echo close the launch's port; waits (bounded) until it has. */
-    private static void closePortOf(Launch launch, Path trigger) throws Exception {
+    static void closePortOf(Launch launch, Path trigger) throws Exception {
         Files.writeString(trigger, Integer.toString(launch.port()));
         TestCluster.await(() -> Files.exists(trigger), there -> !there, Duration.ofSeconds(30));
         assertThat("the worker closed its port", Files.exists(trigger), is(false));
@@ -212,32 +209,17 @@ class HijackedPortTest {
     }
 
     private static Exchange exchange(int port, String text) throws Exception {
-        return new Exchange(text, exchangeWithin(port, text, Duration.ofSeconds(60)));
+        return new Exchange(text, ProxyTest.exchangeWithin(port, text, Duration.ofSeconds(60)));
     }
 
     private static List<Exchange> unserved(List<Exchange> exchanges) {
         return exchanges.stream().filter(exchange -> !exchange.served()).toList();
     }
 
-    private static Path absentFile(String prefix) throws IOException {
+    static Path absentFile(String prefix) throws IOException {
         Path path = Files.createTempFile(prefix, "");
         Files.delete(path);
         return path;
-    }
-
-    /**
-     * {@link ProxyTest#exchange}, bounded. On a thread of its own: blocked in the common pool, it
-     * would hold up the master's exit handling ({@link Process#onExit} completes there).
-     */
-    private static String exchangeWithin(int port, String text, Duration limit) throws Exception {
-        CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ProxyTest.exchange(port, text);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, task -> Thread.ofVirtual().start(task));
-        return answer.get(limit.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** A listener on a worker's port, in this JVM: it keeps every byte it is sent. */
