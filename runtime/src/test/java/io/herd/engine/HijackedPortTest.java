@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.testapp.Echo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -40,10 +41,13 @@ import static org.hamcrest.Matchers.startsWith;
 @Timeout(180)
 class HijackedPortTest {
     private static final long SELF = ProcessHandle.current().pid();
+    /** Where Echo writes its launches, and finds the port it must close. */
+    @TempDir
+    Path files;
 
     @Test
     void aPortTakenBeforeTheWorkerListensGetsNoClientByteAndTheWorkerRestartsOnAnother() throws Exception {
-        Path launches = absentFile("herd-launches-");
+        Path launches = files.resolve("launches");
         try (LogCapture log = LogCapture.of(PortWatch.class);
              TestCluster herd = ProxyTest.echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_SILENT_FIRST_LAUNCH", "true",
                      "proxy.protocol", "v1", "queue.timeout", "60s"))) {
@@ -62,18 +66,15 @@ class HijackedPortTest {
                 assertThat(log.warnings(), hasItem(allOf(containsString("pid " + first.pid()), containsString("killing it"),
                         containsString("port " + first.port() + " is held by another process"), containsString("held by pid " + SELF))));
             }
-        } finally {
-            Files.deleteIfExists(launches);
         }
     }
 
     @Test
     void anOnlineWorkerThatClosesItsPortIsGivenUpAtTheFirstRefusalSoTheProcessThatTakesThePortNextGetsNoClientByte() throws Exception {
-        Path launches = absentFile("herd-launches-");
-        Path closePort = absentFile("herd-close-port-");
+        Path launches = files.resolve("launches");
+        Path closePort = files.resolve("close-port");
         try (LogCapture log = LogCapture.of(PortWatch.class);
-             TestCluster herd = ProxyTest.echo(2, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_CLOSE_PORT_IF", closePort.toString(),
-                     "proxy.protocol", "v1", "queue.timeout", "60s"))) {
+             TestCluster herd = echoesThatCloseTheirPort(2, launches, closePort)) {
             assertThat(herd.awaitOnline(2).online(), is(2));
             Launch closing = awaitLaunch(launches, 1, Duration.ofSeconds(60));
             List<Exchange> clients = new ArrayList<>(exchanges(herd.port, "before", 4));
@@ -97,19 +98,15 @@ class HijackedPortTest {
                         containsString("no longer holds the socket it listened on, and nothing listens on port " + closing.port())),
                         containsString("out of rotation"))));
             }
-        } finally {
-            Files.deleteIfExists(launches);
-            Files.deleteIfExists(closePort);
         }
     }
 
     @Test
     void aPortThatChangesHandsWhileNoClientConnectsIsFoundByThePeriodicCheckBeforeTheNextClient() throws Exception {
-        Path launches = absentFile("herd-launches-");
-        Path closePort = absentFile("herd-close-port-");
+        Path launches = files.resolve("launches");
+        Path closePort = files.resolve("close-port");
         try (LogCapture log = LogCapture.of(PortWatch.class);
-             TestCluster herd = ProxyTest.echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_CLOSE_PORT_IF", closePort.toString(),
-                     "proxy.protocol", "v1", "queue.timeout", "60s"))) {
+             TestCluster herd = echoesThatCloseTheirPort(1, launches, closePort)) {
             assertThat(herd.awaitOnline(1).online(), is(1));
             Launch first = awaitLaunch(launches, 1, Duration.ofSeconds(60));
             Exchange before = exchange(herd.port, "before");
@@ -128,15 +125,12 @@ class HijackedPortTest {
                         containsString("port " + first.port() + " is held by another process"), containsString("held by pid " + SELF),
                         containsString("out of rotation"))));
             }
-        } finally {
-            Files.deleteIfExists(launches);
-            Files.deleteIfExists(closePort);
         }
     }
 
     @Test
     void aListenerThatJoinsTheWorkersPortAndNeverAcceptsIsFoundWhenARelayedConnectTimesOut() throws Exception {
-        Path launches = absentFile("herd-launches-");
+        Path launches = files.resolve("launches");
         try (LogCapture log = LogCapture.of(PortWatch.class);
              TestCluster herd = ProxyTest.echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_REUSE_PORT", "true",
                      "queue.timeout", "60s"))) {
@@ -157,8 +151,6 @@ class HijackedPortTest {
                         containsString("port " + first.port() + " is held by another process"), containsString("held by pid " + SELF),
                         containsString("out of rotation"))));
             }
-        } finally {
-            Files.deleteIfExists(launches);
         }
     }
 
@@ -184,6 +176,12 @@ class HijackedPortTest {
         } catch (IOException notYet) {
             return List.of();
         }
+    }
+
+    /** {@link Echo} workers that write their launches and close their port when asked; the PROXY header v1, and a long wait queue. */
+    private static TestCluster echoesThatCloseTheirPort(int instances, Path launches, Path closePort) throws Exception {
+        return ProxyTest.echo(instances, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_CLOSE_PORT_IF", closePort.toString(),
+                "proxy.protocol", "v1", "queue.timeout", "60s"));
     }
 
     /** Has Echo close the launch's port; waits (bounded) until it has. */
@@ -214,12 +212,6 @@ class HijackedPortTest {
 
     private static List<Exchange> unserved(List<Exchange> exchanges) {
         return exchanges.stream().filter(exchange -> !exchange.served()).toList();
-    }
-
-    static Path absentFile(String prefix) throws IOException {
-        Path path = Files.createTempFile(prefix, "");
-        Files.delete(path);
-        return path;
     }
 
     /** A listener on a worker's port, in this JVM: it keeps every byte it is sent. */

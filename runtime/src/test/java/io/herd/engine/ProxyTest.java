@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.testapp.Echo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -180,9 +181,9 @@ class ProxyTest {
      * left open holding its descriptors and a place among proxy.max.connections.
      */
     @Test
-    void aConnectionWhoseRelayMeetsABugIsClosedAndGivesBackItsPlace() throws Exception {
-        Path launches = HijackedPortTest.absentFile("herd-launches-");
-        Path closePort = HijackedPortTest.absentFile("herd-close-port-");
+    void aConnectionWhoseRelayMeetsABugIsClosedAndGivesBackItsPlace(@TempDir Path files) throws Exception {
+        Path launches = files.resolve("launches");
+        Path closePort = files.resolve("close-port");
         try (LogCapture log = LogCapture.of(Relay.class);
              FailingLogHandler bug = FailingLogHandler.onceOn(Relay.class, "did not take a relayed connection");
              TestCluster herd = echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_CLOSE_PORT_IF", closePort.toString(),
@@ -199,12 +200,11 @@ class ProxyTest {
 
             assertThat("the relay met the bug", bug.thrown(), is(true));
             assertThat(broken, is("closed"));
-            assertThat(log.warnings(), hasItem(containsString("failed; closed it")));
+            List<String> logged = TestCluster.await(log::warnings, lines -> lines.stream().anyMatch(line -> line.contains("failed; closed it")),
+                    Duration.ofSeconds(10)); // logged once the connection is closed
+            assertThat(logged, hasItem(containsString("failed; closed it")));
             assertThat("the next client, in the only place", exchangeWithin(herd.port, "next", Duration.ofSeconds(60)), is("next"));
             assertThat(herd.awaitInfo(info -> info.open() == 0).open(), is(0L));
-        } finally {
-            Files.deleteIfExists(launches);
-            Files.deleteIfExists(closePort);
         }
     }
 
