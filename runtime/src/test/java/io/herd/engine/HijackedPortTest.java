@@ -35,8 +35,10 @@ import static org.hamcrest.Matchers.startsWith;
 
 /**
  * Proxy dispatch when another local process holds a worker's port ({@link Echo}, which tells the
- * test its port; the test's own JVM plays the other process): no client byte, not even a PROXY
- * header, reaches that process, and the worker restarts on a new port.
+ * test its port; the test's own JVM plays the other process, which accepts and records what it is
+ * sent): before the worker is ready, or after it closed its port, with clients coming or with none;
+ * or listens beside it and never accepts. No client byte, not even a PROXY header, reaches that
+ * process, every client is served, and the worker restarts on a new port.
  */
 @Timeout(180)
 class HijackedPortTest {
