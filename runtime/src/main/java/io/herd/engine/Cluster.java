@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -38,7 +37,8 @@ import java.util.function.Consumer;
  * <p>Everything that changes a worker — launching, readiness, exits, restarts, operations,
  * stopping — runs on the cluster's single event thread, which alone moves worker states
  * ({@link #move}) and sets the rotation its {@link Dispatcher} balances connections over. The
- * accept thread never waits for it.
+ * accept thread never waits for it. In proxy dispatch, its {@link PortWatch} keeps each worker's
+ * port the worker's own, reading /proc off this thread and posting what it finds to it.
  */
 public final class Cluster extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
@@ -48,6 +48,7 @@ public final class Cluster extends LifeCycle {
     private final ExecutorService events;
     private final RestartPolicy restartPolicy;
     private final ClusterOperations operations = new ClusterOperations(this);
+    private final PortWatch portWatch = new PortWatch(this);
     private final CopyOnWriteArrayList<Consumer<WorkerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Consumer<OperationEvent>> operationListeners = new CopyOnWriteArrayList<>();
     private final Dispatcher dispatcher;
@@ -169,7 +170,7 @@ public final class Cluster extends LifeCycle {
             worker.startReader(config.readyTimeout());
             process.onExit().thenRun(() -> post(() -> onExit(worker)));
             later(() -> onReadyTimeout(worker), config.readyTimeout().toMillis());
-            if (proxyAddress != null) later(() -> probe(worker), PROBE_MILLIS);
+            if (proxyAddress != null) portWatch.launched(worker);
             return worker;
         } catch (IOException e) {
             if (listener != null) listener.close();
@@ -182,9 +183,6 @@ public final class Cluster extends LifeCycle {
         }
     }
 
-    /** How often a launching worker's port is tried, in proxy dispatch. */
-    private static final long PROBE_MILLIS = 100;
-
     /**
      * A loopback port free now, for a worker to listen on. Another process could take it before
      * the worker does; then the worker fails to start, and is restarted with another.
@@ -196,118 +194,6 @@ public final class Cluster extends LifeCycle {
         }
     }
 
-    /**
-     * Proxy dispatch: a worker is ready once its port takes a connection and /proc says the
-     * listener is its own ({@link #onPortChecked}). Tried off the event thread, again and again
-     * while it launches.
-     */
-    private void probe(Worker worker) {
-        if (worker.state != WorkerState.LAUNCHING || !worker.process().isAlive()) return;
-        Thread.ofVirtual().name("herd-" + name() + "-probe").start(() -> {
-            if (takesConnections(worker.proxyAddress())) checkPort(worker, true);
-            else later(() -> probe(worker), PROBE_MILLIS);
-        });
-    }
-
-    /** Whether something listens at the address: a connect, closed at once, without a byte either way. */
-    private static boolean takesConnections(InetSocketAddress address) {
-        try (SocketChannel probe = SocketChannel.open()) {
-            probe.socket().connect(address, 1_000);
-            return true;
-        } catch (IOException notYet) {
-            return false;
-        }
-    }
-
-    /** Reads who holds the worker's port (off the event thread: the tables can be large), then tells the event thread. */
-    private void checkPort(Worker worker, boolean probing) {
-        PortOwnership owners = PortOwnership.of(worker.proxyAddress(), worker.pid());
-        post(() -> onPortChecked(worker, owners, probing));
-    }
-
-    /** Checks that found a launching worker's port held by another process before the worker is killed. */
-    private static final int FOREIGN_CHECKS_BEFORE_KILL = 3;
-
-    /**
-     * Proxy dispatch: a launching worker's port took a connection (or the worker called the SDK's
-     * ready()), and /proc says who holds the port.
-     * <ul>
-     * <li>The worker's own listener (its JVM's, or a descendant's): it is ready.
-     * <li>Another process's — one that bound the port between herd finding it free and the worker
-     *     binding it: it is not ready, for every client byte and PROXY header relayed there would
-     *     reach that process. Logged, and the port probed again {@value #PROBE_MILLIS} ms later; at
-     *     the {@value #FOREIGN_CHECKS_BEFORE_KILL}rd such answer the worker is killed rather than
-     *     left to its ready.timeout, and the restart policy starts another, on a new port (a
-     *     reload's replacement fails the reload instead, as one that misses its ready.timeout does).
-     *     A few answers, not one, so that a listener caught closing is not taken for a thief.
-     * <li>Unknown (/proc/net/tcp unreadable: the master out of descriptors, a hardened /proc):
-     *     not ready either, logged once, probed again until ready.timeout — herd's blindness is no
-     *     proof against the worker.
-     * <li>Nothing listening any more (it closed between the connect and the read): probed again.
-     * </ul>
-     *
-     * @param probing true when a probe asked: the probe goes on unless the worker is ready;
-     *                false for ready(), whose probe goes on by itself
-     */
-    private void onPortChecked(Worker worker, PortOwnership owners, boolean probing) {
-        if (worker.state != WorkerState.LAUNCHING) return;
-        PortOwnership previous = worker.lastPortCheck;
-        worker.lastPortCheck = owners;
-        switch (owners.verdict()) {
-            case OWNED -> {
-                becomeOnline(worker);
-                return;
-            }
-            case FOREIGN -> {
-                int checks = ++worker.foreignPortChecks;
-                String seen = owners.describe() + " (" + checks + " of " + FOREIGN_CHECKS_BEFORE_KILL + " checks)";
-                if (checks >= FOREIGN_CHECKS_BEFORE_KILL) {
-                    LOG.log(Level.WARNING, "{0} is not ready, and never will be: {1}; killing it (a restart gets a new port)", worker.name(), seen);
-                    worker.online.completeExceptionally(new IllegalStateException("not ready: " + seen));
-                    worker.process().destroyForcibly();
-                    return;
-                }
-                LOG.log(Level.WARNING, "{0} is not ready: its port took a connection, but {1}; probing again", worker.name(), seen);
-            }
-            case UNREADABLE -> {
-                if (previous == null || previous.verdict() != PortOwnership.Verdict.UNREADABLE) {
-                    LOG.log(Level.WARNING, "{0} is not ready: its port took a connection, but {1}; probing again", worker.name(), owners.describe());
-                }
-            }
-            case NOBODY_LISTENS -> LOG.log(Level.DEBUG, "{0}: {1} after all; probing again", worker.name(), owners.describe());
-        }
-        if (probing) later(() -> probe(worker), PROBE_MILLIS);
-    }
-
-    /**
-     * Proxy dispatch: a relayed connect to the worker's port failed (refused or timed out; the
-     * relay asks at most once a second per worker). Its app may have closed its listener, and
-     * another process bound the port since: then from the moment that is known nothing more is
-     * relayed there (before the event thread even hears of it), the worker leaves rotation and is
-     * stopped (SIGTERM, SIGKILL after kill.timeout) as an unexpected exit, so the restart policy
-     * starts another on a new port. A port nobody listens on, or that cannot be read, changes
-     * nothing: each refused connection already goes to another worker.
-     */
-    void checkPortAfterRefusal(Worker worker) {
-        Thread.ofVirtual().name("herd-" + name() + "-port-check").start(() -> {
-            PortOwnership owners = PortOwnership.of(worker.proxyAddress(), worker.pid());
-            if (owners.verdict() != PortOwnership.Verdict.FOREIGN) {
-                LOG.log(Level.DEBUG, "{0} refused a relayed connection: {1}", worker.name(), owners.describe());
-                return;
-            }
-            worker.portLost();
-            post(() -> onPortLost(worker, owners));
-        });
-    }
-
-    private void onPortLost(Worker worker, PortOwnership owners) {
-        updateRotation();
-        if (worker.state != WorkerState.ONLINE || !worker.process().isAlive()) return; // leaving already
-        LOG.log(Level.WARNING, "{0} refused a relayed connection, and {1}: out of rotation; stopping it (a restart gets a new port)",
-                worker.name(), owners.describe());
-        stopNow(worker, false);
-    }
-
     /** Proxy dispatch: relays the connection to the worker's port. */
     void relay(Connection connection, Worker worker) {
         master.relay().open(connection, worker, config.proxy());
@@ -316,11 +202,17 @@ public final class Cluster extends LifeCycle {
     /** The worker called the SDK's ready(). In proxy dispatch, its port must be its own first. */
     void onReady(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
-        if (config.proxied()) Thread.ofVirtual().name("herd-" + name() + "-port-check").start(() -> checkPort(worker, false));
+        if (config.proxied()) portWatch.readyCalled(worker);
         else becomeOnline(worker);
     }
 
-    private void becomeOnline(Worker worker) {
+    /** Proxy dispatch: what keeps each worker's port its own (relay threads tell it of failed connects). */
+    PortWatch portWatch() {
+        return portWatch;
+    }
+
+    /** The worker is ready: online and in rotation (event thread; in proxy dispatch, once its port is its own). */
+    void becomeOnline(Worker worker) {
         if (stopping) {
             move(worker, WorkerState.STOPPING, "ready while the app is stopping");
             worker.requestShutdown();
@@ -353,8 +245,8 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * Samples every worker's CPU and memory, pings it (and kills it if it stopped answering), and
-     * replaces one over max.memory when a check is due.
+     * Samples every worker's CPU and memory, pings it (and kills it if it stopped answering), in
+     * proxy dispatch has its port looked at, and replaces one over max.memory when a check is due.
      */
     private void sample() {
         if (stopping) return;
@@ -364,6 +256,7 @@ public final class Cluster extends LifeCycle {
             if (unanswered >= config.pingTimeout().toMillis()) killUnresponsive(worker, unanswered);
             else worker.ping();
         }
+        if (config.proxied()) portWatch.sample(live);
         long now = System.nanoTime();
         if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
             nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis() * memoryBackoff) * 1_000_000;
@@ -587,7 +480,7 @@ public final class Cluster extends LifeCycle {
     private static final long DRAIN_POLL_MILLIS = 50;
 
     /** The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL after kill.timeout. */
-    private void stopNow(Worker worker, boolean graceful) {
+    void stopNow(Worker worker, boolean graceful) {
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();
         later(() -> {
@@ -672,7 +565,8 @@ public final class Cluster extends LifeCycle {
         }
     }
 
-    private void updateRotation() {
+    /** The workers online and taking connections become the rotation (event thread). */
+    void updateRotation() {
         dispatcher.setRotation(live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting())
                 .toArray(Worker[]::new));
     }

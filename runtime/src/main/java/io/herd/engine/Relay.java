@@ -5,6 +5,7 @@ import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Proxy dispatch's data path: relays each client connection's bytes to and from a worker's
@@ -38,6 +40,14 @@ final class Relay extends LifeCycle {
     private static final int POOL_SIZE = 256;
     /** A worker's port must take a connection within this, or the connection goes elsewhere. */
     private static final long CONNECT_TIMEOUT_NANOS = 5_000_000_000L;
+    /**
+     * A {@link ConnectException} is how the JDK reports a refusal (ECONNREFUSED: nothing listens
+     * on the port), which on loopback comes back at once; but also the kernel giving up after its
+     * SYN retransmissions (ETIMEDOUT: a listener whose queue stayed full), which takes 3 s at the
+     * least (net.ipv4.tcp_syn_retries = 1; 127 s by default). One that took longer than this is
+     * passed on as the timeout it is.
+     */
+    private static final long ANSWER_NANOS = 1_000_000_000L;
     private static final long SWEEP_MILLIS = 1_000;
 
     private final Loop[] loops;
@@ -102,7 +112,7 @@ final class Relay extends LifeCycle {
                 try {
                     selector.select(SWEEP_MILLIS);
                     now = System.nanoTime();
-                    for (Pipe pipe; (pipe = incoming.poll()) != null; ) connect(pipe);
+                    for (Pipe pipe; (pipe = incoming.poll()) != null; ) guarded(pipe, this::connect);
                     for (SelectionKey key : selector.selectedKeys()) handle(key);
                     selector.selectedKeys().clear();
                     if (now - nextSweep >= 0) {
@@ -128,7 +138,8 @@ final class Relay extends LifeCycle {
 
         private void connect(Pipe pipe) {
             if (!pipe.worker.accepting()) { // it stopped taking connections since it was chosen: its port is another process's, say
-                pipe.worker.relayNotTaken(pipe.client);
+                pipe.ended = true;
+                pipe.worker.relayNotTaken(pipe.client, null);
                 return;
             }
             pipe.lastActive = now;
@@ -164,12 +175,39 @@ final class Relay extends LifeCycle {
             pipe.updateInterest();
         }
 
-        /** The port refused (the worker is gone or not listening): the client goes to another worker. */
+        /**
+         * The port did not take the connection (refused: nothing listens; timed out; or the master
+         * could not even try): the client, not yet read from, goes to another worker, and the worker
+         * learns why.
+         */
         private void notTaken(Pipe pipe, IOException why) {
+            if (why instanceof ConnectException && now - pipe.lastActive >= ANSWER_NANOS) {
+                why = new IOException("no connection within " + (now - pipe.lastActive) / 1_000_000 + " ms", why);
+            }
             LOG.log(Level.DEBUG, "{0} did not take a relayed connection: {1}", pipe.worker.name(), why.toString());
             if (pipe.upstreamKey != null) pipe.upstreamKey.cancel();
             closeQuietly(pipe.upstream);
-            pipe.worker.relayNotTaken(pipe.client);
+            pipe.ended = true; // the client is the dispatcher's from here
+            pipe.worker.relayNotTaken(pipe.client, why);
+        }
+
+        /** One step of a connection's handling, with a bug met there {@link #failed ending that connection}. */
+        private void guarded(Pipe pipe, Consumer<Pipe> step) {
+            try {
+                step.accept(pipe);
+            } catch (RuntimeException e) {
+                failed(pipe, e);
+            }
+        }
+
+        /**
+         * A bug met while relaying one connection (a RuntimeException from its handling) ends that
+         * connection, not the loop's others: it is closed, which gives back its descriptors and its
+         * place among the app's proxy.max.connections, and logged.
+         */
+        private void failed(Pipe pipe, RuntimeException e) {
+            pipe.close(this);
+            LOG.log(Level.ERROR, "relaying a connection to " + pipe.worker.name() + " failed; closed it", e);
         }
 
         private void handle(SelectionKey key) {
@@ -197,6 +235,8 @@ final class Relay extends LifeCycle {
                 else pipe.updateInterest();
             } catch (IOException | CancelledKeyException e) {
                 pipe.close(this); // reset, refused or cut: both sides go
+            } catch (RuntimeException e) {
+                failed(pipe, e);
             }
         }
 
@@ -241,14 +281,16 @@ final class Relay extends LifeCycle {
                 long idle = now - pipe.lastActive;
                 if (pipe.started ? idle > pipe.settings.idleTimeout().toNanos() : idle > CONNECT_TIMEOUT_NANOS) expired.add(pipe);
             }
-            for (Pipe pipe : expired) {
-                if (pipe.started) {
-                    LOG.log(Level.DEBUG, "{0}: closing a relayed connection idle for {1} ms", pipe.worker.name(),
-                            Long.toString(pipe.settings.idleTimeout().toMillis()));
-                    pipe.close(this);
-                } else {
-                    notTaken(pipe, new IOException("no connection within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms"));
-                }
+            for (Pipe pipe : expired) guarded(pipe, this::expire);
+        }
+
+        private void expire(Pipe pipe) {
+            if (pipe.started) {
+                LOG.log(Level.DEBUG, "{0}: closing a relayed connection idle for {1} ms", pipe.worker.name(),
+                        Long.toString(pipe.settings.idleTimeout().toMillis()));
+                pipe.close(this);
+            } else {
+                notTaken(pipe, new IOException("no connection within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms"));
             }
         }
 
@@ -274,7 +316,8 @@ final class Relay extends LifeCycle {
         Direction up;
         Direction down;
         boolean started;
-        boolean closed;
+        /** Closed, or given back to the dispatcher unconnected: it ends once. */
+        boolean ended;
         long lastActive;
 
         Pipe(Connection client, Worker worker, AppConfig.Proxy settings) {
@@ -290,8 +333,8 @@ final class Relay extends LifeCycle {
         }
 
         void close(Loop loop) {
-            if (closed) return;
-            closed = true;
+            if (ended) return;
+            ended = true;
             for (Direction direction : new Direction[]{up, down}) {
                 if (direction != null && direction.pending != null) {
                     loop.give(direction.pending);
@@ -300,7 +343,7 @@ final class Relay extends LifeCycle {
             }
             client.closeMasterCopy();
             closeQuietly(upstream);
-            if (started) worker.relayEnded();
+            worker.relayEnded(); // counted when it was handed to the worker, connected or not
         }
     }
 

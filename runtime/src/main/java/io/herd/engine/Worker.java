@@ -45,6 +45,8 @@ final class Worker {
     private boolean gone;
     /** Set, under this worker's lock, when the worker said it accepts no more connections. */
     private boolean refusing;
+    /** Set, under this worker's lock, when its port is no longer its own (proxy dispatch). */
+    private boolean lostPort;
 
     /** Completes when the worker is online; fails when it exits or times out first. */
     final java.util.concurrent.CompletableFuture<Void> online = new java.util.concurrent.CompletableFuture<>();
@@ -65,6 +67,10 @@ final class Worker {
     int foreignPortChecks;
     /** Proxy dispatch, while launching: what the last check of who holds its port found; null before any. */
     PortOwnership lastPortCheck;
+    /** Proxy dispatch: the check that last found its port its own; its listeners are looked for while it is online. */
+    PortOwnership ownPort;
+    /** Proxy dispatch: a periodic check that could not read /proc was logged already. */
+    boolean portUnreadableSaid;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;
@@ -130,10 +136,13 @@ final class Worker {
      * The worker's port did not take a relayed connection: it is not counted here, and goes to
      * another worker — a few times at most: when no port takes it (the master is out of
      * descriptors, or the app never listens), it is closed rather than passed around for ever.
-     * A refusal also has the cluster check, at most once a second, who holds the port now.
+     * Why the connect failed is told to the cluster's {@link PortWatch} first, so that a port
+     * found lost gets nothing more, not even this connection.
+     *
+     * @param why why the connect failed; null when none was tried (the worker had stopped accepting)
      */
-    void relayNotTaken(Connection connection) {
-        if (accepting() && portCheckDue()) cluster.checkPortAfterRefusal(this);
+    void relayNotTaken(Connection connection, IOException why) {
+        if (why != null) cluster.portWatch().connectFailed(this, why);
         handedOff.decrementAndGet();
         if (++connection.refusals >= MAX_REFUSALS) cluster.dispatcher().giveUp(connection, "no worker's port took it");
         else cluster.dispatcher().redispatch(connection, this);
@@ -145,18 +154,22 @@ final class Worker {
     private final AtomicLong nextPortCheckNanos = new AtomicLong(System.nanoTime());
     private static final long PORT_CHECK_INTERVAL_NANOS = 1_000_000_000L;
 
-    /** True at most once a second, so a burst of refused relays reads /proc once, not once each. */
-    private boolean portCheckDue() {
+    /** True at most once a second, so a burst of failed relays reads /proc once, not once each. */
+    boolean portCheckDue() {
         long now = System.nanoTime();
         long next = nextPortCheckNanos.get();
         return now - next >= 0 && nextPortCheckNanos.compareAndSet(next, now + PORT_CHECK_INTERVAL_NANOS);
     }
 
-    /** Another process holds its port: from now on nothing is relayed to it (any thread). */
-    void portLost() {
-        synchronized (this) {
-            refusing = true;
-        }
+    /**
+     * Its port is no longer its own: from now on nothing is relayed to it (any thread).
+     *
+     * @return true the first time, false when it was lost already
+     */
+    synchronized boolean portLost() {
+        if (lostPort) return false;
+        lostPort = true;
+        return true;
     }
 
     void relayEnded() {
@@ -351,9 +364,9 @@ final class Worker {
         if (channel != null) channel.shutdown();
     }
 
-    /** False once the worker said it takes no more connections, or its channel is gone. */
+    /** False once the worker said it takes no more connections, its channel is gone, or its port was lost. */
     synchronized boolean accepting() {
-        return !gone && !refusing;
+        return !gone && !refusing && !lostPort;
     }
 
     private void stoppedAccepting() {

@@ -10,6 +10,7 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -108,8 +109,13 @@ public record PortOwnership(InetSocketAddress address, Verdict verdict, List<Lis
         if (entries.isEmpty()) return new PortOwnership(address, Verdict.NOBODY_LISTENS, List.of(), null);
 
         Set<Long> wanted = entries.stream().map(TableEntry::inode).collect(Collectors.toSet());
-        Map<Long, Long> owned = holders(LongStream.of(pid), wanted);
-        if (owned.size() < wanted.size()) owned.putAll(holders(descendants(pid), missing(wanted, owned)));
+        Map<Long, Long> owned;
+        try {
+            owned = heldByProcessOrDescendant(pid, wanted);
+        } catch (IOException e) {
+            // Not "held by nobody": the master out of descriptors is no proof against the process.
+            return new PortOwnership(address, Verdict.UNREADABLE, List.of(), "cannot read /proc/" + pid + "/fd: " + e);
+        }
         Set<Long> foreign = missing(wanted, owned);
         Map<Long, Long> others = foreign.isEmpty() ? Map.of() : holders(everyProcessBut(pid), foreign); // only to name them
 
@@ -120,6 +126,34 @@ public record PortOwnership(InetSocketAddress address, Verdict verdict, List<Lis
             listeners.add(new Listener(entry.local(), entry.inode(), entry.uid(), holder, ours ? "" : commandName(holder), ours));
         }
         return new PortOwnership(address, foreign.isEmpty() ? Verdict.OWNED : Verdict.FOREIGN, List.copyOf(listeners), null);
+    }
+
+    /**
+     * Whether every listener this check found is still open in the process found holding it (or,
+     * if that one closed it, in the asked process or a descendant): a cheap way to see, again and
+     * again, that an {@link Verdict#OWNED} port is still the process's, without reading the
+     * tables. The holder's {@code /proc/<pid>/fd} is read in the kernel's order (lowest fd first)
+     * and only until every listener is found: a listener opened early is found after a few links,
+     * while a socket no longer held costs one {@code readlink} per open descriptor. It proves the
+     * process still holds its sockets; not that they still listen, nor that no other process
+     * listens beside them (SO_REUSEPORT, open only to the same user): {@link #of} tells that.
+     *
+     * @return false when one is not found, or not known; and for any check but an OWNED one
+     */
+    public boolean stillHeld(long pid) {
+        if (verdict != Verdict.OWNED) return false;
+        Map<Long, Set<Long>> byHolder = listeners.stream()
+                .collect(Collectors.groupingBy(Listener::holderPid, Collectors.mapping(Listener::inode, Collectors.toSet())));
+        try {
+            for (var holder : byHolder.entrySet()) {
+                Set<Long> inodes = holder.getValue();
+                if (heldBy(holder.getKey(), inodes).size() == inodes.size()) continue;
+                if (heldByProcessOrDescendant(pid, inodes).size() < inodes.size()) return false; // handed to another descendant, say
+            }
+            return true;
+        } catch (IOException unreadable) {
+            return false; // not known: the caller's full check says so
+        }
     }
 
     /** The listening sockets the process does not hold. */
@@ -137,6 +171,23 @@ public record PortOwnership(InetSocketAddress address, Verdict verdict, List<Lis
             case UNREADABLE -> "who holds " + port + " is unknown: " + problem;
         };
     }
+
+    /**
+     * Whether a refused connection to a local port proves that nothing listens there. It does by
+     * default: a listener whose accept queue is full drops the SYN, and the connect waits. But with
+     * {@code net.ipv4.tcp_abort_on_overflow = 1} such a listener answers with a reset, which looks
+     * the same as no listener at all. Read from /proc now; an unreadable value counts as the
+     * default, 0.
+     */
+    public static boolean refusalProvesNobodyListens() {
+        try {
+            return Files.readString(ABORT_ON_OVERFLOW, StandardCharsets.US_ASCII).strip().equals("0");
+        } catch (IOException | RuntimeException unreadable) {
+            return true;
+        }
+    }
+
+    private static final Path ABORT_ON_OVERFLOW = Path.of("/proc/sys/net/ipv4/tcp_abort_on_overflow");
 
     // ---- the tables ----------------------------------------------------------------------------
 
@@ -212,31 +263,52 @@ public record PortOwnership(InetSocketAddress address, Verdict verdict, List<Lis
 
     // ---- the holders ---------------------------------------------------------------------------
 
-    /** Which of {@code inodes} each of {@code pids} holds, as inode to pid; stops once all are found. */
+    /**
+     * Which of {@code inodes} the process holds, as inode to holder pid: its own fds first, its
+     * descendants' only for the rest.
+     *
+     * @throws IOException when the process's own fds could not be read, though it runs and is ours
+     */
+    private static Map<Long, Long> heldByProcessOrDescendant(long pid, Set<Long> inodes) throws IOException {
+        Map<Long, Long> found = new HashMap<>();
+        for (long inode : heldBy(pid, inodes)) found.put(inode, pid);
+        if (found.size() < inodes.size()) found.putAll(holders(descendants(pid), missing(inodes, found)));
+        return found;
+    }
+
+    /** Which of {@code inodes} each of {@code pids} holds, as inode to pid; stops once all are found. One not read holds none. */
     static Map<Long, Long> holders(LongStream pids, Set<Long> inodes) {
         Map<Long, Long> found = new HashMap<>();
-        if (inodes.isEmpty()) return found;
         for (var each = pids.iterator(); each.hasNext() && found.size() < inodes.size(); ) {
             long pid = each.nextLong();
-            for (long inode : socketInodes(pid)) {
-                if (inodes.contains(inode)) found.putIfAbsent(inode, pid);
+            try {
+                for (long inode : heldBy(pid, missing(inodes, found))) found.put(inode, pid);
+            } catch (IOException unreadable) {
+                // only the process asked about must be read; any other is passed by
             }
         }
         return found;
     }
 
-    /** The inodes of the sockets a process holds open; none when it is gone or not ours to read. */
-    static Set<Long> socketInodes(long pid) {
-        Set<Long> inodes = new HashSet<>();
+    /**
+     * Which of {@code inodes} a process holds open; none when it is gone or another user's. Its
+     * fds are read only until all are found.
+     *
+     * @throws IOException when its fds could not be listed for another reason: this process out of
+     *                     descriptors, say
+     */
+    static Set<Long> heldBy(long pid, Set<Long> inodes) throws IOException {
+        Set<Long> found = new HashSet<>();
+        if (inodes.isEmpty()) return found;
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "fd"))) {
-            for (Path fd : fds) {
-                long inode = socketInode(fd);
-                if (inode > 0) inodes.add(inode);
+            for (var each = fds.iterator(); each.hasNext() && found.size() < inodes.size(); ) {
+                long inode = socketInode(each.next());
+                if (inodes.contains(inode)) found.add(inode);
             }
-        } catch (IOException | DirectoryIteratorException | SecurityException gone) {
-            // exited, or another user's: it holds nothing we can see
+        } catch (NoSuchFileException | AccessDeniedException | DirectoryIteratorException gone) {
+            // exited (before or while it was read), or another user's: it holds nothing we can see
         }
-        return inodes;
+        return found;
     }
 
     /** The inode behind a {@code socket:[inode]} link; -1 for any other fd, or one closed since it was listed. */

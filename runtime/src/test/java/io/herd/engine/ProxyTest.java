@@ -3,31 +3,40 @@ package io.herd.engine;
 import io.herd.testapp.Echo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.zip.CRC32;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
 
@@ -166,6 +175,49 @@ class ProxyTest {
         }
     }
 
+    /**
+     * A bug met while relaying one connection — here a log handler that throws at the line the
+     * relay logs when a worker's port refuses it — ends that connection alone: it is closed, not
+     * left open holding its descriptors and a place among proxy.max.connections.
+     */
+    @Test
+    void aConnectionWhoseRelayMeetsABugIsClosedAndGivesBackItsPlace(@TempDir Path files) throws Exception {
+        Path launches = files.resolve("launches");
+        Path closePort = files.resolve("close-port");
+        try (LogCapture log = LogCapture.of(Relay.class);
+             FailingLogHandler bug = FailingLogHandler.onceOn(Relay.class, "did not take a relayed connection");
+             TestCluster herd = echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_CLOSE_PORT_IF", closePort.toString(),
+                     "proxy.max.connections", "1", "queue.timeout", "60s"))) {
+            String broken = "";
+            // The first client after the worker closes its port is refused there, and its relay meets
+            // the bug; unless the periodic port check took the worker out first: then again with the next.
+            for (int launch = 1; launch <= 3 && !bug.thrown(); launch++) {
+                HijackedPortTest.Launch worker = HijackedPortTest.awaitLaunch(launches, launch, Duration.ofSeconds(60));
+                assertThat(herd.awaitOnline(1).online(), is(1));
+                HijackedPortTest.closePortOf(worker, closePort);
+                broken = connectAndWait(herd.port, Duration.ofSeconds(10));
+            }
+
+            assertThat("the relay met the bug", bug.thrown(), is(true));
+            assertThat(broken, is("closed"));
+            List<String> logged = TestCluster.await(log::warnings, lines -> lines.stream().anyMatch(line -> line.contains("failed; closed it")),
+                    Duration.ofSeconds(10)); // logged once the connection is closed
+            assertThat(logged, hasItem(containsString("failed; closed it")));
+            assertThat("the next client, in the only place", exchangeWithin(herd.port, "next", Duration.ofSeconds(60)), is("next"));
+            assertThat(herd.awaitInfo(info -> info.open() == 0).open(), is(0L));
+        }
+    }
+
+    /** Connects through the master and sends nothing: "closed" when the master closes it, "left open" when nothing comes within the limit. */
+    private static String connectAndWait(int port, Duration limit) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout((int) limit.toMillis());
+            return socket.getInputStream().read() < 0 ? "closed" : "answered";
+        } catch (SocketTimeoutException nothing) {
+            return "left open";
+        }
+    }
+
     @Test
     void aHalfCloseIsPassedThroughBothWays() throws Exception {
         try (TestCluster herd = echo(1, Map.of())) {
@@ -277,6 +329,21 @@ class ProxyTest {
         }
     }
 
+    /**
+     * {@link #exchange}, bounded. On a thread of its own: blocked in the common pool, it would hold
+     * up the master's exit handling ({@link Process#onExit} completes there).
+     */
+    static String exchangeWithin(int port, String text, Duration limit) throws Exception {
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return exchange(port, text);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, task -> Thread.ofVirtual().start(task));
+        return answer.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** Sends {@code text} on an open connection and reads back as many bytes. */
     private static String exchangeOn(Socket socket, String text) throws IOException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
@@ -346,6 +413,52 @@ class ProxyTest {
         private static long heapAfterGc() {
             System.gc();
             return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        }
+    }
+
+    /**
+     * A log handler that fails, once, at the first line of a class's logger (debug lines included)
+     * that contains a text: a bug met where that line is logged.
+     */
+    private static final class FailingLogHandler extends Handler implements AutoCloseable {
+        /** Held here: java.util.logging keeps its loggers only weakly. */
+        private final Logger logger;
+        private final java.util.logging.Level levelBefore;
+        private final String text;
+        private final AtomicBoolean thrown = new AtomicBoolean();
+
+        private FailingLogHandler(Class<?> source, String text) {
+            this.logger = Logger.getLogger(source.getName());
+            this.levelBefore = logger.getLevel();
+            this.text = text;
+            logger.setLevel(java.util.logging.Level.FINE);
+            logger.addHandler(this);
+        }
+
+        static FailingLogHandler onceOn(Class<?> source, String text) {
+            return new FailingLogHandler(source, text);
+        }
+
+        boolean thrown() {
+            return thrown.get();
+        }
+
+        @Override
+        public void publish(LogRecord record) {
+            if (record.getMessage().contains(text) && thrown.compareAndSet(false, true)) {
+                throw new IllegalStateException("a log handler that fails");
+            }
+        }
+
+        @Override
+        public void flush() {
+            // nothing buffered
+        }
+
+        @Override
+        public void close() {
+            logger.removeHandler(this);
+            logger.setLevel(levelBefore);
         }
     }
 }

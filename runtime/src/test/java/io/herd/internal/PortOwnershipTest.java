@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.net.StandardProtocolFamily;
 import java.nio.ByteOrder;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -73,10 +75,54 @@ class PortOwnershipTest {
 
             assertThat(PortOwnership.of(address, echo.pid()).verdict(), is(PortOwnership.Verdict.OWNED));
             // A descendant's listener counts as its ancestor's: an app may run its server in a child.
-            assertThat(PortOwnership.of(address, SELF).verdict(), is(PortOwnership.Verdict.OWNED));
+            PortOwnership seenForParent = PortOwnership.of(address, SELF);
+            assertThat(seenForParent.verdict(), is(PortOwnership.Verdict.OWNED));
+            assertThat(seenForParent.stillHeld(SELF), is(true));
         } finally {
             stop(echo);
             stop(bystander);
+        }
+    }
+
+    @Test
+    void aListenerFoundOwnedIsStillHeldUntilItIsClosedEvenWhenAnotherSocketListensOnThePortNext() throws Exception {
+        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+        InetSocketAddress address = (InetSocketAddress) server.getLocalAddress();
+        PortOwnership owned = PortOwnership.of(address, SELF);
+        assertThat(owned.stillHeld(SELF), is(true));
+
+        server.close();
+        assertThat(owned.stillHeld(SELF), is(false));
+        try (ServerSocketChannel again = ServerSocketChannel.open().bind(address)) {
+            assertThat("the same port, another socket", owned.stillHeld(SELF), is(false));
+            assertThat(PortOwnership.of(address, SELF).stillHeld(SELF), is(true));
+        }
+        assertThat("a check that did not find the port owned", PortOwnership.of(address, SELF).stillHeld(SELF), is(false));
+    }
+
+    /**
+     * What the relay takes a refused connect for: proof that nothing listens on the port. On this
+     * kernel (tcp_abort_on_overflow unset) a listener whose accept queue is full does not refuse: the
+     * connect waits, unanswered.
+     */
+    @Test
+    void onlyAPortNobodyListensOnRefusesAConnectionAListenerWithAFullQueueLeavesItWaiting() throws Exception {
+        assumeTrue(PortOwnership.refusalProvesNobodyListens(), "net.ipv4.tcp_abort_on_overflow is set on this machine");
+        InetSocketAddress nobody = new InetSocketAddress("127.0.0.1", freePort());
+        assertThat(connectWithin(nobody, 5_000), is("refused: java.net.ConnectException"));
+
+        List<SocketChannel> fillers = new java.util.ArrayList<>();
+        try (ServerSocketChannel full = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0), 1)) {
+            InetSocketAddress address = (InetSocketAddress) full.getLocalAddress();
+            String answer = "";
+            for (int i = 0; i < 10 && !answer.equals("no answer"); i++) {
+                SocketChannel filler = SocketChannel.open();
+                fillers.add(filler);
+                answer = connectWithin(filler, address, 2_000);
+            }
+            assertThat(answer, is("no answer"));
+        } finally {
+            for (SocketChannel filler : fillers) filler.close();
         }
     }
 
@@ -136,6 +182,25 @@ class PortOwnershipTest {
         String remote = local.length() > 13 ? "00000000000000000000000000000000:0000" : "00000000:0000";
         return "   0: " + local + " " + remote + " " + state + " 00000000:00000000 00:00000000 00000000  " + uid
                 + "        0 " + inode + " 1 0000000000000000 100 0 0 10 0";
+    }
+
+    /** A non-blocking connect, as the relay makes it: "connected", "refused: " and the exception's class, or "no answer" within the limit. */
+    private static String connectWithin(InetSocketAddress address, long millis) throws IOException {
+        try (SocketChannel channel = SocketChannel.open()) {
+            return connectWithin(channel, address, millis);
+        }
+    }
+
+    private static String connectWithin(SocketChannel channel, InetSocketAddress address, long millis) throws IOException {
+        channel.configureBlocking(false);
+        try (Selector selector = Selector.open()) {
+            if (channel.connect(address)) return "connected";
+            channel.register(selector, SelectionKey.OP_CONNECT);
+            if (selector.select(millis) == 0) return "no answer";
+            return channel.finishConnect() ? "connected" : "no answer";
+        } catch (IOException refused) {
+            return "refused: " + refused.getClass().getName();
+        }
     }
 
     private static long myUid() throws IOException {

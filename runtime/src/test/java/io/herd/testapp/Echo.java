@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.StandardSocketOptions;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -21,8 +24,10 @@ import java.nio.file.StandardOpenOption;
  * <p>For tests of a port another process takes: {@code ECHO_PORTS_FILE=<file>} appends a line
  * {@code <port> <pid>} to the file at each launch; with {@code ECHO_SILENT_FIRST_LAUNCH=true} too,
  * the launch that writes its first line never opens its port (so the test can). With
- * {@code ECHO_CLOSE_PORT_IF=<file>}, once that file appears it closes its port, deletes the file
- * (so the test knows, and a later launch listens normally) and lives on without a port.
+ * {@code ECHO_CLOSE_PORT_IF=<file>}, once that file appears holding its port number, it closes its
+ * port, deletes the file (so the test knows) and lives on without a port. With
+ * {@code ECHO_REUSE_PORT=true} it binds with SO_REUSEPORT: another socket of the same user may then
+ * listen on its port beside it.
  */
 public final class Echo {
     public static void main(String[] args) throws Exception {
@@ -35,9 +40,11 @@ public final class Echo {
         if (portsFile != null && publish(Path.of(portsFile), port) == 1 && Boolean.parseBoolean(System.getenv("ECHO_SILENT_FIRST_LAUNCH"))) {
             Thread.sleep(Long.MAX_VALUE);
         }
-        try (ServerSocket server = new ServerSocket(port, 128, InetAddress.getLoopbackAddress())) {
+        try (ServerSocket server = new ServerSocket()) {
+            if (Boolean.parseBoolean(System.getenv("ECHO_REUSE_PORT"))) server.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
             String closeIf = System.getenv("ECHO_CLOSE_PORT_IF");
-            if (closeIf != null) Thread.ofPlatform().daemon().start(() -> closeOnceThere(server, Path.of(closeIf)));
+            if (closeIf != null) Thread.ofPlatform().daemon().start(() -> closeOnceNamed(server, Path.of(closeIf), port));
             while (true) {
                 Socket socket;
                 try {
@@ -58,13 +65,21 @@ public final class Echo {
         return Files.readAllLines(file).size();
     }
 
-    private static void closeOnceThere(ServerSocket server, Path trigger) {
+    private static void closeOnceNamed(ServerSocket server, Path trigger, int port) {
         try {
-            while (!Files.exists(trigger)) Thread.sleep(20);
+            while (!Integer.toString(port).equals(readIfThere(trigger))) Thread.sleep(20);
             server.close();
             Files.delete(trigger);
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static String readIfThere(Path file) throws IOException {
+        try {
+            return Files.readString(file).strip();
+        } catch (NoSuchFileException notYet) {
+            return "";
         }
     }
 
