@@ -389,8 +389,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             List<String> jvmOptions = words(prefix + "jvm.options", keys.get("jvm.options"));
             List<String> args = words(prefix + "args", keys.get("args"));
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, jar, classpath, main, jvmOptions, args, env, workDir, balance, queueSize, queueTimeout, readyTimeout, killTimeout,
-                    pingTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck, dispatch, proxy);
+            return new AppConfig(name, listen, instances, jar, classpath, main, jvmOptions, args, env, workDir, balance, queueSize,
+                    queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck,
+                    dispatch, proxy);
         }
 
         private AppConfig.Proxy proxy(String prefix, Map<String, String> keys, Dispatch dispatch) {

@@ -227,9 +227,12 @@ public final class Cluster extends LifeCycle {
     private void onReadyTimeout(Worker worker) {
         if (worker.state != WorkerState.LAUNCHING) return;
         PortOwnership seen = worker.lastPortCheck;
-        String why = (!config.proxied() ? "did not call ready()"
-                : seen == null || seen.verdict() == PortOwnership.Verdict.NOBODY_LISTENS ? "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())"
-                : "was not seen to hold its port: " + seen.describe() + ",") + " within " + config.readyTimeout().toMillis() + " ms";
+        String missed;
+        if (!config.proxied()) missed = "did not call ready()";
+        else if (seen == null || seen.verdict() == PortOwnership.Verdict.NOBODY_LISTENS) {
+            missed = "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())";
+        } else missed = "was not seen to hold its port: " + seen.describe() + ",";
+        String why = missed + " within " + config.readyTimeout().toMillis() + " ms";
         LOG.log(Level.WARNING, "{0} {1}: killing it", worker.name(), why);
         worker.online.completeExceptionally(new IllegalStateException(why));
         worker.process().destroyForcibly();

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -224,7 +225,7 @@ public final class Master extends Container {
     public synchronized Cluster addApp(AppConfig app) throws Exception {
         if (clusters.containsKey(app.name())) throw new IllegalArgumentException("app '" + app.name() + "' is running already");
         Cluster cluster = new Cluster(app, this);
-        List<AppConfig> all = new java.util.ArrayList<>(clusters().stream().map(Cluster::config).toList());
+        List<AppConfig> all = new ArrayList<>(clusters().stream().map(Cluster::config).toList());
         all.add(app);
         warnIfRelayBuffersCanOutgrowDirectMemory(all);
         try {

@@ -8,10 +8,12 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * What the management endpoint refuses at the HTTP level, before authentication and before
@@ -121,7 +123,7 @@ final class HttpRequestGuard extends Filter {
         return name.equals("localhost") || IPV4.matcher(name).matches() || ownNames.contains(name);
     }
 
-    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     /** What a browser puts in Origin for a page served by this endpoint itself: scheme://host[:port] as the request's Host says. */
     private String ownOrigin(String host) {
@@ -132,7 +134,7 @@ final class HttpRequestGuard extends Filter {
         if (rawQuery == null) return false;
         for (String parameter : rawQuery.split("&")) {
             String key = parameter.split("=", 2)[0];
-            if (java.net.URLDecoder.decode(key, StandardCharsets.UTF_8).strip().equalsIgnoreCase(name)) return true;
+            if (URLDecoder.decode(key, StandardCharsets.UTF_8).strip().equalsIgnoreCase(name)) return true;
         }
         return false;
     }

@@ -86,7 +86,8 @@ final class ServiceBean implements ServiceMXBean {
 
     /** An app name made from a jar's file name: {@code My_App-1.0.jar} is {@code my-app-1-0}. */
     private static String nameOf(String jar) {
-        String file = Path.of(jar.strip()).getFileName() == null ? "" : Path.of(jar.strip()).getFileName().toString();
+        Path fileName = Path.of(jar.strip()).getFileName();
+        String file = fileName == null ? "" : fileName.toString();
         String name = file.replaceFirst("\\.jar$", "").toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
                 .replaceAll("^-+|-+$", "");
         if (name.isEmpty()) throw new IllegalArgumentException("no app name can be made from '" + file + "': give one");

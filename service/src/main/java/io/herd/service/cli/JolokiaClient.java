@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 
@@ -66,7 +67,7 @@ final class JolokiaClient {
         request.put("type", "exec");
         request.put("mbean", mbean);
         request.put("operation", operation);
-        request.put("arguments", new JSONArray(java.util.Arrays.stream(arguments)
+        request.put("arguments", new JSONArray(Arrays.stream(arguments)
                 .map(argument -> argument instanceof List<?> list ? new JSONArray(list) : argument).toList()));
         return send(request, Duration.ofMinutes(30));
     }
