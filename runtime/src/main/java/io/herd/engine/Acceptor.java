@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.ConfigException;
+import io.herd.config.ConfigException;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
-import io.herd.HerdConfig;
-import io.herd.internal.IpcChannel;
+import io.herd.config.AppConfig;
+import io.herd.config.HerdConfig;
+import io.herd.ipc.IpcChannel;
 import io.herd.internal.PortOwnership;
 import io.herd.lifecycle.LifeCycle;
 

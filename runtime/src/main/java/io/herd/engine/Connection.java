@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.internal.JdkSockets;
+import io.herd.ipc.JdkSockets;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;

@@ -1,7 +1,7 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
-import io.herd.Balance;
+import io.herd.config.AppConfig;
+import io.herd.config.Balance;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;

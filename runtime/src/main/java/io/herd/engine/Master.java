@@ -1,9 +1,9 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
-import io.herd.ConfigException;
-import io.herd.HerdConfig;
-import io.herd.internal.JdkSockets;
+import io.herd.config.AppConfig;
+import io.herd.config.ConfigException;
+import io.herd.config.HerdConfig;
+import io.herd.ipc.JdkSockets;
 import io.herd.lifecycle.Container;
 
 import com.sun.management.HotSpotDiagnosticMXBean;

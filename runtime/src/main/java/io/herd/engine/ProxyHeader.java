@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.AppConfig.Proxy.Header;
+import io.herd.config.AppConfig.Proxy.Header;
 
 import java.io.IOException;
 import java.net.Inet4Address;

@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
+import io.herd.config.AppConfig;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;

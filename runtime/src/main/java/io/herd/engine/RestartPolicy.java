@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
+import io.herd.config.AppConfig;
 
 /**
  * When a worker that exited unexpectedly is started again (see {@link AppConfig.Restart}):

@@ -1,7 +1,7 @@
 package io.herd.engine;
 
-import io.herd.internal.IpcChannel;
-import io.herd.internal.IpcMessage;
+import io.herd.ipc.IpcChannel;
+import io.herd.ipc.IpcMessage;
 import io.herd.internal.PortOwnership;
 
 import java.io.EOFException;

@@ -1,7 +1,7 @@
 package io.herd.engine;
 
-import io.herd.AppConfig;
-import io.herd.internal.JdkSockets;
+import io.herd.config.AppConfig;
+import io.herd.ipc.JdkSockets;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;

@@ -1,5 +1,7 @@
 package io.herd.internal;
 
+import io.herd.ipc.Unix;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

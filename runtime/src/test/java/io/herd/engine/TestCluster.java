@@ -1,6 +1,6 @@
 package io.herd.engine;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 import io.herd.HerdWorker;
 import io.herd.testapp.WhoAmI;
 

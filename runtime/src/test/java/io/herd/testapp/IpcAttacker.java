@@ -1,7 +1,7 @@
 package io.herd.testapp;
 
-import io.herd.internal.IpcMessage.Type;
-import io.herd.internal.RawIpcPeer;
+import io.herd.ipc.IpcMessage.Type;
+import io.herd.ipc.RawIpcPeer;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;

@@ -1,7 +1,7 @@
 package io.herd.service;
 
-import io.herd.AppConfig;
-import io.herd.HerdConfig;
+import io.herd.config.AppConfig;
+import io.herd.config.HerdConfig;
 import io.herd.engine.FatalErrorHandler;
 
 import java.lang.System.Logger.Level;

@@ -1,7 +1,7 @@
 package io.herd.service;
 
-import io.herd.ConfigException;
-import io.herd.HerdConfig;
+import io.herd.config.ConfigException;
+import io.herd.config.HerdConfig;
 import io.herd.engine.Cluster;
 import io.herd.engine.FatalErrorHandler;
 import io.herd.engine.Master;

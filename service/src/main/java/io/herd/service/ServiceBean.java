@@ -1,10 +1,10 @@
 package io.herd.service;
 
-import io.herd.AppConfig;
-import io.herd.ConfigException;
-import io.herd.ConfigFile;
-import io.herd.HerdConfig;
-import io.herd.Words;
+import io.herd.config.AppConfig;
+import io.herd.config.ConfigException;
+import io.herd.config.ConfigFile;
+import io.herd.config.HerdConfig;
+import io.herd.config.Words;
 import io.herd.engine.Cluster;
 import io.herd.engine.Master;
 import io.herd.mbeans.ServiceMXBean;

@@ -1,6 +1,6 @@
 package io.herd.service;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;

@@ -1,6 +1,6 @@
 package io.herd.service;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 import io.herd.HerdWorker;
 import io.herd.engine.Cluster;
 import io.herd.engine.ClusterInfo;

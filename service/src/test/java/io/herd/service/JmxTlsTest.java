@@ -1,7 +1,7 @@
 package io.herd.service;
 
-import io.herd.ConfigException;
-import io.herd.HerdConfig;
+import io.herd.config.ConfigException;
+import io.herd.config.HerdConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package io.herd.service;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 import io.herd.service.cli.CliRunner;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

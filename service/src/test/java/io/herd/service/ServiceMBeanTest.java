@@ -1,6 +1,6 @@
 package io.herd.service;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 import io.herd.mbeans.ServiceMXBean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,6 +1,6 @@
 package io.herd.service.cli;
 
-import io.herd.HerdConfig;
+import io.herd.config.HerdConfig;
 import io.herd.service.HerdService;
 import io.herd.service.TestServices;
 import org.jolokia.json.JSONArray;

@@ -1,4 +1,4 @@
-package io.herd.internal;
+package io.herd.ipc;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

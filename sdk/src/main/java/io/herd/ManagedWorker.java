@@ -1,9 +1,9 @@
 package io.herd;
 
-import io.herd.internal.IpcChannel;
-import io.herd.internal.IpcMessage;
-import io.herd.internal.JdkSockets;
-import io.herd.internal.Unix;
+import io.herd.ipc.IpcChannel;
+import io.herd.ipc.IpcMessage;
+import io.herd.ipc.JdkSockets;
+import io.herd.ipc.Unix;
 
 import java.io.EOFException;
 import java.io.IOException;

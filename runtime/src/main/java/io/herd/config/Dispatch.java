@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 /** How the master gives an accepted connection to a worker; written handoff or proxy. */
 public enum Dispatch {

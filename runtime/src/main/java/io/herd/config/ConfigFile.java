@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 import java.io.IOException;
 import java.io.StringReader;

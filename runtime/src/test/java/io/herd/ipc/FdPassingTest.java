@@ -1,4 +1,4 @@
-package io.herd.internal;
+package io.herd.ipc;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

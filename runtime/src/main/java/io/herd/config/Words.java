@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 /**
  * The configuration cannot be used. The message names the key (or port) and the file, one

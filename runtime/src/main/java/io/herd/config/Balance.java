@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 /** How the master picks the worker for a new connection; written round-robin or least-connections. */
 public enum Balance {

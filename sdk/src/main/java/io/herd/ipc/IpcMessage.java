@@ -1,4 +1,4 @@
-package io.herd.internal;
+package io.herd.ipc;
 
 /**
  * One message on a master–worker IPC channel: 16 bytes, and for a handoff one passed file

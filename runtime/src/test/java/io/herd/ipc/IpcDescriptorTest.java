@@ -1,7 +1,7 @@
-package io.herd.internal;
+package io.herd.ipc;
 
-import io.herd.internal.IpcMessage.Sender;
-import io.herd.internal.IpcMessage.Type;
+import io.herd.ipc.IpcMessage.Sender;
+import io.herd.ipc.IpcMessage.Type;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

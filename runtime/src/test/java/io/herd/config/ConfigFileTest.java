@@ -1,4 +1,4 @@
-package io.herd;
+package io.herd.config;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
