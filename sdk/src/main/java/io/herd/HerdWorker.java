@@ -28,6 +28,10 @@ import java.nio.channels.SocketChannel;
  */
 public abstract sealed class HerdWorker implements Closeable permits ManagedWorker, StandaloneWorker {
 
+    HerdWorker() {
+        // only this package's two kinds of worker
+    }
+
     /**
      * Starts taking connections: from the herd master when this JVM is one of its workers,
      * otherwise by binding {@code standaloneAddress}.
