@@ -32,7 +32,7 @@ public final class Await {
         T seen = read(awaited, probe);
         while (!condition.test(seen)) {
             if (System.nanoTime() - deadline >= 0) {
-                throw new AssertionError("waited " + limit.toSeconds() + " s for " + awaited + "; last seen: " + seen);
+                throw new AssertionError("waited " + readable(limit) + " for " + awaited + "; last seen: " + seen);
             }
             Thread.sleep(POLL_MILLIS);
             seen = read(awaited, probe);
@@ -43,6 +43,10 @@ public final class Await {
     /** Waits until {@code check} is true; throws an {@link AssertionError} naming {@code awaited} when {@code limit} passes first. */
     public static void until(String awaited, Probe<Boolean> check, Duration limit) throws InterruptedException {
         until(awaited, check, Boolean::booleanValue, limit);
+    }
+
+    private static String readable(Duration limit) {
+        return limit.toMillis() % 1000 == 0 ? limit.toSeconds() + " s" : limit.toMillis() + " ms";
     }
 
     private static <T> T read(String awaited, Probe<T> probe) throws InterruptedException {
