@@ -2,6 +2,7 @@ package io.herd.service;
 
 import io.herd.engine.ClusterInfo;
 import io.herd.engine.WorkerInfo;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,11 +47,7 @@ class HostileManagementTest {
         url = service.jolokiaUrl();
         password = Files.readString(config.jolokia().passwordFile()).trim();
         monitorPassword = Files.readString(config.jolokia().monitorPasswordFile()).trim();
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (service.master().cluster("hello").info().online() < 2) {
-            if (System.nanoTime() > deadline) throw new AssertionError("hello's 2 workers never came online");
-            Thread.sleep(20);
-        }
+        Await.until("hello's 2 workers online", service.master().cluster("hello")::info, info -> info.online() >= 2, Duration.ofSeconds(60));
     }
 
     @AfterAll

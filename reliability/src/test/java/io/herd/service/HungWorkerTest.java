@@ -1,11 +1,13 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -38,18 +40,18 @@ class HungWorkerTest {
             long newConnectionRequests;
             long killedAfterMillis;
             try (LoadClient keepAlive = new LoadClient(herd.port, KEEP_ALIVE_CLIENTS, 50_000_000)) {
-                while (keepAlive.succeeded() < 1000) Thread.sleep(10);
+                Await.until("1000 keep-alive requests served", keepAlive::succeeded, served -> served >= 1000, Duration.ofSeconds(60));
                 // the keep-alive clients are now spread over both workers; one worker stops
                 signal(hungPid, "STOP");
                 long stoppedAt = System.nanoTime();
                 long servedAtStop = keepAlive.succeeded();
                 try (LoadClient newConnections = LoadClient.connectionPerRequest(herd.port, NEW_CONNECTION_CLIENTS, 50_000_000)) {
-                    herd.awaitInfo(info -> info.online() == 2 && info.workers().stream().noneMatch(w -> w.pid() == hungPid));
+                    herd.awaitInfo("the hung worker replaced", info -> info.online() == 2 && info.workers().stream().noneMatch(w -> w.pid() == hungPid));
                     killedAfterMillis = (System.nanoTime() - stoppedAt) / 1_000_000;
                     servedWhileHung = keepAlive.succeeded() - servedAtStop;
                     long before = newConnections.succeeded();
-                    long deadline = System.nanoTime() + 60_000_000_000L; // and serving on after
-                    while (newConnections.succeeded() < before + 1000 && System.nanoTime() < deadline) Thread.sleep(10);
+                    Await.until("1000 more requests on new connections after the kill", newConnections::succeeded, // and serving on after
+                            served -> served >= before + 1000, Duration.ofSeconds(60));
                     newConnections.close();
                     newConnectionFailures = newConnections.failures();
                     newConnectionRequests = newConnections.succeeded() + newConnectionFailures.size();
@@ -83,8 +85,7 @@ class HungWorkerTest {
         int exit = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start().waitFor();
         assertThat("kill -" + signal + " " + pid, exit, is(0));
         boolean wantStopped = signal.equals("STOP");
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (stopped(pid) != wantStopped && System.nanoTime() < deadline) Thread.sleep(5);
+        Await.until("pid " + pid + (wantStopped ? " stopped" : " running again"), () -> stopped(pid) == wantStopped, Duration.ofSeconds(10));
     }
 
     private static boolean stopped(long pid) throws IOException {

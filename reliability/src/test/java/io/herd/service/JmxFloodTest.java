@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,6 +11,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,11 +43,8 @@ class JmxFloodTest {
             herd.awaitOutput("JMX connector on", 1);
             for (int i = 0; i < FLOOD; i++) flood.add(new Socket(InetAddress.getLoopbackAddress(), port));
             long pid = herd.process.pid();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (threadsNamed(pid, "RMI TCP Connect") < JdkServerLimits.RMI_MAX_THREADS) {
-                if (System.nanoTime() > deadline) throw new AssertionError("the flood never reached the service's RMI transport");
-                Thread.sleep(50);
-            }
+            Await.until("the flood to reach the service's RMI transport", () -> threadsNamed(pid, "RMI TCP Connect"),
+                    threads -> threads >= JdkServerLimits.RMI_MAX_THREADS, Duration.ofSeconds(30));
             long rmiThreads = 0; // the most seen while the rest of the flood arrives
             for (int look = 0; look < 20; look++, Thread.sleep(50)) rmiThreads = Math.max(rmiThreads, threadsNamed(pid, "RMI TCP Connect"));
             Figures.record("JMX flood", FLOOD + " idle connections to the JMX port: " + rmiThreads + " RMI connection threads in the service");

@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 import static org.hamcrest.MatcherAssert.assertThat;
-import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
@@ -69,7 +68,6 @@ class LeakTest {
 
             Figures.record("leaks", String.format("%,d handoffs and %d worker restarts: before %s; after %s", served, restarted, before, after));
             assertThat(served, is(handoffs));
-            assertThat(restarted, greaterThanOrEqualTo(restarts));
             assertThat("descriptors", after.descriptors(), lessThanOrEqualTo(before.descriptors() + 2));
             assertThat("herd's threads", after.threads(), is(before.threads()));
             assertThat("heap after GC, KiB", after.heapBytes() / 1024, lessThanOrEqualTo(before.heapBytes() / 1024 + 8 * 1024));

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +14,6 @@ import java.util.List;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
-import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
@@ -45,7 +45,7 @@ class MasterDeathTest {
             workers = first.workers();
             assertThat(workers, hasSize(2));
             try (LoadClient load = new LoadClient(port, 8, 50_000_000)) {
-                while (load.succeeded() < 1000) Thread.sleep(10);
+                Await.until("1000 requests served", load::succeeded, served -> served >= 1000, Duration.ofSeconds(60));
                 first.process.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
                 first.waitFor(Duration.ofSeconds(30));
                 long killed = System.nanoTime();
@@ -65,10 +65,11 @@ class MasterDeathTest {
             assertThat("only the new master's IPC directory: " + now, now, hasSize(1));
             assertThat(now.getFirst().getFileName().toString(), startsWith("herd-" + second.process.pid() + "-"));
             try (LoadClient load = new LoadClient(port, 4, 2_000)) {
-                while (load.succeeded() + load.failures().size() < 2_000 && load.failures().isEmpty()) Thread.sleep(10);
+                Await.until("2,000 requests answered, or one failed",
+                        () -> load.succeeded() + load.failures().size() >= 2_000 || !load.failures().isEmpty(), Duration.ofSeconds(60));
                 load.close();
                 assertThat(load.failures(), is(empty()));
-                assertThat(load.succeeded(), greaterThan(0L));
+                assertThat(load.succeeded(), is(2_000L));
             }
         }
         Figures.record("master death", "SIGKILL under load (8 clients): both workers gone within " + orphanCheckNanos / 1_000_000

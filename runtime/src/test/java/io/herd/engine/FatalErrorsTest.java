@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.lifecycle.LifeCycle;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -53,7 +54,7 @@ class FatalErrorsTest {
             timer.scheduleWithFixedDelay(() -> {
                 throw new StackOverflowError("test: in a periodic task");
             }, 0, 10, TimeUnit.MILLISECONDS);
-            TestCluster.await(() -> seen, list -> !list.isEmpty(), Duration.ofSeconds(10));
+            Await.until("the handler to hear of the error", () -> !seen.isEmpty(), Duration.ofSeconds(10));
 
             assertThat(seen, hasSize(1));
             assertThat(seen.getFirst().thread(), is("herd-housekeeping-test"));
@@ -75,8 +76,7 @@ class FatalErrorsTest {
                 throw new OutOfMemoryError("test: as if the heap ran out halfway through an event");
             });
 
-            LifeCycle.State state = TestCluster.await(herd.master::state, now -> now == LifeCycle.State.STOPPED, Duration.ofSeconds(30));
-            assertThat(state, is(LifeCycle.State.STOPPED));
+            Await.until("the master to stop", herd.master::state, now -> now == LifeCycle.State.STOPPED, Duration.ofSeconds(30));
             assertThat("the worker is gone", ProcessHandle.of(worker).map(ProcessHandle::isAlive).orElse(false), is(false));
         }
     }

@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.testapp.Echo;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,7 +78,7 @@ class HijackedPortTest {
         Path closePort = files.resolve("close-port");
         try (LogCapture log = LogCapture.of(PortWatch.class);
              TestCluster herd = echoesThatCloseTheirPort(2, launches, closePort)) {
-            assertThat(herd.awaitOnline(2).online(), is(2));
+            herd.awaitOnline(2);
             Launch closing = awaitLaunch(launches, 1, Duration.ofSeconds(60));
             List<Exchange> clients = new ArrayList<>(exchanges(herd.port, "before", 4));
 
@@ -88,7 +89,7 @@ class HijackedPortTest {
             try (Recorder thief = Recorder.listen(closing.port(), 50)) { // as soon as the port is free, another process takes it
                 clients.addAll(exchanges(herd.port, "after", 8));
                 Launch restarted = awaitLaunch(launches, 3, Duration.ofSeconds(60));
-                assertThat(herd.awaitOnline(2).online(), is(2));
+                herd.awaitOnline(2);
                 clients.addAll(exchanges(herd.port, "restarted", 4));
 
                 assertThat("what the taken port received", thief.received(), is(""));
@@ -109,7 +110,7 @@ class HijackedPortTest {
         Path closePort = files.resolve("close-port");
         try (LogCapture log = LogCapture.of(PortWatch.class);
              TestCluster herd = echoesThatCloseTheirPort(1, launches, closePort)) {
-            assertThat(herd.awaitOnline(1).online(), is(1));
+            herd.awaitOnline(1);
             Launch first = awaitLaunch(launches, 1, Duration.ofSeconds(60));
             Exchange before = exchange(herd.port, "before");
 
@@ -136,7 +137,7 @@ class HijackedPortTest {
         try (LogCapture log = LogCapture.of(PortWatch.class);
              TestCluster herd = ProxyTest.echo(1, Map.of("env.ECHO_PORTS_FILE", launches.toString(), "env.ECHO_REUSE_PORT", "true",
                      "queue.timeout", "60s"))) {
-            assertThat(herd.awaitOnline(1).online(), is(1));
+            herd.awaitOnline(1);
             Launch first = awaitLaunch(launches, 1, Duration.ofSeconds(60));
             // The worker keeps its own listener, so the periodic check sees nothing amiss. This test
             // listens beside it (SO_REUSEPORT, as the same user) and lets its queue fill: a connect
@@ -164,8 +165,7 @@ class HijackedPortTest {
 
     /** Waits (bounded) for the {@code count}th launch; returns it. */
     static Launch awaitLaunch(Path launches, int count, Duration limit) throws InterruptedException {
-        List<String> lines = TestCluster.await(() -> completeLines(launches), seen -> seen.size() >= count, limit);
-        assertThat("launches written to " + launches + " within " + limit + ": " + lines, lines.size() >= count, is(true));
+        List<String> lines = Await.until("launch " + count + " written to " + launches, () -> completeLines(launches), seen -> seen.size() >= count, limit);
         String[] words = lines.get(count - 1).split(" ");
         return new Launch(Integer.parseInt(words[0]), Long.parseLong(words[1]));
     }
@@ -189,8 +189,7 @@ class HijackedPortTest {
     /** Has Echo close the launch's port; waits (bounded) until it has. */
     static void closePortOf(Launch launch, Path trigger) throws Exception {
         Files.writeString(trigger, Integer.toString(launch.port()));
-        TestCluster.await(() -> Files.exists(trigger), there -> !there, Duration.ofSeconds(30));
-        assertThat("the worker closed its port", Files.exists(trigger), is(false));
+        Await.until("the worker to close its port (and delete " + trigger + ")", () -> !Files.exists(trigger), Duration.ofSeconds(30));
     }
 
     /** What a client sent through the master, and what came back. */
@@ -273,12 +272,13 @@ class HijackedPortTest {
             }
         }
 
+        /** Keeps each byte as it arrives, so bytes read before a reset are kept too. */
         private void record(Socket socket) {
             try (socket) {
-                byte[] bytes = socket.getInputStream().readAllBytes();
-                received.append(new String(bytes, StandardCharsets.ISO_8859_1));
-            } catch (IOException ignored) {
-                // closed by the test
+                byte[] buffer = new byte[4096];
+                for (int n; (n = socket.getInputStream().read(buffer)) >= 0; ) received.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+            } catch (IOException resetOrClosedByTheTest) {
+                // what arrived before is in received
             }
         }
 

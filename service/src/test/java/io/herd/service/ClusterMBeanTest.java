@@ -1,9 +1,11 @@
 package io.herd.service;
 
+import io.herd.engine.ClusterInfo;
 import io.herd.engine.OperationResult;
 import io.herd.engine.WorkerInfo;
 import io.herd.mbeans.ClusterBean;
 import io.herd.mbeans.ClusterMXBean;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,15 +23,20 @@ import javax.management.remote.JMXConnectorServer;
 import javax.management.remote.JMXConnectorServerFactory;
 import javax.management.remote.JMXServiceURL;
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.both;
+import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.emptyString;
 import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -53,8 +60,7 @@ class ClusterMBeanTest {
         connector = JMXConnectorFactory.connect(connectorServer.getAddress());
         jmx = connector.getMBeanServerConnection();
         hello = JMX.newMXBeanProxy(jmx, name, ClusterMXBean.class);
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (hello.getOnline() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
+        Await.until("hello's 2 workers online", hello::getOnline, online -> online >= 2, Duration.ofSeconds(60));
     }
 
     @AfterEach
@@ -83,14 +89,17 @@ class ClusterMBeanTest {
 
     @Test
     void workersReportTheirMemoryAndCpu() throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (hello.getWorkers().stream().anyMatch(w -> w.rssBytes() == 0) && System.nanoTime() < deadline) Thread.sleep(50);
+        Await.until("every worker's memory sampled", hello::getWorkers, workers -> workers.stream().noneMatch(w -> w.rssBytes() == 0),
+                Duration.ofSeconds(30));
+        double allCores = 100.0 * Runtime.getRuntime().availableProcessors();
         for (WorkerInfo worker : hello.getWorkers()) {
             long rss = ProcessHandle.of(worker.pid()).isPresent() ? worker.rssBytes() : -1;
             assertThat("a JVM's resident memory is more than 8 MiB", rss > 8L << 20, is(true));
-            assertThat(worker.cpuPercent() >= 0, is(true));
+            assertThat("CPU use, in percent of one core", worker.cpuPercent(), is(both(greaterThanOrEqualTo(0.0)).and(lessThanOrEqualTo(allCores))));
         }
-        assertThat(hello.getStats().rssBytes(), is(hello.getStats().workers().stream().mapToLong(WorkerInfo::rssBytes).sum()));
+        ClusterInfo stats = hello.getStats();
+        assertThat(stats.rssBytes(), is(stats.workers().stream().mapToLong(WorkerInfo::rssBytes).sum()));
+        assertThat(stats.cpuPercent(), is(closeTo(stats.workers().stream().mapToDouble(WorkerInfo::cpuPercent).sum(), 1e-9)));
     }
 
     @Test
@@ -112,10 +121,8 @@ class ClusterMBeanTest {
 
         assertThat(hello.reload().succeeded(), is(true));
 
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (seen.stream().noneMatch(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.until("the reload's " + ClusterBean.OPERATION_FINISHED + " notification", () -> seen.stream().anyMatch(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)),
+                Duration.ofSeconds(30));
         java.util.List<String> types = seen.stream().map(javax.management.Notification::getType).toList();
         assertThat(types, org.hamcrest.Matchers.hasItems(ClusterBean.OPERATION_STARTED, ClusterBean.WORKER_STATE, ClusterBean.OPERATION_FINISHED));
         javax.management.Notification finished = seen.stream().filter(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)).findFirst().orElseThrow();

@@ -1,76 +1,45 @@
 package io.herd.service;
 
 import io.herd.config.HerdConfig;
-import io.herd.HerdWorker;
-import io.herd.engine.Cluster;
-import io.herd.engine.ClusterInfo;
 import io.herd.engine.Master;
 import io.herd.engine.OperationResult;
+import io.herd.engine.TestCluster;
 import io.herd.examples.hello.Hello;
+import io.herd.testing.Await;
 
-import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Predicate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
-import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
 
-/** A master in this JVM clustering the real hello example on a free loopback port. */
-final class HelloCluster implements AutoCloseable {
+/**
+ * The shared {@link TestCluster} running the real hello example as app "hello", with the service's
+ * Jolokia settings, and a load scenario the service and reliability suites both run.
+ */
+final class HelloCluster extends TestCluster {
     /** The shipped Jolokia policy, as the tests run from the service module's directory. */
     static final Path POLICY = Path.of("..", "conf", "jolokia-access.xml").toAbsolutePath().normalize();
 
-    final Master master;
-    final Cluster cluster;
-    final int port;
-
     private HelloCluster(Master master) {
-        this.master = master;
-        this.cluster = master.cluster("hello");
-        this.port = master.addresses("hello").getFirst().getPort();
+        super(master, "hello", Duration.ofSeconds(60));
     }
 
-    static HelloCluster start(int instances, Map<String, String> settings) throws Exception {
-        Master master = new Master(config(instances, settings));
-        master.start();
-        return new HelloCluster(master);
+    public static HelloCluster start(int instances, Map<String, String> settings) throws Exception {
+        return new HelloCluster(started(config(instances, settings)));
     }
 
     /** A service configuration with hello as app "hello", under a fresh home; {@code herd.*} keys are the service's. */
     static HerdConfig config(int instances, Map<String, String> settings) throws Exception {
-        Path home = Files.createTempDirectory("herd-hello-");
         Map<String, String> values = new HashMap<>();
-        values.put("herd.logs.dir", home.resolve("logs").toString());
         values.put("herd.stop.timeout", "10s");
         values.put("herd.jolokia.port", "0");
         values.put("herd.jolokia.policy", POLICY.toString());
-        values.put("app.hello.listen", "127.0.0.1:0");
-        values.put("app.hello.instances", Integer.toString(instances));
-        values.put("app.hello.classpath", location(Hello.class) + java.io.File.pathSeparator + location(HerdWorker.class));
-        values.put("app.hello.main", Hello.class.getName());
-        values.put("app.hello.jvm.options", "-XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1");
-        settings.forEach((key, value) -> values.put(key.startsWith("herd.") ? key : "app.hello." + key, value));
-        return HerdConfig.parse(values, home.resolve("test.properties"), home);
-    }
-
-    static String location(Class<?> type) throws URISyntaxException {
-        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-    }
-
-    ClusterInfo awaitInfo(Predicate<ClusterInfo> condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        ClusterInfo info = cluster.info();
-        while (!condition.test(info) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-            info = cluster.info();
-        }
-        return info;
+        values.putAll(settings);
+        return config("hello", Hello.class, instances, values);
     }
 
     /**
@@ -86,21 +55,14 @@ final class HelloCluster implements AutoCloseable {
                 assertThat(cluster.info().online(), is(instances));
             }
             long before = load.succeeded();
-            while (load.succeeded() < before + 1000) Thread.sleep(10);
+            Await.until("1000 more requests served after the last scale", load::succeeded, served -> served >= before + 1000, Duration.ofSeconds(60));
             load.close();
             assertThat("failed requests", load.failures(), is(empty()));
-            assertThat(load.succeeded(), greaterThan(1000L));
         }
         assertThat(cluster.info().dropped(), is(0L));
     }
 
     private static void assertSucceeded(OperationResult result) {
         assertThat(result.toString(), result.succeeded(), is(true));
-    }
-
-    @Override
-    public void close() throws Exception {
-        master.stop();
-        assertThat("worker JVMs left after stop", ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList(), empty());
     }
 }

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -89,7 +91,7 @@ class HerdServiceScriptIT {
         ProcessHandle service = ProcessHandle.of(pid).orElseThrow();
         try {
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (service.children().count() < 2 && System.nanoTime() < deadline) Thread.sleep(50);
+            Await.until("the service's 2 workers started", () -> service.children().count(), count -> count >= 2, Duration.ofSeconds(60));
             for (int i = 0; i < 10; i++) assertThat(Http.get(port, "/").status(), is(200));
             assertThat(script("status").out(), containsString("running (pid " + pid + ")"));
             List<Long> before = service.children().map(ProcessHandle::pid).toList();
@@ -141,8 +143,7 @@ class HerdServiceScriptIT {
         assertThat(started.out(), started.exit(), is(0));
         ProcessHandle service = ProcessHandle.of(Long.parseLong(Files.readString(home.resolve("herd.pid")).trim())).orElseThrow();
         try {
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (service.children().count() < 2 && System.nanoTime() < deadline) Thread.sleep(50);
+            Await.until("the service's 2 workers started", () -> service.children().count(), count -> count >= 2, Duration.ofSeconds(60));
             for (int i = 0; i < 4; i++) assertThat(Http.get(port, "/").status(), is(200));
             List<ProcessHandle> workers = service.children().toList();
             assertThat(workers, hasSize(2));

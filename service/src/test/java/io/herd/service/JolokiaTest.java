@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,8 +40,7 @@ class JolokiaTest {
         assertThat("generated at first start, for the service's user only",
                 PosixFilePermissions.toString(Files.getPosixFilePermissions(passwordFile)), is("rw-------"));
         password = Files.readString(passwordFile).trim();
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (service.master().cluster("hello").info().online() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
+        Await.until("hello's 2 workers online", service.master().cluster("hello")::info, info -> info.online() >= 2, Duration.ofSeconds(60));
     }
 
     @AfterEach

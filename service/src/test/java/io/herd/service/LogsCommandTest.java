@@ -1,6 +1,7 @@
 package io.herd.service;
 
 import io.herd.service.cli.CliRunner;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -26,12 +28,8 @@ class LogsCommandTest {
             String url = herd.jolokiaUrl();
             System.setProperty("herd.home", home.toString()); // the CLI finds logs/ and var/ under herd's home
             try {
-                long deadline = System.nanoTime() + 30_000_000_000L;
-                CliRunner.Run logs = CliRunner.run("logs", "hello", "--lines", "5");
-                while (!(logs.out().contains("hello#0 out") && logs.out().contains("hello#1 out")) && System.nanoTime() < deadline) {
-                    Thread.sleep(50);
-                    logs = CliRunner.run("logs", "hello", "--lines", "5");
-                }
+                CliRunner.Run logs = Await.until("both workers' lines in herd logs", () -> CliRunner.run("logs", "hello", "--lines", "5"),
+                        run -> run.out().contains("hello#0 out") && run.out().contains("hello#1 out"), Duration.ofSeconds(30));
                 assertThat(logs.err(), logs.exit(), is(0));
                 assertThat(logs.out(), containsString("[hello#0 out] "));
                 assertThat(logs.out(), containsString("serving for herd app hello"));
@@ -42,11 +40,14 @@ class LogsCommandTest {
 
                 ByteArrayOutputStream followed = new ByteArrayOutputStream();
                 Thread follower = CliRunner.start(followed, "logs", "hello", "--follow", "--lines", "0");
-                assertThat(CliRunner.run("scale", "hello", "+1", "--url", url).exit(), is(0)); // a new worker, a new log line
-                while (!followed.toString(StandardCharsets.UTF_8).contains("[hello#2 out]") && System.nanoTime() < deadline) Thread.sleep(50);
-                follower.interrupt();
-                follower.join(10_000);
-                assertThat(followed.toString(StandardCharsets.UTF_8), containsString("[hello#2 out]"));
+                try {
+                    assertThat(CliRunner.run("scale", "hello", "+1", "--url", url).exit(), is(0)); // a new worker, a new log line
+                    Await.until("the new worker's line, followed", () -> followed.toString(StandardCharsets.UTF_8),
+                            out -> out.contains("[hello#2 out]"), Duration.ofSeconds(30));
+                } finally {
+                    follower.interrupt();
+                    follower.join(10_000);
+                }
                 assertThat(CliRunner.run("logs", "nosuch").exit(), is(1));
             } finally {
                 System.clearProperty("herd.home");

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 
 /** {@code herd run}: the service as an operator starts it, with the example app as workers. */
@@ -61,8 +63,7 @@ class RunCommandTest {
             int port = herd.port("hello");
             herd.awaitOutput("-> online", 2);
             try (Http.Sent slow = Http.send(port, "/sleep?ms=1500")) {
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (!herd.acceptedByAWorker(slow.localPort()) && System.nanoTime() < deadline) Thread.sleep(5);
+                Await.until("the slow request accepted by a worker", () -> herd.acceptedByAWorker(slow.localPort()), Duration.ofSeconds(30));
 
                 herd.process.destroy(); // SIGTERM
 
@@ -113,12 +114,11 @@ class RunCommandTest {
             Path logs = home.resolve("logs");
             for (int instance : new int[] {0, 1}) {
                 Path current = logs.resolve("hello-" + instance + "-out.log");
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (!(Files.exists(logs.resolve("hello-" + instance + "-out-2.log.gz")) && Files.exists(current)
-                        && Files.readString(current).contains("chatty")) && System.nanoTime() < deadline) Thread.sleep(20);
-                assertThat("instance " + instance + " rotated twice", Files.exists(logs.resolve("hello-" + instance + "-out-2.log.gz")), is(true));
+                Path secondRotation = logs.resolve("hello-" + instance + "-out-2.log.gz");
+                Await.until("instance " + instance + " rotated twice, and writing its log again",
+                        () -> Files.exists(secondRotation) && Files.exists(current) && Files.readString(current).contains("chatty"), Duration.ofSeconds(30));
                 assertThat("history is bounded", Files.exists(logs.resolve("hello-" + instance + "-out-3.log.gz")), is(false));
-                assertThat(Files.size(current) <= 60 * 1024, is(true));
+                assertThat("the current log's size", Files.size(current), is(lessThanOrEqualTo(60 * 1024L)));
             }
         }
     }

@@ -3,6 +3,8 @@ package io.herd.service.cli;
 import io.herd.config.HerdConfig;
 import io.herd.service.HerdService;
 import io.herd.service.TestServices;
+import io.herd.testing.Await;
+import java.time.Duration;
 import org.jolokia.json.JSONArray;
 import org.jolokia.json.JSONObject;
 import org.jolokia.json.parser.JSONParser;
@@ -30,7 +32,7 @@ class CliTest {
         config = TestServices.helloConfig(2, Map.of("max.instances", "4"));
         service = new HerdService(config);
         service.start();
-        while (service.master().cluster("hello").info().online() < 2) Thread.sleep(20);
+        Await.until("hello's 2 workers online", service.master().cluster("hello")::info, info -> info.online() >= 2, Duration.ofSeconds(60));
     }
 
     @AfterEach
