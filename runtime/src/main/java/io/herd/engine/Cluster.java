@@ -1,20 +1,13 @@
 package io.herd.engine;
 
 import io.herd.config.AppConfig;
-import io.herd.config.HerdConfig;
-import io.herd.ipc.IpcChannel;
 import io.herd.internal.PortOwnership;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
 import java.lang.System.Logger.Level;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,12 +15,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -35,31 +25,50 @@ import java.util.function.Consumer;
  * One clustered app: its instances and their workers, through their whole life.
  *
  * <p>Everything that changes a worker — launching, readiness, exits, restarts, operations,
- * stopping — runs on the cluster's single event thread, which alone moves worker states
- * ({@link #move}) and sets the rotation its {@link Dispatcher} balances connections over. The
- * accept thread never waits for it. In proxy dispatch, its {@link PortWatch} keeps each worker's
- * port the worker's own, reading /proc off this thread and posting what it finds to it.
+ * stopping — runs on the cluster's single {@link EventThread}, which alone moves worker states
+ * ({@link #move}, the one place a state changes) and sets the rotation its {@link Dispatcher}
+ * balances connections over. The accept thread never waits for it. The jobs that separate
+ * cleanly are classes of their own, each run on that thread: {@link WorkerLauncher} starts the
+ * JVMs, {@link HealthChecks} samples, pings and enforces max.memory, {@link Retirement} drains and
+ * stops workers, {@link ClusterOperations} runs scale, reload and restart step by step, and in
+ * proxy dispatch {@link PortWatch} keeps each worker's port the worker's own, reading /proc off
+ * the event thread and posting what it finds to it. What operators see ({@link #info}) is taken
+ * on the event thread too.
  */
 public final class Cluster extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
 
+    /** How long a JMX or HTTP thread waits for a snapshot before it gives up on the event thread. */
+    private static final long SNAPSHOT_TIMEOUT_MILLIS = 5_000;
+    /** How long an operation's step waits for the event thread. */
+    private static final long CALL_TIMEOUT_MILLIS = 30_000;
+
     private final AppConfig config;
     private final Master master;
-    private final ExecutorService events;
+    private final EventThread events;
     private final RestartPolicy restartPolicy;
     private final ClusterOperations operations = new ClusterOperations(this);
     private final PortWatch portWatch = new PortWatch(this);
+    private final HealthChecks health;
+    private final Retirement retirement;
     private final CopyOnWriteArrayList<Consumer<WorkerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Consumer<OperationEvent>> operationListeners = new CopyOnWriteArrayList<>();
     private final Dispatcher dispatcher;
     private final WorkerLauncher launcher;
+    /**
+     * Set by the event thread alone; volatile so that operations (on their callers' threads) can
+     * refuse to begin once the app is stopping, without a round trip to it.
+     */
     private volatile boolean stopping;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    /** The event thread's last snapshot, taken as it stops: what a stopped cluster answers {@link #info} with. */
+    private final CompletableFuture<ClusterInfo> finalSnapshot = new CompletableFuture<>();
+    /** The dispatcher's expiry of waiting connections (the lifecycle's thread). */
+    private ScheduledFuture<?> expiry;
 
     // Event-thread state
     private final Map<Integer, Slot> slots = new TreeMap<>();
     private final List<Worker> live = new ArrayList<>();
-    private int launches;
 
     /** An instance index and its history: the worker holding it now, its restarts. */
     static final class Slot {
@@ -81,11 +90,9 @@ public final class Cluster extends LifeCycle {
         this.dispatcher = new Dispatcher(config);
         this.launcher = new WorkerLauncher(config, master);
         this.master = master;
-        this.events = Executors.newSingleThreadExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "herd-" + config.name());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.events = new EventThread(config.name(), master);
+        this.health = new HealthChecks(this);
+        this.retirement = new Retirement(this);
     }
 
     public String name() {
@@ -96,19 +103,10 @@ public final class Cluster extends LifeCycle {
         return config;
     }
 
-    /** How often, roughly, worker CPU and memory are read from /proc. */
-    private static final long SAMPLE_MILLIS = 2_000;
-    private long nextMemoryCheckNanos;
-    private ScheduledFuture<?> expiry;
-    /** Multiplies memory.check.interval after replacements that failed, so a limit below what a fresh JVM needs does not launch JVMs forever. */
-    private int memoryBackoff = 1;
-    private static final int MAX_MEMORY_BACKOFF = 16;
-
     @Override
     protected void doStart() {
         expiry = master.housekeeping().scheduleWithFixedDelay(dispatcher::expireWaiting, 100, 100, TimeUnit.MILLISECONDS);
-        nextMemoryCheckNanos = System.nanoTime() + jittered(config.memoryCheckInterval().toMillis()) * 1_000_000;
-        later(this::sample, jittered(SAMPLE_MILLIS));
+        health.start();
         post(() -> {
             for (int instance = 0; instance < config.instances(); instance++) addSlot();
         });
@@ -120,32 +118,14 @@ public final class Cluster extends LifeCycle {
             shutdown().get(master.config().stopTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
         } finally {
             if (expiry != null) expiry.cancel(false);
-            events.shutdown();
+            post(this::takeFinalSnapshot);
+            events.stop(); // runs what was posted, the final snapshot last
         }
     }
 
     /** Where accepted connections go: the rotation, and the queue of those waiting for it. */
     Dispatcher dispatcher() {
         return dispatcher;
-    }
-
-    // ---- the event thread --------------------------------------------------------------------
-
-    /** Runs a task on this cluster's event thread. */
-    void post(Runnable task) {
-        try {
-            events.execute(() -> {
-                try {
-                    task.run();
-                } catch (RuntimeException e) {
-                    LOG.log(Level.ERROR, name() + ": event failed", e);
-                } catch (Error e) {
-                    master.fatalErrors().report(e); // the app's state may be half-changed: not safe to go on
-                }
-            });
-        } catch (RejectedExecutionException stopped) {
-            // The cluster has stopped: nothing is left to update.
-        }
     }
 
     /**
@@ -157,23 +137,10 @@ public final class Cluster extends LifeCycle {
      */
     private Worker launch(Slot slot, boolean intoSlot) {
         if (stopping) return null;
-        Path socket = master.ipcDir().resolve(name() + "-" + slot.instance + "-" + (++launches) + ".sock");
-        IpcChannel.Listener listener = null;
+        Worker worker;
         try {
-            listener = new IpcChannel.Listener(socket);
-            InetSocketAddress proxyAddress = config.proxied() ? freeLoopbackAddress() : null;
-            Process process = launcher.start(slot.instance, socket, proxyAddress == null ? 0 : proxyAddress.getPort());
-            Worker worker = new Worker(this, slot.instance, process, listener, proxyAddress);
-            if (intoSlot) takeSlot(slot, worker, null);
-            live.add(worker);
-            LOG.log(Level.INFO, "{0}: launching{1}", worker.name(), proxyAddress == null ? "" : ", to listen on port " + proxyAddress.getPort());
-            worker.startReader(config.readyTimeout());
-            process.onExit().thenRun(() -> post(() -> onExit(worker)));
-            later(() -> onReadyTimeout(worker), config.readyTimeout().toMillis());
-            if (proxyAddress != null) portWatch.launched(worker);
-            return worker;
+            worker = launcher.launch(this, slot.instance);
         } catch (IOException e) {
-            if (listener != null) listener.close();
             LOG.log(Level.ERROR, "{0}#{1}: cannot start a worker JVM: {2}", name(), Integer.toString(slot.instance), e.getMessage());
             if (intoSlot) {
                 takeSlot(slot, null, null);
@@ -181,17 +148,14 @@ public final class Cluster extends LifeCycle {
             }
             return null;
         }
-    }
-
-    /**
-     * A loopback port free now, for a worker to listen on. Another process could take it before
-     * the worker does; then the worker fails to start, and is restarted with another.
-     */
-    private static InetSocketAddress freeLoopbackAddress() throws IOException {
-        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
-            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            return (InetSocketAddress) probe.getLocalAddress();
-        }
+        if (intoSlot) takeSlot(slot, worker, null);
+        live.add(worker);
+        LOG.log(Level.INFO, "{0}: launching{1}", worker.name(), worker.proxyAddress() == null ? "" : ", to listen on port " + worker.proxyAddress().getPort());
+        worker.startReader(config.readyTimeout());
+        worker.process().onExit().thenRun(() -> post(() -> onExit(worker)));
+        later(() -> onReadyTimeout(worker), config.readyTimeout().toMillis());
+        if (worker.proxyAddress() != null) portWatch.launched(worker);
+        return worker;
     }
 
     /** Proxy dispatch: relays the connection to the worker's port. */
@@ -247,64 +211,29 @@ public final class Cluster extends LifeCycle {
         updateRotation();
     }
 
-    /**
-     * Samples every worker's CPU and memory, pings it (and kills it if it stopped answering), in
-     * proxy dispatch has its port looked at, and replaces one over max.memory when a check is due.
-     */
-    private void sample() {
-        if (stopping) return;
-        for (Worker worker : live) {
-            worker.sample();
-            long unanswered = worker.unansweredPingMillis();
-            if (unanswered >= config.pingTimeout().toMillis()) killUnresponsive(worker, unanswered);
-            else worker.ping();
-        }
-        if (config.proxied()) portWatch.sample(live);
-        long now = System.nanoTime();
-        if (config.maxMemoryBytes() > 0 && now - nextMemoryCheckNanos >= 0) {
-            nextMemoryCheckNanos = now + jittered(config.memoryCheckInterval().toMillis() * memoryBackoff) * 1_000_000;
-            live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.rssBytes > config.maxMemoryBytes())
-                    .max(Comparator.comparingLong(worker -> worker.rssBytes))
-                    .ifPresent(worker -> Thread.ofVirtual().name("herd-" + name() + "-memory")
-                            .start(() -> operations.replaceOverMemory(worker)));
-        }
-        later(this::sample, jittered(SAMPLE_MILLIS));
-    }
-
-    /**
-     * A worker whose SDK has not answered a ping for ping.timeout is unresponsive — stopped,
-     * paused, its JVM stuck — and the connections sent to it would wait as long as it does. It is
-     * killed: once it is dead they go to other workers (the master still holds each one), and it
-     * is restarted as after a crash. A busy app is not: the SDK's reader answers whatever the app
-     * is doing.
-     */
-    private void killUnresponsive(Worker worker, long unansweredMillis) {
-        if (!worker.process().isAlive()) return;
-        LOG.log(Level.WARNING, "{0} has not answered a ping for {1} ms: unresponsive; killing it (SIGKILL), "
-                + "its {2} unaccepted connections go to other workers", worker.name(), unansweredMillis, worker.unacknowledged());
-        worker.process().destroyForcibly();
-    }
-
-    /** A memory replacement ended: after a failure the next check waits twice as long (up to 16 intervals). */
-    void memoryReplacementEnded(boolean replaced) {
-        memoryBackoff = replaced ? 1 : Math.min(MAX_MEMORY_BACKOFF, memoryBackoff * 2);
-    }
-
-    /** {@code millis} ± 10%, so periodic work does not beat in step across apps and workers. */
-    private static long jittered(long millis) {
-        long spread = Math.max(1, millis / 10);
-        return millis - spread + ThreadLocalRandom.current().nextLong(2 * spread + 1);
-    }
-
     /** Where this app's threads send the Errors that escape them. */
     FatalErrors fatalErrors() {
         return master.fatalErrors();
     }
 
-    /** Runs a task on the event thread after a delay. */
-    void later(Runnable task, long delayMillis) {
-        master.housekeeping().schedule(() -> post(task), delayMillis, TimeUnit.MILLISECONDS);
+    // ---- the event thread ----------------------------------------------------------------------
+
+    /** Runs a task on this cluster's event thread. */
+    void post(Runnable task) {
+        events.post(task);
     }
+
+    /** Runs a task on this cluster's event thread after a delay. */
+    void later(Runnable task, long delayMillis) {
+        events.later(task, delayMillis);
+    }
+
+    /** Runs {@code task} on the event thread and waits (bounded) for its result: how an operation takes a step. */
+    <T> T call(Callable<T> task) {
+        return events.call(task, CALL_TIMEOUT_MILLIS);
+    }
+
+    // ---- a worker's life, on the event thread --------------------------------------------------
 
     void onChannelGone(Worker worker) {
         updateRotation();
@@ -347,9 +276,9 @@ public final class Cluster extends LifeCycle {
         // Runs only if it is still the slot's pending restart: anything that takes the slot meanwhile
         // (a reload's replacement, restart(), a scale-down) cancels or replaces it.
         AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
-        self.set(master.housekeeping().schedule(() -> post(() -> {
+        self.set(events.later(() -> {
             if (!stopping && slot.restart == self.get() && slots.get(slot.instance) == slot) launch(slot, true);
-        }), decision.delayMillis(), TimeUnit.MILLISECONDS));
+        }, decision.delayMillis()));
         slot.restart = self.get();
     }
 
@@ -362,38 +291,11 @@ public final class Cluster extends LifeCycle {
         if (slot.restart != null) slot.restart.cancel(false);
         slot.restart = null;
         Worker current = slot.worker;
-        if (current != null && current != worker && current != replaced && live.contains(current)) retire(current, true);
+        if (current != null && current != worker && current != replaced && live.contains(current)) retirement.retire(current, true);
         slot.worker = worker;
     }
 
     // ---- what operations (ClusterOperations) do, one step at a time, on the event thread -------
-
-    /** Runs {@code task} on the event thread and waits for its result. Never call it from there. */
-    <T> T call(Callable<T> task) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        try {
-            events.execute(() -> {
-                try {
-                    result.complete(task.call());
-                } catch (Exception e) {
-                    result.completeExceptionally(e);
-                } catch (Error e) {
-                    result.completeExceptionally(e);
-                    master.fatalErrors().report(e);
-                }
-            });
-        } catch (RejectedExecutionException stopped) {
-            throw new IllegalStateException("app " + name() + " has stopped");
-        }
-        try {
-            return result.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException runtime) throw runtime;
-            throw new IllegalStateException(e.getCause());
-        } catch (Exception e) {
-            throw new IllegalStateException(name() + ": no answer from the cluster's event thread", e);
-        }
-    }
 
     /** A new instance with the lowest free index, and its first worker. */
     Slot addSlot() {
@@ -413,7 +315,7 @@ public final class Cluster extends LifeCycle {
         slot.restart = null;
         Worker worker = slot.worker;
         if (worker != null && live.contains(worker)) {
-            retire(worker, true);
+            retirement.retire(worker, true);
             return worker;
         }
         return null;
@@ -433,7 +335,7 @@ public final class Cluster extends LifeCycle {
     void swapIn(Worker fresh, Worker old) {
         Slot slot = slots.get(fresh.instance);
         if (slot != null) takeSlot(slot, fresh, old);
-        else retire(fresh, true); // the instance was scaled away meanwhile
+        else retirement.retire(fresh, true); // the instance was scaled away meanwhile
     }
 
     /** Starts the slot's worker afresh (restart, or after an errored crash loop). */
@@ -445,53 +347,9 @@ public final class Cluster extends LifeCycle {
         return launch(slot, true);
     }
 
-    /**
-     * Takes a worker out of rotation, then stops it: with the SDK's shutdown message
-     * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
-     */
-    void retire(Worker worker, boolean graceful) {
-        if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
-        String stop = graceful ? "asked to drain" : "SIGTERM";
-        move(worker, WorkerState.STOPPING, config.proxied()
-                ? "out of rotation; its connections may finish within " + config.killTimeout().toMillis() + " ms, then " + stop
-                : "out of rotation; " + stop);
-        updateRotation();
-        if (config.proxied()) drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
-        else stopNow(worker, graceful);
-    }
-
-    /** The longest {@link #retire} takes before the worker is killed: proxy dispatch drains first, for up to kill.timeout. */
-    long retireMillis() {
-        long killTimeout = config.killTimeout().toMillis();
-        return config.proxied() ? 2 * killTimeout : killTimeout;
-    }
-
-    /**
-     * Proxy dispatch: a worker out of rotation keeps its relayed connections until they end or
-     * the deadline passes, and only then is asked to stop: the master cannot tell a request in
-     * flight from an idle connection, the app can.
-     */
-    private void drainThenStop(Worker worker, boolean graceful, long deadlineNanos) {
-        if (!worker.process().isAlive()) return;
-        if (worker.openConnections() > 0 && System.nanoTime() - deadlineNanos < 0) {
-            later(() -> drainThenStop(worker, graceful, deadlineNanos), DRAIN_POLL_MILLIS);
-            return;
-        }
-        stopNow(worker, graceful);
-    }
-
-    private static final long DRAIN_POLL_MILLIS = 50;
-
-    /** The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL after kill.timeout. */
-    void stopNow(Worker worker, boolean graceful) {
-        if (graceful) worker.requestShutdown();
-        else worker.process().destroy();
-        later(() -> {
-            if (!worker.process().isAlive()) return;
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
-                    Long.toString(config.killTimeout().toMillis()));
-            worker.process().destroyForcibly();
-        }, config.killTimeout().toMillis());
+    /** How workers leave: out of rotation, drained, stopped, killed if need be. */
+    Retirement retirement() {
+        return retirement;
     }
 
     /** The instances' current workers that are online, by instance. */
@@ -511,6 +369,15 @@ public final class Cluster extends LifeCycle {
         return slots.size();
     }
 
+    /** The workers whose JVMs run (or are starting): copied, as exits change the list. */
+    List<Worker> liveWorkers() {
+        return List.copyOf(live);
+    }
+
+    ClusterOperations operations() {
+        return operations;
+    }
+
     boolean isStopping() {
         return stopping;
     }
@@ -519,8 +386,8 @@ public final class Cluster extends LifeCycle {
         return code > 128 && code < 160 ? "signal " + (code - 128) + " (exit code " + code + ")" : "exit code " + code;
     }
 
-    /** The one place a worker changes state: checked, logged, and published to the listeners. */
-    private void move(Worker worker, WorkerState target, String reason) {
+    /** The one place a worker changes state (event thread): checked, logged, and published to the listeners. */
+    void move(Worker worker, WorkerState target, String reason) {
         WorkerState from = worker.state;
         if (from == target) return;
         if (!from.canMoveTo(target)) {
@@ -598,23 +465,15 @@ public final class Cluster extends LifeCycle {
             for (Worker worker : live) {
                 if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
                     move(worker, WorkerState.STOPPING, "the app is stopping");
-                    if (config.proxied()) drainThenStop(worker, true, drainDeadline);
+                    if (config.proxied()) retirement.drainThenStop(worker, true, drainDeadline);
                     else worker.requestShutdown();
                 }
             }
             if (live.isEmpty()) stopped.complete(null);
-            master.housekeeping().schedule(() -> post(this::killRemaining),
-                    master.config().stopTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            long stopTimeout = master.config().stopTimeout().toMillis();
+            later(() -> retirement.killRemaining(live, stopTimeout), stopTimeout);
         });
         return stopped;
-    }
-
-    private void killRemaining() {
-        for (Worker worker : live) {
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
-                    Long.toString(master.config().stopTimeout().toMillis()));
-            worker.process().destroyForcibly();
-        }
     }
 
     // ---- what operators do: each blocks until done, one at a time -----------------------------
@@ -661,41 +520,45 @@ public final class Cluster extends LifeCycle {
 
     // ---- what operators see ------------------------------------------------------------------
 
-    /** A snapshot of this app and each of its workers, taken on the event thread. */
+    /**
+     * A snapshot of this app and each of its workers, taken on the event thread: only it reads
+     * their state safely, and all of it at one moment. Asked for while it runs, it is taken then
+     * (the caller waits, at most 5 s: counters move on other threads, and an answer should be as
+     * fresh as the question); once the cluster has stopped, it is the one taken as it stopped.
+     *
+     * @throws IllegalStateException when the event thread did not answer in time
+     */
     public ClusterInfo info() {
-        CompletableFuture<ClusterInfo> snapshot = new CompletableFuture<>();
-        post(() -> snapshot.complete(snapshot()));
         try {
-            return snapshot.get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException(name() + ": no answer from the cluster's event thread", e);
+            return events.call(this::snapshot, SNAPSHOT_TIMEOUT_MILLIS);
+        } catch (EventThread.Stopped stopped) {
+            return lastSnapshot();
         }
     }
 
     private ClusterInfo snapshot() {
-        List<WorkerInfo> workers = new ArrayList<>();
-        for (Worker worker : live) {
-            Slot slot = slots.get(worker.instance);
-            workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
-                    slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.bytesIn(), worker.bytesOut(), worker.exitCode,
-                    worker.cpuPercent, worker.rssBytes));
+        return ClusterSnapshot.of(config, slots, live, dispatcher);
+    }
+
+    /** The event thread's last task: the snapshot a stopped cluster answers with. */
+    private void takeFinalSnapshot() {
+        try {
+            finalSnapshot.complete(snapshot());
+        } catch (RuntimeException e) {
+            finalSnapshot.completeExceptionally(e);
+            throw e;
         }
-        for (Slot slot : slots.values()) {
-            Worker last = slot.worker;
-            if (last != null && !live.contains(last)) {
-                workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
-                        last.handedOff(), 0, last.bytesIn(), last.bytesOut(), last.exitCode, 0, 0));
-            }
+    }
+
+    /** The snapshot taken as the event thread stopped; posted before it stopped, it comes at once or soon. */
+    private ClusterInfo lastSnapshot() {
+        try {
+            return finalSnapshot.get(SNAPSHOT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(name() + ": no snapshot of the stopped cluster", e.getCause());
+        } catch (TimeoutException | InterruptedException e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+            throw new IllegalStateException(name() + ": no answer from the cluster's event thread", e);
         }
-        workers.sort(Comparator.comparingInt(WorkerInfo::instance));
-        long open = 0, rss = 0;
-        double cpu = 0;
-        for (Worker worker : live) {
-            open += worker.openConnections();
-            rss += worker.rssBytes;
-            cpu += worker.cpuPercent;
-        }
-        return new ClusterInfo(name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), dispatcher.accepted(), dispatcher.waiting(), dispatcher.dropped(),
-                dispatcher.refused(), open, cpu, rss, workers);
     }
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -123,19 +124,22 @@ final class ClusterOperations {
     /**
      * Replaces a worker whose memory passed max.memory, as in a graceful reload. Skipped (until the
      * next check) while another operation runs, rather than refused: nobody asked for it.
+     *
+     * @param rssBytes its memory, as the event thread sampled it (this thread may not read the worker's)
+     * @param ended    told on the event thread whether the worker was replaced, once a replacement was tried
      */
-    void replaceOverMemory(Worker worker) {
+    void replaceOverMemory(Worker worker, long rssBytes, Consumer<Boolean> ended) {
         String name = "memory restart of #" + worker.instance;
         if (cluster.isStopping() || !running.compareAndSet(null, name)) return;
         try {
             if (!cluster.call(() -> cluster.onlineWorkers().contains(worker))) return;
             LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
-                    worker.name(), Long.toString(worker.rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+                    worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
             started(name);
             List<OperationResult.Step> steps = new ArrayList<>();
             boolean replaced = replace(List.of(worker), true, steps);
             cluster.call(() -> {
-                cluster.memoryReplacementEnded(replaced);
+                ended.accept(replaced);
                 return null;
             });
             ended(result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps));
@@ -157,7 +161,7 @@ final class ClusterOperations {
         for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
         if (failures.stream().anyMatch(failure -> failure != null)) {
             cluster.call(() -> {
-                for (Worker replacement : fresh) if (replacement != null) cluster.retire(replacement, false);
+                for (Worker replacement : fresh) if (replacement != null) cluster.retirement().retire(replacement, false);
                 return null;
             });
             for (int i = 0; i < batch.size(); i++) {
@@ -172,7 +176,7 @@ final class ClusterOperations {
         cluster.call(() -> {
             for (int i = 0; i < batch.size(); i++) {
                 cluster.swapIn(fresh.get(i), batch.get(i));
-                cluster.retire(batch.get(i), graceful);
+                cluster.retirement().retire(batch.get(i), graceful);
             }
             return null;
         });
@@ -190,7 +194,7 @@ final class ClusterOperations {
             Map<Integer, Worker> before = cluster.call(() -> {
                 Map<Integer, Worker> workers = cluster.slotWorkers();
                 workers.values().forEach(worker -> {
-                    if (worker != null) cluster.retire(worker, false);
+                    if (worker != null) cluster.retirement().retire(worker, false);
                 });
                 return workers;
             });
@@ -258,7 +262,7 @@ final class ClusterOperations {
 
     /** "stopped", or what went wrong. */
     private String awaitExit(Worker worker) {
-        String failure = await(worker.exit, cluster.retireMillis(), "exited");
+        String failure = await(worker.exit, cluster.retirement().retireMillis(), "exited");
         return failure == null ? "stopped" : failure;
     }
 
