@@ -51,7 +51,7 @@ final class ClusterOperations {
 
     OperationResult scaleBy(int delta) {
         return exclusively("scaleBy " + (delta >= 0 ? "+" : "") + delta, () -> {
-            int current = cluster.call(cluster::instanceCount);
+            int current = cluster.call(() -> cluster.instances().count());
             long target = (long) current + delta;
             int max = cluster.config().maxInstances();
             if (target < 0 || target > max) {
@@ -64,12 +64,12 @@ final class ClusterOperations {
 
     private OperationResult scaleTo(int target) {
         String name = running.get();
-        int current = cluster.call(cluster::instanceCount);
+        int current = cluster.call(() -> cluster.instances().count());
         List<OperationResult.Step> steps = new ArrayList<>();
         if (target > current) {
             List<Worker> started = cluster.call(() -> {
                 List<Worker> workers = new ArrayList<>();
-                for (int i = current; i < target; i++) workers.add(cluster.addSlot().worker);
+                for (int i = current; i < target; i++) workers.add(cluster.instances().add().worker);
                 return workers;
             });
             boolean allOnline = true;
@@ -85,9 +85,9 @@ final class ClusterOperations {
         if (target < current) {
             List<Worker> stopping = cluster.call(() -> {
                 List<Worker> workers = new ArrayList<>();
-                List<Integer> instances = new ArrayList<>(cluster.slotWorkers().keySet());
+                List<Integer> instances = new ArrayList<>(cluster.instances().current().keySet());
                 for (int i = instances.size() - 1; i >= target; i--) {
-                    Worker worker = cluster.removeSlot(instances.get(i));
+                    Worker worker = cluster.instances().remove(instances.get(i));
                     if (worker != null) workers.add(worker);
                 }
                 return workers;
@@ -103,7 +103,7 @@ final class ClusterOperations {
     OperationResult reload(boolean graceful) {
         return exclusively(graceful ? "gracefulReload" : "reload", () -> {
             String name = running.get();
-            List<Worker> old = cluster.call(cluster::onlineWorkers);
+            List<Worker> old = cluster.call(() -> cluster.instances().online());
             List<OperationResult.Step> steps = new ArrayList<>();
             int parallelism = cluster.config().reloadParallelism();
             for (int first = 0; first < old.size(); first += parallelism) {
@@ -132,7 +132,7 @@ final class ClusterOperations {
         String name = "memory restart of #" + worker.instance;
         if (cluster.isStopping() || !running.compareAndSet(null, name)) return;
         try {
-            if (!cluster.call(() -> cluster.onlineWorkers().contains(worker))) return;
+            if (!cluster.call(() -> cluster.instances().online().contains(worker))) return;
             LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
                     worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
             started(name);
@@ -156,7 +156,7 @@ final class ClusterOperations {
      * @return true when every worker of the batch was replaced
      */
     private boolean replace(List<Worker> batch, boolean graceful, List<OperationResult.Step> steps) {
-        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.launchReplacement(w.instance)).toList());
+        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.instances().launchReplacement(w.instance)).toList());
         List<String> failures = new ArrayList<>();
         for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
         if (failures.stream().anyMatch(failure -> failure != null)) {
@@ -175,7 +175,7 @@ final class ClusterOperations {
         }
         cluster.call(() -> {
             for (int i = 0; i < batch.size(); i++) {
-                cluster.swapIn(fresh.get(i), batch.get(i));
+                cluster.instances().swapIn(fresh.get(i), batch.get(i));
                 cluster.retirement().retire(batch.get(i), graceful);
             }
             return null;
@@ -192,7 +192,7 @@ final class ClusterOperations {
         return exclusively("restart", () -> {
             String name = running.get();
             Map<Integer, Worker> before = cluster.call(() -> {
-                Map<Integer, Worker> workers = cluster.slotWorkers();
+                Map<Integer, Worker> workers = cluster.instances().current();
                 workers.values().forEach(worker -> {
                     if (worker != null) cluster.retirement().retire(worker, false);
                 });
@@ -201,7 +201,7 @@ final class ClusterOperations {
             for (Worker worker : before.values()) if (worker != null) awaitExit(worker);
             Map<Integer, Worker> after = cluster.call(() -> {
                 Map<Integer, Worker> workers = new java.util.TreeMap<>();
-                for (int instance : before.keySet()) workers.put(instance, cluster.relaunch(instance));
+                for (int instance : before.keySet()) workers.put(instance, cluster.instances().relaunch(instance));
                 return workers;
             });
             List<OperationResult.Step> steps = new ArrayList<>();

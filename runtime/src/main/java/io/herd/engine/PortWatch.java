@@ -133,7 +133,7 @@ final class PortWatch {
         switch (owners.verdict()) {
             case OWNED -> {
                 worker.ownPort = owners;
-                cluster.becomeOnline(worker);
+                cluster.readiness().becomeOnline(worker);
                 return;
             }
             case FOREIGN -> {
