@@ -17,7 +17,9 @@ import java.util.function.Supplier;
  * <p>An operation runs on the caller's thread (a JMX request, say) as a plain sequence of steps.
  * Every step that changes the cluster is done by the cluster's event thread ({@link Cluster#call}),
  * so worker states still change in one place only; in between, the operation waits for workers
- * to come online or to exit, each wait bounded by the app's ready or kill timeout.
+ * to come online or to exit, each wait bounded by the app's ready or kill timeout. It reads no
+ * worker's event-thread state itself (its state, its memory): it asks the event thread, or is
+ * handed what the event thread read.
  *
  * <p>The rules PM2's users asked for: a worker always leaves rotation before it is asked to stop;
  * a replacement is online before the worker it replaces leaves; a replacement that fails stops the
