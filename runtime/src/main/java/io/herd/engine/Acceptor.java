@@ -22,7 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The master's one accept thread: a NIO selector over every app's listening sockets. Each
- * accepted connection goes straight to its app's {@link Cluster#dispatch}; the payload is never
+ * accepted connection goes straight to its app's {@link Dispatcher#dispatch}; the payload is never
  * read here.
  */
 final class Acceptor extends LifeCycle {

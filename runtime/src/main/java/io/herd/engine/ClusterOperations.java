@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -16,7 +17,9 @@ import java.util.function.Supplier;
  * <p>An operation runs on the caller's thread (a JMX request, say) as a plain sequence of steps.
  * Every step that changes the cluster is done by the cluster's event thread ({@link Cluster#call}),
  * so worker states still change in one place only; in between, the operation waits for workers
- * to come online or to exit, each wait bounded by the app's ready or kill timeout.
+ * to come online or to exit, each wait bounded by the app's ready or kill timeout. It reads no
+ * worker's event-thread state itself (its state, its memory): it asks the event thread, or is
+ * handed what the event thread read.
  *
  * <p>The rules PM2's users asked for: a worker always leaves rotation before it is asked to stop;
  * a replacement is online before the worker it replaces leaves; a replacement that fails stops the
@@ -50,7 +53,7 @@ final class ClusterOperations {
 
     OperationResult scaleBy(int delta) {
         return exclusively("scaleBy " + (delta >= 0 ? "+" : "") + delta, () -> {
-            int current = cluster.call(cluster::instanceCount);
+            int current = cluster.call(() -> cluster.instances().count());
             long target = (long) current + delta;
             int max = cluster.config().maxInstances();
             if (target < 0 || target > max) {
@@ -63,12 +66,12 @@ final class ClusterOperations {
 
     private OperationResult scaleTo(int target) {
         String name = running.get();
-        int current = cluster.call(cluster::instanceCount);
+        int current = cluster.call(() -> cluster.instances().count());
         List<OperationResult.Step> steps = new ArrayList<>();
         if (target > current) {
             List<Worker> started = cluster.call(() -> {
                 List<Worker> workers = new ArrayList<>();
-                for (int i = current; i < target; i++) workers.add(cluster.addSlot().worker);
+                for (int i = current; i < target; i++) workers.add(cluster.instances().add().worker);
                 return workers;
             });
             boolean allOnline = true;
@@ -84,9 +87,9 @@ final class ClusterOperations {
         if (target < current) {
             List<Worker> stopping = cluster.call(() -> {
                 List<Worker> workers = new ArrayList<>();
-                List<Integer> instances = new ArrayList<>(cluster.slotWorkers().keySet());
+                List<Integer> instances = new ArrayList<>(cluster.instances().current().keySet());
                 for (int i = instances.size() - 1; i >= target; i--) {
-                    Worker worker = cluster.removeSlot(instances.get(i));
+                    Worker worker = cluster.instances().remove(instances.get(i));
                     if (worker != null) workers.add(worker);
                 }
                 return workers;
@@ -102,7 +105,7 @@ final class ClusterOperations {
     OperationResult reload(boolean graceful) {
         return exclusively(graceful ? "gracefulReload" : "reload", () -> {
             String name = running.get();
-            List<Worker> old = cluster.call(cluster::onlineWorkers);
+            List<Worker> old = cluster.call(() -> cluster.instances().online());
             List<OperationResult.Step> steps = new ArrayList<>();
             int parallelism = cluster.config().reloadParallelism();
             for (int first = 0; first < old.size(); first += parallelism) {
@@ -123,19 +126,22 @@ final class ClusterOperations {
     /**
      * Replaces a worker whose memory passed max.memory, as in a graceful reload. Skipped (until the
      * next check) while another operation runs, rather than refused: nobody asked for it.
+     *
+     * @param rssBytes its memory, as the event thread sampled it (this thread may not read the worker's)
+     * @param ended    told on the event thread whether the worker was replaced, once a replacement was tried
      */
-    void replaceOverMemory(Worker worker) {
+    void replaceOverMemory(Worker worker, long rssBytes, Consumer<Boolean> ended) {
         String name = "memory restart of #" + worker.instance;
         if (cluster.isStopping() || !running.compareAndSet(null, name)) return;
         try {
-            if (!cluster.call(() -> cluster.onlineWorkers().contains(worker))) return;
+            if (!cluster.call(() -> cluster.instances().online().contains(worker))) return;
             LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
-                    worker.name(), Long.toString(worker.rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+                    worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
             started(name);
             List<OperationResult.Step> steps = new ArrayList<>();
             boolean replaced = replace(List.of(worker), true, steps);
             cluster.call(() -> {
-                cluster.memoryReplacementEnded(replaced);
+                ended.accept(replaced);
                 return null;
             });
             ended(result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps));
@@ -152,12 +158,12 @@ final class ClusterOperations {
      * @return true when every worker of the batch was replaced
      */
     private boolean replace(List<Worker> batch, boolean graceful, List<OperationResult.Step> steps) {
-        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.launchReplacement(w.instance)).toList());
+        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.instances().launchReplacement(w.instance)).toList());
         List<String> failures = new ArrayList<>();
         for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
         if (failures.stream().anyMatch(failure -> failure != null)) {
             cluster.call(() -> {
-                for (Worker replacement : fresh) if (replacement != null) cluster.retire(replacement, false);
+                for (Worker replacement : fresh) if (replacement != null) cluster.retirement().retire(replacement, false);
                 return null;
             });
             for (int i = 0; i < batch.size(); i++) {
@@ -171,8 +177,8 @@ final class ClusterOperations {
         }
         cluster.call(() -> {
             for (int i = 0; i < batch.size(); i++) {
-                cluster.swapIn(fresh.get(i), batch.get(i));
-                cluster.retire(batch.get(i), graceful);
+                cluster.instances().swapIn(fresh.get(i), batch.get(i));
+                cluster.retirement().retire(batch.get(i), graceful);
             }
             return null;
         });
@@ -188,16 +194,16 @@ final class ClusterOperations {
         return exclusively("restart", () -> {
             String name = running.get();
             Map<Integer, Worker> before = cluster.call(() -> {
-                Map<Integer, Worker> workers = cluster.slotWorkers();
+                Map<Integer, Worker> workers = cluster.instances().current();
                 workers.values().forEach(worker -> {
-                    if (worker != null) cluster.retire(worker, false);
+                    if (worker != null) cluster.retirement().retire(worker, false);
                 });
                 return workers;
             });
             for (Worker worker : before.values()) if (worker != null) awaitExit(worker);
             Map<Integer, Worker> after = cluster.call(() -> {
                 Map<Integer, Worker> workers = new java.util.TreeMap<>();
-                for (int instance : before.keySet()) workers.put(instance, cluster.relaunch(instance));
+                for (int instance : before.keySet()) workers.put(instance, cluster.instances().relaunch(instance));
                 return workers;
             });
             List<OperationResult.Step> steps = new ArrayList<>();
@@ -258,7 +264,7 @@ final class ClusterOperations {
 
     /** "stopped", or what went wrong. */
     private String awaitExit(Worker worker) {
-        String failure = await(worker.exit, cluster.retireMillis(), "exited");
+        String failure = await(worker.exit, cluster.retirement().retireMillis(), "exited");
         return failure == null ? "stopped" : failure;
     }
 

@@ -133,7 +133,7 @@ final class PortWatch {
         switch (owners.verdict()) {
             case OWNED -> {
                 worker.ownPort = owners;
-                cluster.becomeOnline(worker);
+                cluster.readiness().becomeOnline(worker);
                 return;
             }
             case FOREIGN -> {
@@ -242,7 +242,7 @@ final class PortWatch {
         cluster.updateRotation();
         if (worker.state != WorkerState.ONLINE || !worker.process().isAlive()) return; // leaving already
         LOG.log(Level.WARNING, "{0} {1}: out of rotation; stopping it (a restart gets a new port)", worker.name(), why);
-        cluster.stopNow(worker, false); // its state stays ONLINE: its exit is unexpected, and restarted
+        cluster.retirement().stopNow(worker, false); // its state stays ONLINE: its exit is unexpected, and restarted
     }
 
     private void offEventThread(String what, Runnable task) {

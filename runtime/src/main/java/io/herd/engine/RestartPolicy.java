@@ -23,7 +23,7 @@ final class RestartPolicy {
         return settings.minUptime().toMillis();
     }
 
-    Decision afterExit(Cluster.Slot slot, long aliveMillis) {
+    Decision afterExit(Instances.Slot slot, long aliveMillis) {
         slot.unstableRestarts = aliveMillis < settings.minUptime().toMillis() ? slot.unstableRestarts + 1 : 0;
         if (slot.unstableRestarts > settings.maxRestarts()) return new Decision(true, 0);
         if (aliveMillis >= STABLE_AFTER_MILLIS || slot.nextDelayMillis == 0) slot.nextDelayMillis = settings.delay().toMillis();

@@ -1,17 +1,22 @@
 package io.herd.engine;
 
 import io.herd.config.AppConfig;
+import io.herd.ipc.IpcChannel;
 import io.herd.ipc.JdkSockets;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Starts an app's worker JVMs: the command line (herd's JVM flags first, so no app needs to know
+ * Starts an app's worker JVMs: each one's IPC socket, in proxy dispatch the loopback port it is
+ * to listen on, the command line (herd's JVM flags first, so no app needs to know
  * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}; in proxy
  * dispatch {@code PORT}, which also replaces {@code {port}} in the JVM options and arguments), and
  * where the output goes.
@@ -21,6 +26,8 @@ final class WorkerLauncher {
 
     private final AppConfig config;
     private final Master master;
+    /** Launches so far, so that each worker's IPC socket has a name of its own (event thread). */
+    private int launches;
 
     WorkerLauncher(AppConfig config, Master master) {
         this.config = config;
@@ -28,11 +35,41 @@ final class WorkerLauncher {
     }
 
     /**
+     * Starts the JVM of a new worker of {@code cluster} for {@code instance}, with its IPC socket
+     * and, in proxy dispatch, a free loopback port to listen on. Its IPC reader is not started yet.
+     *
+     * @throws IOException when no JVM could be started; its socket is closed again
+     */
+    Worker launch(Cluster cluster, int instance) throws IOException {
+        Path socket = master.ipcDir().resolve(config.name() + "-" + instance + "-" + (++launches) + ".sock");
+        IpcChannel.Listener listener = new IpcChannel.Listener(socket);
+        try {
+            InetSocketAddress proxyAddress = config.proxied() ? freeLoopbackAddress() : null;
+            Process process = start(instance, socket, proxyAddress == null ? 0 : proxyAddress.getPort());
+            return new Worker(cluster, instance, process, listener, proxyAddress);
+        } catch (IOException e) {
+            listener.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A loopback port free now, for a worker to listen on. Another process could take it before
+     * the worker does; then the worker fails to start, and is restarted with another.
+     */
+    private static InetSocketAddress freeLoopbackAddress() throws IOException {
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return (InetSocketAddress) probe.getLocalAddress();
+        }
+    }
+
+    /**
      * Starts the JVM for {@code instance}, which is to connect to {@code ipcSocket}.
      *
      * @param port the loopback port the app is to listen on (proxy dispatch), else 0
      */
-    Process start(int instance, Path ipcSocket, int port) throws IOException {
+    private Process start(int instance, Path ipcSocket, int port) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command(port)).directory(config.workDir().toFile());
         WorkerOutput output = master.workerOutput();
         if (output == null) {

@@ -1,0 +1,80 @@
+package io.herd.engine;
+
+import io.herd.config.AppConfig;
+
+import java.lang.System.Logger.Level;
+import java.util.Collection;
+
+/**
+ * How a worker leaves, on its cluster's event thread: out of rotation first, then (in proxy
+ * dispatch) its relayed connections may finish, then it is asked to stop, and killed if it has
+ * not stopped within kill.timeout.
+ */
+final class Retirement {
+    /** Logs as the cluster it was split from, so operators' logging configuration still finds these lines. */
+    private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
+    private static final long DRAIN_POLL_MILLIS = 50;
+
+    private final Cluster cluster;
+    private final AppConfig config;
+
+    Retirement(Cluster cluster) {
+        this.cluster = cluster;
+        this.config = cluster.config();
+    }
+
+    /**
+     * Takes a worker out of rotation, then stops it: with the SDK's shutdown message
+     * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
+     */
+    void retire(Worker worker, boolean graceful) {
+        if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
+        String stop = graceful ? "asked to drain" : "SIGTERM";
+        cluster.move(worker, WorkerState.STOPPING, config.proxied()
+                ? "out of rotation; its connections may finish within " + config.killTimeout().toMillis() + " ms, then " + stop
+                : "out of rotation; " + stop);
+        cluster.updateRotation();
+        if (config.proxied()) drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
+        else stopNow(worker, graceful);
+    }
+
+    /** The longest {@link #retire} takes before the worker is killed: proxy dispatch drains first, for up to kill.timeout. */
+    long retireMillis() {
+        long killTimeout = config.killTimeout().toMillis();
+        return config.proxied() ? 2 * killTimeout : killTimeout;
+    }
+
+    /**
+     * Proxy dispatch: a worker out of rotation keeps its relayed connections until they end or
+     * the deadline passes, and only then is asked to stop: the master cannot tell a request in
+     * flight from an idle connection, the app can.
+     */
+    void drainThenStop(Worker worker, boolean graceful, long deadlineNanos) {
+        if (!worker.process().isAlive()) return;
+        if (worker.openConnections() > 0 && System.nanoTime() - deadlineNanos < 0) {
+            cluster.later(() -> drainThenStop(worker, graceful, deadlineNanos), DRAIN_POLL_MILLIS);
+            return;
+        }
+        stopNow(worker, graceful);
+    }
+
+    /** The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL after kill.timeout. */
+    void stopNow(Worker worker, boolean graceful) {
+        if (graceful) worker.requestShutdown();
+        else worker.process().destroy();
+        cluster.later(() -> {
+            if (!worker.process().isAlive()) return;
+            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
+                    Long.toString(config.killTimeout().toMillis()));
+            worker.process().destroyForcibly();
+        }, config.killTimeout().toMillis());
+    }
+
+    /** The app's stop timeout has passed: the workers still running are killed. */
+    void killRemaining(Collection<Worker> workers, long stopTimeoutMillis) {
+        for (Worker worker : workers) {
+            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(stopTimeoutMillis));
+            worker.process().destroyForcibly();
+        }
+    }
+}
