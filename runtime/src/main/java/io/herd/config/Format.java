@@ -30,6 +30,9 @@ public interface Format<T> {
     /** {@code value} as the file writes it. */
     String write(T value);
 
+    /** The values it takes, in short, for the README's table: {@code 1ms to 1h}, {@code true or false}. */
+    String allowed();
+
     /** A whole number from {@code min} to {@code max}. */
     static Format<Integer> wholeNumber(int min, int max) {
         return new Format<>() {
@@ -47,6 +50,11 @@ public interface Format<T> {
             @Override
             public String write(Integer value) {
                 return value.toString();
+            }
+
+            @Override
+            public String allowed() {
+                return min + " to " + max;
             }
         };
     }
@@ -80,6 +88,11 @@ public interface Format<T> {
             public String write(Duration value) {
                 return writeDuration(value);
             }
+
+            @Override
+            public String allowed() {
+                return writeDuration(min) + " to " + writeDuration(max);
+            }
         };
     }
 
@@ -105,6 +118,11 @@ public interface Format<T> {
             public String write(Long value) {
                 return writeSize(value);
             }
+
+            @Override
+            public String allowed() {
+                return "0 to " + writeSize(max);
+            }
         };
     }
 
@@ -121,6 +139,11 @@ public interface Format<T> {
             @Override
             public String write(Boolean value) {
                 return value.toString();
+            }
+
+            @Override
+            public String allowed() {
+                return "`true` or `false`";
             }
         };
     }
@@ -144,6 +167,11 @@ public interface Format<T> {
             public String write(E value) {
                 return nameOf(value);
             }
+
+            @Override
+            public String allowed() {
+                return String.join(", ", names.stream().map(name -> "`" + name + "`").toList());
+            }
         };
     }
 
@@ -166,6 +194,11 @@ public interface Format<T> {
             public String write(Path value) {
                 return value.toString();
             }
+
+            @Override
+            public String allowed() {
+                return "a path";
+            }
         };
     }
 
@@ -184,6 +217,11 @@ public interface Format<T> {
             @Override
             public String write(List<Path> value) {
                 return String.join(File.pathSeparator, value.stream().map(Path::toString).toList());
+            }
+
+            @Override
+            public String allowed() {
+                return "paths separated by `" + File.pathSeparator + "`";
             }
         };
     }
@@ -205,6 +243,11 @@ public interface Format<T> {
             @Override
             public String write(String value) {
                 return value;
+            }
+
+            @Override
+            public String allowed() {
+                return "a host name or address that resolves";
             }
         };
     }
@@ -242,6 +285,11 @@ public interface Format<T> {
                     return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
                 }).toList());
             }
+
+            @Override
+            public String allowed() {
+                return "`host:port`, ...";
+            }
         };
     }
 
@@ -271,6 +319,11 @@ public interface Format<T> {
             public String write(String value) {
                 return value;
             }
+
+            @Override
+            public String allowed() {
+                return "a class name";
+            }
         };
     }
 
@@ -294,6 +347,11 @@ public interface Format<T> {
             public String write(List<String> value) {
                 return Words.join(value);
             }
+
+            @Override
+            public String allowed() {
+                return "words";
+            }
         };
     }
 
@@ -311,6 +369,11 @@ public interface Format<T> {
             @Override
             public String write(String value) {
                 return value;
+            }
+
+            @Override
+            public String allowed() {
+                return minLength <= 1 ? "text" : minLength + " characters or more";
             }
         };
     }

@@ -107,6 +107,11 @@ public final class Setting<C, T> {
         return current == null ? null : format.write(current);
     }
 
+    /** The values it takes, in short: {@code 1ms to 1h}. */
+    public String allowed() {
+        return format.allowed();
+    }
+
     /** What it means, in one line. */
     public String doc() {
         return doc;

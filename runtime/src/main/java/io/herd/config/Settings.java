@@ -52,7 +52,7 @@ public final class Settings {
             jmx(HerdConfig.Jmx::port), "the JMX RMI connector (JConsole): registry and connector on this one port; users as Jolokia's")
             .shownAs("off");
     public static final Setting<HerdConfig, String> JMX_HOST = Setting.service("herd.jmx.host", "127.0.0.1", host(),
-            jmx(HerdConfig.Jmx::host), "the address the JMX connector listens on; must resolve");
+            jmx(HerdConfig.Jmx::host), "the address the JMX connector listens on");
     public static final Setting<HerdConfig, Boolean> JMX_SSL = Setting.service("herd.jmx.ssl", "false", bool(),
             config -> config.jmx() == null ? null : config.jmx().ssl() != null,
             "`true`: registry and connector speak TLS only, with the key and certificate in `herd.jmx.ssl.keystore`");
@@ -63,11 +63,11 @@ public final class Settings {
     public static final Setting<HerdConfig, Path> JMX_SSL_KEYSTORE_PASSWORD_FILE = Setting.service("herd.jmx.ssl.keystore.password.file",
             null, path(), jmxTls(HerdConfig.Tls::keystorePasswordFile), "with TLS: a file holding the keystore's password");
     public static final Setting<HerdConfig, String> JOLOKIA_HOST = Setting.service("herd.jolokia.host", "127.0.0.1", host(),
-            jolokia(HerdConfig.Jolokia::host), "the address the Jolokia endpoint (curl, the CLI, hawtio) listens on; must resolve");
+            jolokia(HerdConfig.Jolokia::host), "the address the Jolokia endpoint (curl, the CLI, hawtio) listens on");
     public static final Setting<HerdConfig, Integer> JOLOKIA_PORT = Setting.service("herd.jolokia.port", "8778", port(0),
             jolokia(HerdConfig.Jolokia::port), "the Jolokia endpoint's port; `0` for any free one");
     public static final Setting<HerdConfig, String> JOLOKIA_PASSWORD = Setting.service("herd.jolokia.password", null, text(8),
-            jolokia(HerdConfig.Jolokia::password), "the operator's (`herd`) password, at least 8 characters; unset, it is kept in the file below");
+            jolokia(HerdConfig.Jolokia::password), "the operator's (`herd`) password; unset, it is generated into the file below");
     public static final Setting<HerdConfig, Path> JOLOKIA_PASSWORD_FILE = Setting.service("herd.jolokia.password.file",
             "var/jolokia.password", path(), jolokia(HerdConfig.Jolokia::passwordFile),
             "the file the operator's password is generated into at first start (0600)");
@@ -97,7 +97,7 @@ public final class Settings {
     public static final Setting<AppConfig, List<Path>> CLASSPATH = Setting.app("classpath", null, classpath(),
             app -> app.classpath().isEmpty() ? null : app.classpath(), "instead of (or with) `jar`: the class path, with `main`");
     public static final Setting<AppConfig, String> MAIN = Setting.app("main", null, className(), AppConfig::mainClass,
-            "the main class, a Java binary class name (`com.example.Main`)");
+            "the main class: `com.example.Main`, `com.example.Outer$Inner`");
     public static final Setting<AppConfig, List<String>> JVM_OPTIONS = Setting.app("jvm.options", null, words(),
             app -> app.jvmOptions().isEmpty() ? null : app.jvmOptions(),
             "the app's own JVM options: words separated by spaces; a word holding spaces is written in double quotes "
@@ -130,7 +130,7 @@ public final class Settings {
     public static final Setting<AppConfig, Integer> MAX_RESTARTS = Setting.app("max.restarts", "16", wholeNumber(0, 1_000_000),
             app -> app.restart().maxRestarts(), "more unstable restarts (up less than `min.uptime`) in a row than this: `errored`");
     public static final Setting<AppConfig, Duration> MIN_UPTIME = Setting.app("min.uptime", "1s", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().minUptime(), "a worker that exits sooner restarted unstably; `0` counts no restart as unstable");
+            app -> app.restart().minUptime(), "a worker that exits sooner than this after it started counts as an unstable restart; `0`: none does");
     public static final Setting<AppConfig, Duration> RESTART_DELAY = Setting.app("restart.delay", "100ms", duration(Duration.ZERO, LONGEST),
             app -> app.restart().delay(), "the first restart's delay, ×1.5 per restart, reset after 30 s up; `0` restarts at once");
     public static final Setting<AppConfig, Duration> RESTART_DELAY_MAX = Setting.app("restart.delay.max", "15s",
@@ -207,9 +207,9 @@ public final class Settings {
      * README.md holds it between {@code <!-- settings:begin -->} and {@code <!-- settings:end -->}.
      */
     public static String markdownTable() {
-        StringBuilder table = new StringBuilder("| key | default | meaning |\n|---|---|---|\n");
+        StringBuilder table = new StringBuilder("| key | default | values | meaning |\n|---|---|---|---|\n");
         for (Setting<?, ?> setting : ALL) {
-            table.append("| `").append(setting.key()).append("` | ").append(setting.shownDefault()).append(" | ")
+            table.append("| `").append(setting.key()).append("` | ").append(setting.shownDefault()).append(" | ").append(setting.allowed()).append(" | ")
                     .append(setting.doc().replace("|", "\\|")).append(" |\n");
         }
         return table.toString();
