@@ -247,7 +247,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (text == null) text = setting.defaultValue();
             if (text == null) return null;
             try {
-                return setting.read(text, home);
+                return setting.read(text.trim(), home);
             } catch (IllegalArgumentException e) {
                 problem(key, e.getMessage());
                 return null;
