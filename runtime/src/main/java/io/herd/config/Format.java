@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,40 +25,43 @@ import java.util.regex.Pattern;
  *
  * @param <T> the value's type
  */
-public interface Format<T> {
+public final class Format<T> {
+    private final String allowed;
+    private final BiFunction<String, Path, T> reader;
+    private final Function<T, String> writer;
+
+    private Format(String allowed, BiFunction<String, Path, T> reader, Function<T, String> writer) {
+        this.allowed = allowed;
+        this.reader = reader;
+        this.writer = writer;
+    }
+
     /** The value {@code text} spells; {@code home} is where a relative path points from. */
-    T read(String text, Path home);
+    public T read(String text, Path home) {
+        return reader.apply(text, home);
+    }
 
     /** {@code value} as the file writes it. */
-    String write(T value);
+    public String write(T value) {
+        return writer.apply(value);
+    }
 
-    /** The values it takes, in short, for the README's table: {@code 1ms to 1h}, {@code true or false}. */
-    String allowed();
+    /** The values it takes, in short, for the README's table: {@code 1ms to 1h}, {@code `true` or `false`}. */
+    public String allowed() {
+        return allowed;
+    }
 
     /** A whole number from {@code min} to {@code max}. */
     static Format<Integer> wholeNumber(int min, int max) {
-        return new Format<>() {
-            @Override
-            public Integer read(String text, Path home) {
-                try {
-                    int number = Integer.parseInt(text);
-                    if (number >= min && number <= max) return number;
-                } catch (NumberFormatException tooLongOrNotANumber) {
-                    // said below, the same way
-                }
-                throw invalid(text, "a whole number from " + min + " to " + max);
+        return new Format<>(min + " to " + max, (text, home) -> {
+            try {
+                int number = Integer.parseInt(text);
+                if (number >= min && number <= max) return number;
+            } catch (NumberFormatException tooLongOrNotANumber) {
+                // said below, as a number out of bounds is
             }
-
-            @Override
-            public String write(Integer value) {
-                return value.toString();
-            }
-
-            @Override
-            public String allowed() {
-                return min + " to " + max;
-            }
-        };
+            throw invalid(text, "a whole number from " + min + " to " + max);
+        }, Object::toString);
     }
 
     /** A port: {@code 0} for any free one only when {@code min} is 0. */
@@ -70,30 +75,18 @@ public interface Format<T> {
      */
     static Format<Duration> duration(Duration min, Duration max) {
         Pattern syntax = Pattern.compile("(\\d{1,18})\\s*(ms|s|m|h)?");
-        String rule = "a duration from " + writeDuration(min) + " to " + writeDuration(max) + " (such as 500ms, 10s, 2m or 1h)";
-        return new Format<>() {
-            @Override
-            public Duration read(String text, Path home) {
-                Matcher matcher = syntax.matcher(text);
-                if (!matcher.matches()) throw invalid(text, rule);
-                long unitMillis = millisOf(matcher.group(2) == null ? "ms" : matcher.group(2));
-                long amount = Long.parseLong(matcher.group(1)); // at most 18 digits: fits
-                if (amount > max.toMillis() / unitMillis) throw invalid(text, rule); // before multiplying: no overflow
-                Duration duration = Duration.ofMillis(amount * unitMillis);
-                if (duration.compareTo(min) < 0) throw invalid(text, rule);
-                return duration;
-            }
-
-            @Override
-            public String write(Duration value) {
-                return writeDuration(value);
-            }
-
-            @Override
-            public String allowed() {
-                return writeDuration(min) + " to " + writeDuration(max);
-            }
-        };
+        String range = writeDuration(min) + " to " + writeDuration(max);
+        String rule = "a duration from " + range + " (such as 500ms, 10s, 2m or 1h)";
+        return new Format<>(range, (text, home) -> {
+            Matcher matcher = syntax.matcher(text);
+            if (!matcher.matches()) throw invalid(text, rule);
+            long unitMillis = millisOf(matcher.group(2) == null ? "ms" : matcher.group(2));
+            long amount = Long.parseLong(matcher.group(1)); // at most 18 digits: fits
+            if (amount > max.toMillis() / unitMillis) throw invalid(text, rule); // before multiplying: no overflow
+            Duration duration = Duration.ofMillis(amount * unitMillis);
+            if (duration.compareTo(min) < 0) throw invalid(text, rule);
+            return duration;
+        }, Format::writeDuration);
     }
 
     /**
@@ -102,77 +95,38 @@ public interface Format<T> {
      */
     static Format<Long> size(long max) {
         Pattern syntax = Pattern.compile("(\\d{1,18})\\s*([KMG]?)B?", Pattern.CASE_INSENSITIVE);
-        String rule = "a size from 0 to " + writeSize(max) + " (such as 512M, 1G or 800K)";
-        return new Format<>() {
-            @Override
-            public Long read(String text, Path home) {
-                Matcher matcher = syntax.matcher(text);
-                if (!matcher.matches()) throw invalid(text, rule);
-                long unit = bytesOf(matcher.group(2));
-                long amount = Long.parseLong(matcher.group(1)); // at most 18 digits: fits
-                if (amount > max / unit) throw invalid(text, rule); // before multiplying: no overflow, never negative
-                return amount * unit;
-            }
-
-            @Override
-            public String write(Long value) {
-                return writeSize(value);
-            }
-
-            @Override
-            public String allowed() {
-                return "0 to " + writeSize(max);
-            }
-        };
+        String range = "0 to " + writeSize(max);
+        String rule = "a size from " + range + " (such as 512M, 1G or 800K)";
+        return new Format<>(range, (text, home) -> {
+            Matcher matcher = syntax.matcher(text);
+            if (!matcher.matches()) throw invalid(text, rule);
+            long unit = bytesOf(matcher.group(2));
+            long amount = Long.parseLong(matcher.group(1)); // at most 18 digits: fits
+            if (amount > max / unit) throw invalid(text, rule); // before multiplying: no overflow, never negative
+            return amount * unit;
+        }, Format::writeSize);
     }
 
     /** {@code true} or {@code false}, nothing else. */
     static Format<Boolean> bool() {
-        return new Format<>() {
-            @Override
-            public Boolean read(String text, Path home) {
-                if (text.equals("true")) return true;
-                if (text.equals("false")) return false;
-                throw new IllegalArgumentException("'" + text + "' is neither true nor false");
-            }
-
-            @Override
-            public String write(Boolean value) {
-                return value.toString();
-            }
-
-            @Override
-            public String allowed() {
-                return "`true` or `false`";
-            }
-        };
+        return new Format<>("`true` or `false`", (text, home) -> switch (text) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("'" + text + "' is neither true nor false");
+        }, Object::toString);
     }
 
     /** One of {@code type}'s constants, written in lower case with '-' for '_' ({@code round-robin}). */
     static <E extends Enum<E>> Format<E> choice(Class<E> type) {
         List<String> names = new ArrayList<>();
         for (E constant : type.getEnumConstants()) names.add(nameOf(constant));
-        String rule = names.size() == 1 ? names.getFirst()
-                : String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
-        return new Format<>() {
-            @Override
-            public E read(String text, Path home) {
-                for (E constant : type.getEnumConstants()) {
-                    if (nameOf(constant).equals(text)) return constant;
-                }
-                throw new IllegalArgumentException("'" + text + "' is not " + rule);
+        String rule = String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
+        return new Format<>(String.join(", ", names.stream().map(name -> "`" + name + "`").toList()), (text, home) -> {
+            for (E constant : type.getEnumConstants()) {
+                if (nameOf(constant).equals(text)) return constant;
             }
-
-            @Override
-            public String write(E value) {
-                return nameOf(value);
-            }
-
-            @Override
-            public String allowed() {
-                return String.join(", ", names.stream().map(name -> "`" + name + "`").toList());
-            }
-        };
+            throw new IllegalArgumentException("'" + text + "' is not " + rule);
+        }, Format::nameOf);
     }
 
     /** A constant as the configuration writes it: {@code ROUND_ROBIN} is {@code round-robin}. */
@@ -182,74 +136,37 @@ public interface Format<T> {
 
     /** A path, relative to herd's home unless absolute; written absolute. Whether it exists is the parser's to check. */
     static Format<Path> path() {
-        return new Format<>() {
-            @Override
-            public Path read(String text, Path home) {
-                if (text.isEmpty()) throw new IllegalArgumentException("is empty: a path is needed");
-                Path path = Path.of(text);
-                return (path.isAbsolute() ? path : home.resolve(path)).normalize();
-            }
+        return new Format<>("a path", Format::readPath, Path::toString);
+    }
 
-            @Override
-            public String write(Path value) {
-                return value.toString();
-            }
-
-            @Override
-            public String allowed() {
-                return "a path";
-            }
-        };
+    private static Path readPath(String text, Path home) {
+        if (text.isEmpty()) throw new IllegalArgumentException("is empty: a path is needed");
+        Path path = Path.of(text);
+        return (path.isAbsolute() ? path : home.resolve(path)).normalize();
     }
 
     /** Paths separated by the platform's path separator (':'), each as {@link #path()} reads it. */
     static Format<List<Path>> classpath() {
-        return new Format<>() {
-            @Override
-            public List<Path> read(String text, Path home) {
-                List<Path> entries = new ArrayList<>();
-                for (String entry : text.split(File.pathSeparator)) {
-                    if (!entry.isBlank()) entries.add(path().read(entry.trim(), home));
-                }
-                return entries;
+        return new Format<>("paths separated by `" + File.pathSeparator + "`", (text, home) -> {
+            List<Path> entries = new ArrayList<>();
+            for (String entry : text.split(File.pathSeparator)) {
+                if (!entry.isBlank()) entries.add(readPath(entry.trim(), home));
             }
-
-            @Override
-            public String write(List<Path> value) {
-                return String.join(File.pathSeparator, value.stream().map(Path::toString).toList());
-            }
-
-            @Override
-            public String allowed() {
-                return "paths separated by `" + File.pathSeparator + "`";
-            }
-        };
+            return entries;
+        }, paths -> String.join(File.pathSeparator, paths.stream().map(Path::toString).toList()));
     }
 
     /** A host name or address that resolves now: what a listening socket binds to. */
     static Format<String> host() {
-        return new Format<>() {
-            @Override
-            public String read(String text, Path home) {
-                if (text.isEmpty()) throw new IllegalArgumentException("is empty: a host name or address is needed, such as 127.0.0.1");
-                try {
-                    InetAddress.getByName(text);
-                    return text;
-                } catch (UnknownHostException | SecurityException e) {
-                    throw new IllegalArgumentException("'" + text + "' is not a host name or address that resolves");
-                }
+        return new Format<>("a host name or address that resolves", (text, home) -> {
+            if (text.isEmpty()) throw new IllegalArgumentException("is empty: a host name or address is needed, such as 127.0.0.1");
+            try {
+                InetAddress.getByName(text);
+                return text;
+            } catch (UnknownHostException | SecurityException e) {
+                throw new IllegalArgumentException("'" + text + "' is not a host name or address that resolves");
             }
-
-            @Override
-            public String write(String value) {
-                return value;
-            }
-
-            @Override
-            public String allowed() {
-                return "a host name or address that resolves";
-            }
-        };
+        }, host -> host);
     }
 
     /**
@@ -258,39 +175,26 @@ public interface Format<T> {
      */
     static Format<List<InetSocketAddress>> addresses() {
         Format<Integer> port = port(0);
-        return new Format<>() {
-            @Override
-            public List<InetSocketAddress> read(String text, Path home) {
-                if (text.isBlank()) throw new IllegalArgumentException("is empty: the address to accept on is needed, e.g. 127.0.0.1:8080");
-                List<InetSocketAddress> addresses = new ArrayList<>();
-                for (String part : text.split(",")) {
-                    part = part.trim();
-                    int colon = part.lastIndexOf(':');
-                    if (colon < 0) throw new IllegalArgumentException("'" + part + "' is not host:port");
-                    String host = part.substring(0, colon).replace("[", "").replace("]", "");
-                    int number = port.read(part.substring(colon + 1), home);
-                    try {
-                        addresses.add(new InetSocketAddress(InetAddress.getByName(host.isEmpty() ? "0.0.0.0" : host), number));
-                    } catch (UnknownHostException e) {
-                        throw new IllegalArgumentException("unknown host '" + host + "'");
-                    }
+        return new Format<>("`host:port`, ...", (text, home) -> {
+            if (text.isBlank()) throw new IllegalArgumentException("is empty: the address to accept on is needed, e.g. 127.0.0.1:8080");
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            for (String part : text.split(",")) {
+                part = part.trim();
+                int colon = part.lastIndexOf(':');
+                if (colon < 0) throw new IllegalArgumentException("'" + part + "' is not host:port");
+                String host = part.substring(0, colon).replace("[", "").replace("]", "");
+                int number = port.read(part.substring(colon + 1), home);
+                try {
+                    addresses.add(new InetSocketAddress(InetAddress.getByName(host.isEmpty() ? "0.0.0.0" : host), number));
+                } catch (UnknownHostException e) {
+                    throw new IllegalArgumentException("unknown host '" + host + "'");
                 }
-                return addresses;
             }
-
-            @Override
-            public String write(List<InetSocketAddress> value) {
-                return String.join(", ", value.stream().map(address -> {
-                    String host = address.getAddress().getHostAddress();
-                    return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
-                }).toList());
-            }
-
-            @Override
-            public String allowed() {
-                return "`host:port`, ...";
-            }
-        };
+            return addresses;
+        }, addresses -> String.join(", ", addresses.stream().map(address -> {
+            String host = address.getAddress().getHostAddress();
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+        }).toList()));
     }
 
     /**
@@ -304,27 +208,14 @@ public interface Format<T> {
                 "implements", "import", "instanceof", "int", "interface", "long", "native", "new", "package", "private", "protected",
                 "public", "return", "short", "static", "strictfp", "super", "switch", "synchronized", "this", "throw", "throws",
                 "transient", "try", "void", "volatile", "while", "true", "false", "null", "_");
-        return new Format<>() {
-            @Override
-            public String read(String text, Path home) {
-                for (String part : text.split("\\.", -1)) {
-                    if (!identifier.matcher(part).matches() || keywords.contains(part)) {
-                        throw new IllegalArgumentException("'" + text + "' is not a Java class name (such as com.example.Main)");
-                    }
+        return new Format<>("a class name", (text, home) -> {
+            for (String part : text.split("\\.", -1)) {
+                if (!identifier.matcher(part).matches() || keywords.contains(part)) {
+                    throw new IllegalArgumentException("'" + text + "' is not a Java class name (such as com.example.Main)");
                 }
-                return text;
             }
-
-            @Override
-            public String write(String value) {
-                return value;
-            }
-
-            @Override
-            public String allowed() {
-                return "a class name";
-            }
-        };
+            return text;
+        }, name -> name);
     }
 
     /**
@@ -332,50 +223,21 @@ public interface Format<T> {
      * whitespace or quotes written in double quotes ({@code "-Dgreeting=hello world"}).
      */
     static Format<List<String>> words() {
-        return new Format<>() {
-            @Override
-            public List<String> read(String text, Path home) {
-                try {
-                    return Words.split(text);
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(e.getMessage()
-                            + ": words are separated by spaces; a word with spaces is written in double quotes");
-                }
+        return new Format<>("words", (text, home) -> {
+            try {
+                return Words.split(text);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage() + ": words are separated by spaces; a word with spaces is written in double quotes");
             }
-
-            @Override
-            public String write(List<String> value) {
-                return Words.join(value);
-            }
-
-            @Override
-            public String allowed() {
-                return "words";
-            }
-        };
+        }, Words::join);
     }
 
     /** Any text of at least {@code minLength} characters, a password's, say. */
     static Format<String> text(int minLength) {
-        return new Format<>() {
-            @Override
-            public String read(String text, Path home) {
-                if (text.length() < minLength) {
-                    throw new IllegalArgumentException(minLength == 1 ? "is empty" : "is shorter than " + minLength + " characters");
-                }
-                return text;
-            }
-
-            @Override
-            public String write(String value) {
-                return value;
-            }
-
-            @Override
-            public String allowed() {
-                return minLength <= 1 ? "text" : minLength + " characters or more";
-            }
-        };
+        return new Format<>(minLength <= 1 ? "text" : minLength + " characters or more", (text, home) -> {
+            if (text.length() >= minLength) return text;
+            throw new IllegalArgumentException(minLength == 1 ? "is empty" : "is shorter than " + minLength + " characters");
+        }, text -> text);
     }
 
     private static IllegalArgumentException invalid(String text, String rule) {
