@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it.
+ * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it (each
+ * declared, with its default and bounds, in {@link Settings}).
  *
  * @param name          the app's name: lower-case letters, digits and '-'
  * @param listen        the addresses the master accepts on for this app

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * block of {@code app.<name>.} keys for each clustered app. Sealed once loaded.
  *
  * <p>Everything is checked before anything starts: an unknown key, a bad value or a missing jar
- * is reported with the key and the file, all problems at once.
+ * is reported with the key and the file, all problems at once. Each key, its default, its
+ * bounds and how it is written back are declared once, in {@link Settings}.
  *
  * @param source      the file it was read from
  * @param home        where relative paths point from
