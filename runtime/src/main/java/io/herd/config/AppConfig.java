@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it.
+ * One clustered app, as the {@code app.<name>.*} keys of the configuration describe it (each
+ * declared, with its default and bounds, in {@link Settings}).
  *
  * @param name          the app's name: lower-case letters, digits and '-'
  * @param listen        the addresses the master accepts on for this app
@@ -77,7 +78,6 @@ public record AppConfig(
      * errored instead of restarted.
      */
     public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
-        public static final Restart PM2_DEFAULTS = new Restart(16, Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofSeconds(15));
     }
 
     /** This app with another number of workers, as after a scale. */
@@ -102,15 +102,6 @@ public record AppConfig(
      *                       connection holds up to two 32 KiB direct buffers in the master
      */
     public record Proxy(Header header, Duration idleTimeout, int maxConnections) {
-        /**
-         * 1,024 connections: at most 64 MiB of relay buffers (2 × 32 KiB each, with both ways
-         * stalled), a quarter of the master's shipped -XX:MaxDirectMemorySize=256m, so three
-         * proxied apps at their limit still leave room for everything else that takes direct
-         * memory.
-         */
-        public static final int DEFAULT_MAX_CONNECTIONS = 1024;
-        public static final Proxy DEFAULTS = new Proxy(Header.NONE, Duration.ofMinutes(5), DEFAULT_MAX_CONNECTIONS);
-
         /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address; written none, v1 or v2. */
         public enum Header {
             NONE, V1, V2

@@ -34,14 +34,16 @@ import java.util.Set;
  * blank lines, order, service keys and the way unchanged values are written all stay. So a
  * restart comes up as the service runs now, and after {@code scale hello 3} the diff is one line.
  *
- * <p>Values are written escaped as {@link Properties#load} reads them, so loading the file gives
+ * <p>Each value is written by its {@link Settings declaration} ({@link HerdConfig#keysOf}), then
+ * escaped as {@link Properties#load} reads it, so loading the file gives
  * back exactly the running configuration. {@link #write} replaces the file atomically (a
  * temporary file in the same directory, synced, renamed over it) and keeps its mode and owner,
  * as it does for the previous version it keeps as {@code <file>.bak}.
  */
 public final class ConfigFile {
     /** The keys an app cannot be parsed without, whatever the defaults. */
-    private static final List<String> REQUIRED = List.of("listen", "jar", "classpath", "main");
+    private static final List<String> REQUIRED = List.of(Settings.LISTEN.name(), Settings.JAR.name(), Settings.CLASSPATH.name(),
+            Settings.MAIN.name());
 
     /** One logical line: a key's entry (its continuation lines included), or a comment or blank line (key null). */
     private static final class Entry {

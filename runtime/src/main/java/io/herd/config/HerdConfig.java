@@ -1,10 +1,9 @@
 package io.herd.config;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.Reader;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,10 +12,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,7 +23,8 @@ import java.util.regex.Pattern;
  * block of {@code app.<name>.} keys for each clustered app. Sealed once loaded.
  *
  * <p>Everything is checked before anything starts: an unknown key, a bad value or a missing jar
- * is reported with the key and the file, all problems at once.
+ * is reported with the key and the file, all problems at once. Each key, its default, its
+ * bounds and how it is written back are declared once, in {@link Settings}.
  *
  * @param source      the file it was read from
  * @param home        where relative paths point from
@@ -85,22 +83,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
     /** An app's name: it becomes part of keys, file names and MBean names, so nothing that could change their meaning. */
     private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
-    /** A Java class name, as the {@code java} launcher takes it: dotted identifiers. */
-    private static final Pattern CLASS_NAME = Pattern.compile("(\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*\\.)*"
-            + "\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*");
-    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMG]?)B?", Pattern.CASE_INSENSITIVE);
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    private static final Set<String> SERVICE_KEYS = Set.of("herd.ipc.dir", "herd.logs.dir", "herd.stop.timeout",
-            "herd.jolokia.host", "herd.jolokia.port", "herd.jolokia.password", "herd.jolokia.password.file",
-            "herd.jolokia.monitor.password", "herd.jolokia.monitor.password.file", "herd.jolokia.policy",
-            "herd.jolokia.ssl", "herd.jolokia.ssl.keystore", "herd.jolokia.ssl.keystore.password", "herd.jolokia.ssl.keystore.password.file",
-            "herd.jmx.host", "herd.jmx.port", "herd.jmx.ssl", "herd.jmx.ssl.keystore", "herd.jmx.ssl.keystore.password",
-            "herd.jmx.ssl.keystore.password.file", "herd.proxy.threads");
-    private static final Set<String> APP_KEYS = Set.of("listen", "instances", "jar", "classpath", "main",
-            "jvm.options", "args", "workdir", "balance", "queue.size", "queue.timeout", "ready.timeout", "kill.timeout", "ping.timeout",
-            "max.instances", "reload.parallelism", "max.restarts", "min.uptime", "restart.delay", "restart.delay.max",
-            "max.memory", "memory.check.interval", "dispatch", "proxy.protocol", "proxy.idle.timeout", "proxy.max.connections");
     /** What {@link #APP_NAME} allows, for error messages. */
     public static final String APP_NAME_RULE = "lower-case letters, digits and '-', starting with a letter or digit (at most 40)";
 
@@ -115,12 +98,6 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             "herd.jolokia.threads", "requests are served on virtual threads, and open connections are bounded",
             "herd.jmx.password.file", "the JMX connector's users are Jolokia's, herd and herd-monitor, with the same passwords",
             "herd.jmx.access.file", "over JMX as over Jolokia, herd may do everything and herd-monitor may only read");
-    /** An upper bound that catches typos such as {@code instances = 10000}. */
-    public static final int MAX_INSTANCES = 256;
-    /** An upper bound for {@code proxy.max.connections} that catches typos: two descriptors each. */
-    public static final int MAX_PROXY_CONNECTIONS = 1_000_000;
-    /** {@code max.instances} unless configured (or unless {@code instances} is higher). */
-    public static final int DEFAULT_MAX_INSTANCES = 32;
 
     public HerdConfig {
         apps = List.copyOf(apps);
@@ -128,59 +105,38 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
     /**
      * The configuration keys that describe {@code app}, every one, as {@link #parse} reads them:
-     * what {@code save} writes back so a restart brings the same app up again.
+     * what {@code save} writes back so a restart brings the same app up again. Each is written by
+     * its {@link Settings declaration}; a key the app has no value for (no jar, say) is left out.
      */
     public static Map<String, String> keysOf(AppConfig app) {
         Map<String, String> keys = new LinkedHashMap<>();
-        String prefix = "app." + app.name() + ".";
-        keys.put(prefix + "listen", String.join(", ", app.listen().stream().map(address -> {
-            String host = address.getAddress().getHostAddress();
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
-        }).toList()));
-        keys.put(prefix + "instances", Integer.toString(app.instances()));
-        if (app.jar() != null) keys.put(prefix + "jar", app.jar().toString());
-        if (!app.classpath().isEmpty()) {
-            keys.put(prefix + "classpath", String.join(java.io.File.pathSeparator, app.classpath().stream().map(Path::toString).toList()));
+        for (Setting<AppConfig, ?> setting : Settings.APP) {
+            if (setting == Settings.ENV) {
+                new TreeSet<>(app.env().keySet()).forEach(name -> keys.put(setting.key(app.name()).replace("<VAR>", name), app.env().get(name)));
+                continue;
+            }
+            String value = setting.written(app);
+            if (value != null) keys.put(setting.key(app.name()), value);
         }
-        if (app.mainClass() != null) keys.put(prefix + "main", app.mainClass());
-        if (!app.jvmOptions().isEmpty()) keys.put(prefix + "jvm.options", Words.join(app.jvmOptions()));
-        if (!app.args().isEmpty()) keys.put(prefix + "args", Words.join(app.args()));
-        new TreeSet<>(app.env().keySet()).forEach(name -> keys.put(prefix + "env." + name, app.env().get(name)));
-        keys.put(prefix + "workdir", app.workDir().toString());
-        keys.put(prefix + "balance", keyOf(app.balance()));
-        keys.put(prefix + "queue.size", Integer.toString(app.queueSize()));
-        keys.put(prefix + "queue.timeout", app.queueTimeout().toMillis() + "ms");
-        keys.put(prefix + "ready.timeout", app.readyTimeout().toMillis() + "ms");
-        keys.put(prefix + "kill.timeout", app.killTimeout().toMillis() + "ms");
-        keys.put(prefix + "ping.timeout", app.pingTimeout().toMillis() + "ms");
-        keys.put(prefix + "max.instances", Integer.toString(app.maxInstances()));
-        keys.put(prefix + "reload.parallelism", Integer.toString(app.reloadParallelism()));
-        keys.put(prefix + "max.restarts", Integer.toString(app.restart().maxRestarts()));
-        keys.put(prefix + "min.uptime", app.restart().minUptime().toMillis() + "ms");
-        keys.put(prefix + "restart.delay", app.restart().delay().toMillis() + "ms");
-        keys.put(prefix + "restart.delay.max", app.restart().maxDelay().toMillis() + "ms");
-        if (app.maxMemoryBytes() > 0) keys.put(prefix + "max.memory", Long.toString(app.maxMemoryBytes()));
-        keys.put(prefix + "memory.check.interval", app.memoryCheckInterval().toMillis() + "ms");
-        keys.put(prefix + "dispatch", keyOf(app.dispatch()));
-        if (app.proxied()) {
-            keys.put(prefix + "proxy.protocol", keyOf(app.proxy().header()));
-            keys.put(prefix + "proxy.idle.timeout", app.proxy().idleTimeout().toMillis() + "ms");
-            keys.put(prefix + "proxy.max.connections", Integer.toString(app.proxy().maxConnections()));
+        return keys;
+    }
+
+    /**
+     * The service's keys, {@code herd.*}, as {@link #parse} reads them back to this
+     * configuration; a key with no value (no JMX connector, say) is left out.
+     */
+    public Map<String, String> serviceKeys() {
+        Map<String, String> keys = new LinkedHashMap<>();
+        for (Setting<HerdConfig, ?> setting : Settings.SERVICE) {
+            String value = setting.written(this);
+            if (value != null) keys.put(setting.key(), value);
         }
         return keys;
     }
 
     /** A setting's value as the configuration writes it: {@code ROUND_ROBIN} is {@code round-robin}. */
     public static String keyOf(Enum<?> value) {
-        return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
-    }
-
-    /** The constant of {@code type} written {@code value}, or null. */
-    private static <E extends Enum<E>> E choice(Class<E> type, String value) {
-        for (E constant : type.getEnumConstants()) {
-            if (keyOf(constant).equals(value)) return constant;
-        }
-        return null;
+        return Format.nameOf(value);
     }
 
     public AppConfig app(String name) {
@@ -192,7 +148,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             properties.load(reader);
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException e) {
+            // IllegalArgumentException: a malformed \\uXXXX escape
             throw new ConfigException("cannot read the configuration " + file + ": " + e.getMessage(), e);
         }
         Map<String, String> values = new HashMap<>();
@@ -205,6 +162,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         return new Parser(values, source, home).parse();
     }
 
+    /**
+     * Reads every value through its {@link Setting}, and checks what no single value can show
+     * (a missing jar, two apps on one port). Each problem is said once, with the key and the file.
+     */
     private static final class Parser {
         private final Map<String, String> values;
         private final Path source;
@@ -225,45 +186,40 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     continue;
                 }
                 Matcher app = APP_KEY.matcher(key);
-                if (SERVICE_KEYS.contains(key)) continue;
+                if (Settings.service(key) != null) continue;
                 if (RETIRED_KEYS.containsKey(key)) {
                     problem(key, "no longer a setting: " + RETIRED_KEYS.get(key) + "; remove it");
                     continue;
                 }
-                if (app.matches() && (APP_KEYS.contains(app.group(2)) || app.group(2).startsWith("env."))) {
+                if (app.matches() && Settings.app(app.group(2)) != null) {
                     if (!APP_NAME.matcher(app.group(1)).matches()) {
                         problem(key, "the app name '" + app.group(1) + "' must be " + APP_NAME_RULE);
                         continue;
                     }
                     appKeys.computeIfAbsent(app.group(1), name -> new HashMap<>()).put(app.group(2), values.get(key));
                 } else {
-                    problem(key, "unknown key (service keys: " + String.join(", ", new TreeSet<>(SERVICE_KEYS))
-                            + "; app keys: app.<name>." + String.join(", app.<name>.", new TreeSet<>(APP_KEYS)) + ", app.<name>.env.<VAR>)");
+                    problem(key, "unknown key (service keys: " + String.join(", ", Settings.SERVICE.stream().map(Setting::key).toList())
+                            + "; app keys: " + String.join(", ", Settings.APP.stream().map(Setting::key).toList()) + ")");
                 }
             }
-            Path ipcDir = values.containsKey("herd.ipc.dir") ? path("herd.ipc.dir", values.get("herd.ipc.dir")) : null;
-            Path logsDir = path("herd.logs.dir", values.getOrDefault("herd.logs.dir", "logs"));
-            Duration stopTimeout = duration("herd.stop.timeout", values.getOrDefault("herd.stop.timeout", "10s"));
-            Jolokia jolokia = new Jolokia(values.getOrDefault("herd.jolokia.host", "127.0.0.1"),
-                    integer("herd.jolokia.port", values.getOrDefault("herd.jolokia.port", "8778"), 0, 65535),
-                    password("herd.jolokia.password"),
-                    path("herd.jolokia.password.file", values.getOrDefault("herd.jolokia.password.file", "var/jolokia.password")),
-                    password("herd.jolokia.monitor.password"),
-                    path("herd.jolokia.monitor.password.file",
-                            values.getOrDefault("herd.jolokia.monitor.password.file", "var/jolokia-monitor.password")),
-                    path("herd.jolokia.policy", values.getOrDefault("herd.jolokia.policy", "conf/jolokia-access.xml")),
-                    tls("herd.jolokia.ssl", "the endpoint"));
+            Path ipcDir = value(Settings.IPC_DIR);
+            Path logsDir = value(Settings.LOGS_DIR);
+            Duration stopTimeout = value(Settings.STOP_TIMEOUT);
+            Jolokia jolokia = new Jolokia(value(Settings.JOLOKIA_HOST), nonNull(value(Settings.JOLOKIA_PORT), 0), value(Settings.JOLOKIA_PASSWORD),
+                    value(Settings.JOLOKIA_PASSWORD_FILE), value(Settings.JOLOKIA_MONITOR_PASSWORD), value(Settings.JOLOKIA_MONITOR_PASSWORD_FILE),
+                    value(Settings.JOLOKIA_POLICY), tls(Settings.JOLOKIA_SSL, Settings.JOLOKIA_SSL_KEYSTORE, Settings.JOLOKIA_SSL_KEYSTORE_PASSWORD,
+                    Settings.JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE, "the endpoint"));
             if (jolokia.password() != null && jolokia.password().equals(jolokia.monitorPassword())) {
-                problem("herd.jolokia.monitor.password", "must differ from herd.jolokia.password: the monitor may only read");
+                problem(Settings.JOLOKIA_MONITOR_PASSWORD.key(), "must differ from " + Settings.JOLOKIA_PASSWORD.key() + ": the monitor may only read");
             }
-            if (jolokia.passwordFile().equals(jolokia.monitorPasswordFile())) {
-                problem("herd.jolokia.monitor.password.file", "must differ from herd.jolokia.password.file");
+            if (jolokia.passwordFile() != null && jolokia.passwordFile().equals(jolokia.monitorPasswordFile())) {
+                problem(Settings.JOLOKIA_MONITOR_PASSWORD_FILE.key(), "must differ from " + Settings.JOLOKIA_PASSWORD_FILE.key());
             }
-            Jmx jmx = values.containsKey("herd.jmx.port") ? jmx() : null;
-            // One relay thread per core by default, as HAProxy runs: on 2 cores, 2 threads relayed
-            // keep-alive traffic ~15% faster than 1 (bench/proxy.sh).
-            int proxyThreads = integer("herd.proxy.threads", values.getOrDefault("herd.proxy.threads",
-                    Integer.toString(Math.min(64, Runtime.getRuntime().availableProcessors()))), 1, 64);
+            Jmx jmx = values.containsKey(Settings.JMX_PORT.key()) ? jmx() : null;
+            Integer proxyThreads = value(Settings.PROXY_THREADS);
+            if (proxyThreads == null && !values.containsKey(Settings.PROXY_THREADS.key())) {
+                proxyThreads = Math.min(64, Runtime.getRuntime().availableProcessors());
+            }
             List<AppConfig> apps = new ArrayList<>();
             for (var entry : appKeys.entrySet()) {
                 AppConfig app = app(entry.getKey(), entry.getValue());
@@ -272,168 +228,151 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, proxyThreads, apps);
-        }
-
-        private Jmx jmx() {
-            int port = integer("herd.jmx.port", values.get("herd.jmx.port"), 1, 65535);
-            return new Jmx(values.getOrDefault("herd.jmx.host", "127.0.0.1"), port, tls("herd.jmx.ssl", "the connector"));
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps);
         }
 
         /**
-         * TLS when {@code key} is true: then it must name a keystore and exactly one way to its
+         * A service setting's value, its default when the key is absent; null when it has none,
+         * or when the value does not read (a problem then says why).
+         */
+        private <T> T value(Setting<HerdConfig, T> setting) {
+            return read(setting.key(), setting, values.get(setting.key()));
+        }
+
+        /** An app's setting's value, as {@link #value(Setting)}; {@code keys} are the app's, without {@code app.<name>.}. */
+        private <T> T value(String app, Map<String, String> keys, Setting<AppConfig, T> setting) {
+            return read(setting.key(app), setting, keys.get(setting.name()));
+        }
+
+        private <T> T read(String key, Setting<?, T> setting, String text) {
+            if (text == null) text = setting.defaultValue();
+            if (text == null) return null;
+            try {
+                return setting.read(text.trim(), home);
+            } catch (IllegalArgumentException e) {
+                problem(key, e.getMessage());
+                return null;
+            }
+        }
+
+        private Jmx jmx() {
+            return new Jmx(value(Settings.JMX_HOST), nonNull(value(Settings.JMX_PORT), 0), tls(Settings.JMX_SSL, Settings.JMX_SSL_KEYSTORE,
+                    Settings.JMX_SSL_KEYSTORE_PASSWORD, Settings.JMX_SSL_KEYSTORE_PASSWORD_FILE, "the connector"));
+        }
+
+        /**
+         * TLS when {@code on} is true: then it must name a keystore and exactly one way to its
          * password. Null when it is false (the default); its other settings are then an error,
          * for {@code what} would look like TLS and leave passwords in the clear.
          */
-        private Tls tls(String key, String what) {
-            String on = values.getOrDefault(key, "false");
-            if (!on.equals("true") && !on.equals("false")) problem(key, "'" + on + "' is neither true nor false");
-            if (!on.equals("true")) {
-                values.keySet().stream().filter(other -> other.startsWith(key + ".")).sorted().forEach(other ->
-                        problem(other, "is set but " + key + " is not true: " + what + " would not use TLS"));
+        private Tls tls(Setting<HerdConfig, Boolean> on, Setting<HerdConfig, Path> keystore, Setting<HerdConfig, String> password,
+                        Setting<HerdConfig, Path> passwordFile, String what) {
+            if (!Boolean.TRUE.equals(value(on))) {
+                values.keySet().stream().filter(other -> other.startsWith(on.key() + ".")).sorted().forEach(other ->
+                        problem(other, "is set but " + on.key() + " is not true: " + what + " would not use TLS"));
                 return null;
             }
-            String keystore = values.get(key + ".keystore");
-            String password = values.get(key + ".keystore.password");
-            String passwordFile = values.get(key + ".keystore.password.file");
-            Tls tls = new Tls(key, keystore == null ? null : path(key + ".keystore", keystore), password,
-                    passwordFile == null ? null : path(key + ".keystore.password.file", passwordFile));
+            Tls tls = new Tls(on.key(), value(keystore), value(password), value(passwordFile));
             if (tls.keystore() == null) {
-                problem(key + ".keystore", "missing: " + key + " = true needs the server's key and certificate in a PKCS12 keystore");
+                if (!values.containsKey(keystore.key())) {
+                    problem(keystore.key(), "missing: " + on.key() + " = true needs the server's key and certificate in a PKCS12 keystore");
+                }
             } else if (!Files.isRegularFile(tls.keystore())) {
-                problem(key + ".keystore", "no such file: " + tls.keystore());
+                problem(keystore.key(), "no such file: " + tls.keystore());
             }
-            if ((password == null) == (passwordFile == null)) {
-                problem(key + ".keystore.password", "set either it or " + key + ".keystore.password.file (not both)");
+            if (values.containsKey(password.key()) == values.containsKey(passwordFile.key())) {
+                problem(password.key(), "set either it or " + passwordFile.key() + " (not both)");
             } else if (tls.keystorePasswordFile() != null && !Files.isRegularFile(tls.keystorePasswordFile())) {
-                problem(key + ".keystore.password.file", "no such file: " + tls.keystorePasswordFile());
+                problem(passwordFile.key(), "no such file: " + tls.keystorePasswordFile());
             }
             return tls;
         }
 
         private AppConfig app(String name, Map<String, String> keys) {
-            String prefix = "app." + name + ".";
             int problemsBefore = problems.size();
-            List<InetSocketAddress> listen = listen(prefix + "listen", keys.get("listen"));
-            int instances = integer(prefix + "instances", keys.getOrDefault("instances", "1"), 0, MAX_INSTANCES);
-            if (instances == 0) instances = Runtime.getRuntime().availableProcessors();
-            Path jar = null;
-            if (keys.containsKey("jar")) {
-                jar = path(prefix + "jar", keys.get("jar"));
-                if (!Files.isRegularFile(jar)) problem(prefix + "jar", "no such file: " + jar);
-                else if (jar.toString().contains(java.io.File.pathSeparator)) {
-                    problem(prefix + "jar", "a jar's path cannot hold '" + java.io.File.pathSeparator + "' (it separates class path entries)");
+            List<InetSocketAddress> listen = value(name, keys, Settings.LISTEN);
+            if (!keys.containsKey(Settings.LISTEN.name())) {
+                problem(Settings.LISTEN.key(name), "missing: the address to accept on, e.g. 127.0.0.1:8080");
+            }
+            Integer instances = value(name, keys, Settings.INSTANCES);
+            if (instances != null && instances == 0) instances = Runtime.getRuntime().availableProcessors();
+            Path jar = value(name, keys, Settings.JAR);
+            if (jar != null) {
+                if (!Files.isRegularFile(jar)) problem(Settings.JAR.key(name), "no such file: " + jar);
+                else if (jar.toString().contains(File.pathSeparator)) {
+                    problem(Settings.JAR.key(name), "a jar's path cannot hold '" + File.pathSeparator + "' (it separates class path entries)");
                 }
             }
-            List<Path> classpath = new ArrayList<>();
-            if (keys.containsKey("classpath")) {
-                for (String entry : keys.get("classpath").split(java.io.File.pathSeparator)) {
-                    if (entry.isBlank()) continue;
-                    Path path = path(prefix + "classpath", entry.trim());
-                    if (!Files.exists(path)) problem(prefix + "classpath", "no such file or directory: " + path);
-                    classpath.add(path);
-                }
+            List<Path> classpath = value(name, keys, Settings.CLASSPATH);
+            if (classpath == null) classpath = List.of();
+            for (Path entry : classpath) {
+                if (!Files.exists(entry)) problem(Settings.CLASSPATH.key(name), "no such file or directory: " + entry);
             }
-            String main = keys.get("main");
-            if (main != null && !CLASS_NAME.matcher(main).matches()) {
-                problem(prefix + "main", "'" + main + "' is not a Java class name (such as com.example.Main)");
-            }
-            if (jar == null && classpath.isEmpty() && !keys.containsKey("jar")) {
-                problem(prefix + "jar", "missing: set " + prefix + "jar, or " + prefix + "classpath and " + prefix + "main");
-            } else if (jar == null && main == null && !keys.containsKey("jar")) {
-                problem(prefix + "main", "missing: a classpath needs a main class");
+            String main = value(name, keys, Settings.MAIN);
+            boolean hasJar = keys.containsKey(Settings.JAR.name());
+            if (!hasJar && classpath.isEmpty()) {
+                problem(Settings.JAR.key(name), "missing: set " + Settings.JAR.key(name) + ", or " + Settings.CLASSPATH.key(name)
+                        + " and " + Settings.MAIN.key(name));
+            } else if (!hasJar && !keys.containsKey(Settings.MAIN.name())) {
+                problem(Settings.MAIN.key(name), "missing: a classpath needs a main class");
             }
             Map<String, String> env = new HashMap<>();
             keys.forEach((key, value) -> {
-                if (!key.startsWith("env.")) return;
-                String variable = key.substring(4);
+                if (Settings.app(key) != Settings.ENV) return;
+                String variable = key.substring("env.".length());
                 if (!ENV_NAME.matcher(variable).matches() || variable.startsWith("HERD_")) {
-                    problem(prefix + key, "not a variable an app may set (HERD_* belongs to herd)");
+                    problem("app." + name + "." + key, "not a variable an app may set (HERD_* belongs to herd)");
                 }
                 env.put(variable, value);
             });
-            Path workDir = path(prefix + "workdir", keys.getOrDefault("workdir", "."));
-            if (!Files.isDirectory(workDir)) problem(prefix + "workdir", "no such directory: " + workDir);
-            Balance balance = choice(Balance.class, keys.getOrDefault("balance", "round-robin"));
-            if (balance == null) problem(prefix + "balance", "'" + keys.get("balance") + "' is not round-robin or least-connections");
-            int queueSize = integer(prefix + "queue.size", keys.getOrDefault("queue.size", "1024"), 0, 1_000_000);
-            Duration queueTimeout = duration(prefix + "queue.timeout", keys.getOrDefault("queue.timeout", "10s"));
-            Duration readyTimeout = duration(prefix + "ready.timeout", keys.getOrDefault("ready.timeout", "30s"));
-            Duration killTimeout = duration(prefix + "kill.timeout", keys.getOrDefault("kill.timeout", "5s"));
-            int problemsSoFar = problems.size();
-            Duration pingTimeout = duration(prefix + "ping.timeout", keys.getOrDefault("ping.timeout", "10s"));
-            if (problems.size() == problemsSoFar && pingTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
-                problem(prefix + "ping.timeout", "must be at least 1s (a worker is pinged every ~2 s)");
+            Path workDir = value(name, keys, Settings.WORKDIR);
+            if (workDir != null && !Files.isDirectory(workDir)) problem(Settings.WORKDIR.key(name), "no such directory: " + workDir);
+            Balance balance = value(name, keys, Settings.BALANCE);
+            Integer queueSize = value(name, keys, Settings.QUEUE_SIZE);
+            Duration queueTimeout = value(name, keys, Settings.QUEUE_TIMEOUT);
+            Duration readyTimeout = value(name, keys, Settings.READY_TIMEOUT);
+            Duration killTimeout = value(name, keys, Settings.KILL_TIMEOUT);
+            Duration pingTimeout = value(name, keys, Settings.PING_TIMEOUT);
+            Integer maxInstances = value(name, keys, Settings.MAX_INSTANCES);
+            if (maxInstances != null && instances != null) {
+                // unset, it grows with instances: the default is a floor, not a cap on what instances asks
+                if (!keys.containsKey(Settings.MAX_INSTANCES.name())) maxInstances = Math.max(maxInstances, instances);
+                if (instances > maxInstances) {
+                    problem(Settings.INSTANCES.key(name), instances + " is more than " + Settings.MAX_INSTANCES.key(name) + " (" + maxInstances + ")");
+                }
             }
-            int maxInstances = integer(prefix + "max.instances", keys.getOrDefault("max.instances",
-                    Integer.toString(Math.max(DEFAULT_MAX_INSTANCES, instances))), 1, MAX_INSTANCES);
-            if (maxInstances > 0 && instances > maxInstances) {
-                problem(prefix + "instances", instances + " is more than " + prefix + "max.instances (" + maxInstances + ")");
+            Integer reloadParallelism = value(name, keys, Settings.RELOAD_PARALLELISM);
+            AppConfig.Restart restart = new AppConfig.Restart(nonNull(value(name, keys, Settings.MAX_RESTARTS), 0),
+                    value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_DELAY_MAX));
+            if (restart.delay() != null && restart.maxDelay() != null && restart.maxDelay().compareTo(restart.delay()) < 0) {
+                problem(Settings.RESTART_DELAY_MAX.key(name), "is shorter than " + Settings.RESTART_DELAY.key(name));
             }
-            int reloadParallelism = integer(prefix + "reload.parallelism", keys.getOrDefault("reload.parallelism", "1"), 1, MAX_INSTANCES);
-            AppConfig.Restart pm2 = AppConfig.Restart.PM2_DEFAULTS;
-            AppConfig.Restart restart = new AppConfig.Restart(
-                    integer(prefix + "max.restarts", keys.getOrDefault("max.restarts", Integer.toString(pm2.maxRestarts())), 0, 1_000_000),
-                    duration(prefix + "min.uptime", keys.getOrDefault("min.uptime", pm2.minUptime().toMillis() + "ms")),
-                    duration(prefix + "restart.delay", keys.getOrDefault("restart.delay", pm2.delay().toMillis() + "ms")),
-                    duration(prefix + "restart.delay.max", keys.getOrDefault("restart.delay.max", pm2.maxDelay().toMillis() + "ms")));
-            if (restart.maxDelay().compareTo(restart.delay()) < 0) {
-                problem(prefix + "restart.delay.max", "is shorter than " + prefix + "restart.delay");
-            }
-            long maxMemory = keys.containsKey("max.memory") ? size(prefix + "max.memory", keys.get("max.memory")) : 0;
-            Duration memoryCheck = duration(prefix + "memory.check.interval", keys.getOrDefault("memory.check.interval", "30s"));
-            if (memoryCheck.isZero()) problem(prefix + "memory.check.interval", "must be longer than 0");
-            Dispatch dispatch = choice(Dispatch.class, keys.getOrDefault("dispatch", "handoff"));
-            if (dispatch == null) problem(prefix + "dispatch", "'" + keys.get("dispatch") + "' is not handoff or proxy");
-            AppConfig.Proxy proxy = proxy(prefix, keys, dispatch);
-            List<String> jvmOptions = words(prefix + "jvm.options", keys.get("jvm.options"));
-            List<String> args = words(prefix + "args", keys.get("args"));
+            Long maxMemory = value(name, keys, Settings.MAX_MEMORY);
+            Duration memoryCheck = value(name, keys, Settings.MEMORY_CHECK_INTERVAL);
+            Dispatch dispatch = value(name, keys, Settings.DISPATCH);
+            AppConfig.Proxy proxy = proxy(name, keys, dispatch);
+            List<String> jvmOptions = value(name, keys, Settings.JVM_OPTIONS);
+            List<String> args = value(name, keys, Settings.ARGS);
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, jar, classpath, main, jvmOptions, args, env, workDir, balance, queueSize,
-                    queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory, memoryCheck,
-                    dispatch, proxy);
+            return new AppConfig(name, listen, instances, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
+                    queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory,
+                    memoryCheck, dispatch, proxy);
         }
 
-        private AppConfig.Proxy proxy(String prefix, Map<String, String> keys, Dispatch dispatch) {
-            AppConfig.Proxy defaults = AppConfig.Proxy.DEFAULTS;
+        /** Proxy dispatch's settings; in handoff dispatch, setting any of them is a mistake, and the defaults stand unused. */
+        private AppConfig.Proxy proxy(String name, Map<String, String> keys, Dispatch dispatch) {
+            List<Setting<AppConfig, ?>> proxySettings = List.of(Settings.PROXY_PROTOCOL, Settings.PROXY_IDLE_TIMEOUT, Settings.PROXY_MAX_CONNECTIONS);
             if (dispatch != Dispatch.PROXY) {
-                for (String key : List.of("proxy.protocol", "proxy.idle.timeout", "proxy.max.connections")) {
-                    if (keys.containsKey(key)) problem(prefix + key, "only means something with " + prefix + "dispatch = proxy");
+                for (Setting<AppConfig, ?> setting : proxySettings) {
+                    if (keys.containsKey(setting.name())) {
+                        problem(setting.key(name), "only means something with " + Settings.DISPATCH.key(name) + " = proxy");
+                    }
                 }
-                return defaults;
+                return new AppConfig.Proxy(read(null, Settings.PROXY_PROTOCOL, null), read(null, Settings.PROXY_IDLE_TIMEOUT, null),
+                        read(null, Settings.PROXY_MAX_CONNECTIONS, null));
             }
-            AppConfig.Proxy.Header header = choice(AppConfig.Proxy.Header.class, keys.getOrDefault("proxy.protocol", keyOf(defaults.header())));
-            if (header == null) problem(prefix + "proxy.protocol", "'" + keys.get("proxy.protocol") + "' is not none, v1 or v2");
-            Duration idle = duration(prefix + "proxy.idle.timeout", keys.getOrDefault("proxy.idle.timeout", defaults.idleTimeout().toMillis() + "ms"));
-            if (idle.isZero()) problem(prefix + "proxy.idle.timeout", "must be longer than 0");
-            int maxConnections = integer(prefix + "proxy.max.connections",
-                    keys.getOrDefault("proxy.max.connections", Integer.toString(defaults.maxConnections())), 1, MAX_PROXY_CONNECTIONS);
-            return new AppConfig.Proxy(header, idle, maxConnections);
-        }
-
-        private List<InetSocketAddress> listen(String key, String value) {
-            List<InetSocketAddress> addresses = new ArrayList<>();
-            if (value == null || value.isBlank()) {
-                problem(key, "missing: the address to accept on, e.g. 127.0.0.1:8080");
-                return addresses;
-            }
-            for (String part : value.split(",")) {
-                part = part.trim();
-                int colon = part.lastIndexOf(':');
-                if (colon < 0) {
-                    problem(key, "'" + part + "' is not host:port");
-                    continue;
-                }
-                String host = part.substring(0, colon).replace("[", "").replace("]", "");
-                int port = integer(key, part.substring(colon + 1), 0, 65535);
-                if (port < 0) continue;
-                try {
-                    addresses.add(new InetSocketAddress(host.isEmpty() ? InetAddress.getByName("0.0.0.0") : InetAddress.getByName(host), port));
-                } catch (UnknownHostException e) {
-                    problem(key, "unknown host '" + host + "'");
-                }
-            }
-            return addresses;
+            return new AppConfig.Proxy(value(name, keys, Settings.PROXY_PROTOCOL), value(name, keys, Settings.PROXY_IDLE_TIMEOUT),
+                    nonNull(value(name, keys, Settings.PROXY_MAX_CONNECTIONS), 0));
         }
 
         /** Two apps (or one app twice) on the same address: the second bind would fail anyway, later. */
@@ -444,74 +383,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     if (address.getPort() == 0) continue;
                     String owner = owners.putIfAbsent(address, app.name());
                     if (owner != null) {
-                        problem("app." + app.name() + ".listen", address.getAddress().getHostAddress() + ":" + address.getPort()
+                        problem(Settings.LISTEN.key(app.name()), address.getAddress().getHostAddress() + ":" + address.getPort()
                                 + " is already app '" + owner + "''s");
                     }
                 }
-            }
-        }
-
-        private int integer(String key, String value, int min, int max) {
-            try {
-                int number = Integer.parseInt(value.trim());
-                if (number >= min && number <= max) return number;
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            problem(key, "'" + value + "' is not a whole number from " + min + " to " + max);
-            return -1;
-        }
-
-        private Duration duration(String key, String value) {
-            Matcher matcher = DURATION.matcher(value.trim());
-            if (!matcher.matches()) {
-                problem(key, "'" + value + "' is not a duration such as 500ms, 10s, 2m or 1h");
-                return Duration.ZERO;
-            }
-            long amount = Long.parseLong(matcher.group(1));
-            String unit = matcher.group(2) == null ? "ms" : matcher.group(2);
-            return switch (unit) {
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                default -> Duration.ofMillis(amount);
-            };
-        }
-
-        private long size(String key, String value) {
-            Matcher matcher = SIZE.matcher(value.trim());
-            if (!matcher.matches()) {
-                problem(key, "'" + value + "' is not a size such as 512M, 1G or 800K");
-                return 0;
-            }
-            long amount = Long.parseLong(matcher.group(1));
-            return switch (matcher.group(2).toUpperCase(java.util.Locale.ROOT)) {
-                case "K" -> amount << 10;
-                case "M" -> amount << 20;
-                case "G" -> amount << 30;
-                default -> amount;
-            };
-        }
-
-        private Path path(String key, String value) {
-            if (value.isBlank()) problem(key, "is empty");
-            Path path = Path.of(value.trim());
-            return (path.isAbsolute() ? path : home.resolve(path)).normalize();
-        }
-
-        /** A configured password, or null when the key is absent (one is then generated). */
-        private String password(String key) {
-            String password = values.get(key);
-            if (password != null && password.length() < 8) problem(key, "is shorter than 8 characters");
-            return password;
-        }
-
-        private List<String> words(String key, String value) {
-            try {
-                return Words.split(value);
-            } catch (IllegalArgumentException e) {
-                problem(key, e.getMessage() + ": words are separated by spaces; a word with spaces is written in double quotes");
-                return List.of();
             }
         }
 
@@ -522,6 +397,15 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         private void problem(String key, String what) {
             problems.add(source + ": " + key + ": " + what);
         }
+    }
+
+    /** {@code value}, or {@code otherwise} for a value that did not read (its problem is already said; nothing is built). */
+    private static int nonNull(Integer value, int otherwise) {
+        return value == null ? otherwise : value;
+    }
+
+    private static <T> List<T> orEmpty(List<T> list) {
+        return list == null ? List.of() : list;
     }
 
     /** {@code text} with each control character shown as its code ({@code \\u000a}), so an error message stays one line. */

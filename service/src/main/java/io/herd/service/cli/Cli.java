@@ -2,6 +2,8 @@ package io.herd.service.cli;
 
 import org.jolokia.json.JSONWriter;
 
+import io.herd.config.Setting;
+import io.herd.config.Settings;
 import io.herd.service.SecretFile;
 
 import java.io.IOException;
@@ -55,7 +57,18 @@ public final class Cli {
               delete <app>                  stop an app and forget it
               save                          write the running apps back to the configuration file
             options: --json (list, stats, logs, monit)  --url URL  --password-file FILE
-                     --user herd|herd-monitor (herd-monitor may only look: list, stats, logs, monit)""";
+                     --user herd|herd-monitor (herd-monitor may only look: list, stats, logs, monit)
+            """ + defaults();
+
+    /** Where the CLI finds the service unless told otherwise, as the configuration's declarations give it. */
+    private static String defaults() {
+        return "without --url and --password-file: conf/herd.properties under herd's home, where unset\n  "
+                + Settings.JOLOKIA_HOST.key() + " = " + Settings.JOLOKIA_HOST.defaultValue() + ", "
+                + Settings.JOLOKIA_PORT.key() + " = " + Settings.JOLOKIA_PORT.defaultValue() + ", "
+                + Settings.JOLOKIA_SSL.key() + " = " + Settings.JOLOKIA_SSL.defaultValue() + ",\n  "
+                + Settings.JOLOKIA_PASSWORD_FILE.key() + " = " + Settings.JOLOKIA_PASSWORD_FILE.defaultValue() + ", "
+                + Settings.JOLOKIA_MONITOR_PASSWORD_FILE.key() + " = " + Settings.JOLOKIA_MONITOR_PASSWORD_FILE.defaultValue();
+    }
 
     private final PrintStream out;
     private final PrintStream err;
@@ -86,8 +99,9 @@ public final class Cli {
         List<String> appArgs = new ArrayList<>();
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
-        String url = (conf.getProperty("herd.jolokia.ssl", "false").equals("true") ? "https" : "http") + "://"
-                + conf.getProperty("herd.jolokia.host", "127.0.0.1") + ":" + conf.getProperty("herd.jolokia.port", "8778") + "/jolokia/";
+        String host = setting(conf, Settings.JOLOKIA_HOST);
+        String url = (setting(conf, Settings.JOLOKIA_SSL).equals("true") ? "https" : "http") + "://"
+                + (host.contains(":") ? "[" + host + "]" : host) + ":" + setting(conf, Settings.JOLOKIA_PORT) + "/jolokia/";
         String user = OPERATOR;
         String password = null;
         Path passwordFile = null;
@@ -158,7 +172,7 @@ public final class Cli {
         boolean startJar = verb.equals("start") && words.get(1).endsWith(".jar");
         if (startJar && port < 0) return usage("start <jar> needs --port P: the port the app is served on");
         if (verb.equals("logs")) {
-            return new Logs(out, err, home.resolve(conf.getProperty("herd.logs.dir", "logs")), words.get(1), json).show(lines, follow);
+            return new Logs(out, err, home.resolve(setting(conf, Settings.LOGS_DIR)), words.get(1), json).show(lines, follow);
         }
         URI endpoint;
         try {
@@ -170,9 +184,8 @@ public final class Cli {
             if (passwordFile == null) {
                 // the user's own password, as the service's configuration gives it
                 boolean monitor = user.equals(MONITOR);
-                password = conf.getProperty(monitor ? "herd.jolokia.monitor.password" : "herd.jolokia.password");
-                passwordFile = home.resolve(monitor ? conf.getProperty("herd.jolokia.monitor.password.file", "var/jolokia-monitor.password")
-                        : conf.getProperty("herd.jolokia.password.file", "var/jolokia.password"));
+                password = setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD : Settings.JOLOKIA_PASSWORD);
+                passwordFile = home.resolve(setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD_FILE : Settings.JOLOKIA_PASSWORD_FILE));
             }
             if (password == null) password = readPassword(passwordFile);
             JolokiaClient jolokia = new JolokiaClient(endpoint, user, password);
@@ -219,6 +232,11 @@ public final class Cli {
         }
         properties.replaceAll((key, value) -> value.toString().trim());
         return properties;
+    }
+
+    /** The value {@code conf} gives {@code setting}, as written in the file: its default when unset, null when it has none. */
+    private static String setting(Properties conf, Setting<?, ?> setting) {
+        return conf.getProperty(setting.key(), setting.defaultValue());
     }
 
     private static String readPassword(Path file) throws JolokiaClient.Unreachable {
