@@ -96,6 +96,17 @@ class HandshakeTest {
         }
     }
 
+    @Test
+    void aWorkerThatConnectsButNeverSaysHelloIsKilledAtTheReadyTimeoutAndRestarted(@TempDir Path launches) throws Exception {
+        Map<String, String> settings = new java.util.HashMap<>(peer("silent", launches));
+        settings.put("ready.timeout", "1s");
+        try (LogCapture clusterLog = LogCapture.of(Cluster.class); TestCluster herd = TestCluster.start(1, settings)) {
+            ClusterInfo seen = awaitInfo(herd, "the silent worker restarted", info -> instance(info, 0).restarts() >= 1);
+            assertThat(instance(seen, 0).restarts(), is(greaterThanOrEqualTo(1)));
+            assertThat(clusterLog.warnings(), hasItem(containsString("did not call ready() within 1000 ms: killing it")));
+        }
+    }
+
     /** Instance 0 is a {@link ProtocolPeer} in {@code mode}, restarted fast and as often as it takes. */
     private static Map<String, String> peer(String mode, Path launches) {
         return Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0", "env.PEER_MODE", mode,

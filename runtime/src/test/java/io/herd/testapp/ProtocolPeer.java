@@ -23,6 +23,7 @@ import java.nio.file.Path;
  *     does not know, marked optional, with a payload and a descriptor, before and after READY;
  *     then it serves its connections as a {@link WhoAmI} does.
  * <li>{@code mandatory}: after the handshake, a message of an unknown type not marked optional.
+ * <li>{@code silent}: connects, and never says anything.
  * </ul>
  */
 public final class ProtocolPeer {
@@ -62,6 +63,7 @@ public final class ProtocolPeer {
                     master.send(RawIpcPeer.frame(UNKNOWN_TYPE, 0, 0, 0, new byte[0]));
                     master.answerPings();
                 }
+                case "silent" -> master.answerPings();
                 default -> throw new IllegalArgumentException("no such PEER_MODE: " + System.getenv("PEER_MODE"));
             }
         }
