@@ -29,31 +29,15 @@ public final class RawIpcPeer implements Closeable {
         return new RawIpcPeer(Unix.connectSeqPacket(path));
     }
 
-    /** A listening socket, as a master has one for each worker; {@link #accept} takes the first connection. */
-    public static final class Listening implements Closeable {
-        private final int fd;
-
-        public Listening(Path path) throws IOException {
-            fd = Unix.socketSeqPacket();
-            try {
-                Unix.bind(fd, path);
-                Unix.listen(fd, 1);
-            } catch (IOException e) {
-                Unix.close(fd);
-                throw e;
-            }
+    /**
+     * Takes the first connection to {@code listener}, as a master does but whoever makes it;
+     * throws when none comes within {@code timeoutMillis}.
+     */
+    public static RawIpcPeer accept(IpcChannel.Listener listener, int timeoutMillis) throws IOException {
+        if (!Unix.pollReadable(listener.fd, timeoutMillis)) {
+            throw new IOException("nobody connected to " + listener.path() + " within " + timeoutMillis + " ms");
         }
-
-        /** The first connection (whoever made it); throws when none comes within {@code timeoutMillis}. */
-        public RawIpcPeer accept(int timeoutMillis) throws IOException {
-            if (!Unix.pollReadable(fd, timeoutMillis)) throw new IOException("nobody connected within " + timeoutMillis + " ms");
-            return new RawIpcPeer(Unix.accept(fd));
-        }
-
-        @Override
-        public void close() {
-            Unix.close(fd);
-        }
+        return new RawIpcPeer(Unix.accept(listener.fd));
     }
 
     /** The 16 bytes of a message, laid out as {@link IpcChannel} writes them, whatever the fields hold. */

@@ -96,9 +96,9 @@ class SdkHandshakeTest {
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("stderr").toFile())
                 .redirectOutput(dir.resolve("stdout").toFile());
         builder.environment().putAll(java.util.Map.of("HERD_IPC", socket.toString(), "HERD_APP", "test", "HERD_INSTANCE", "0"));
-        try (RawIpcPeer.Listening listening = new RawIpcPeer.Listening(socket)) {
+        try (IpcChannel.Listener listener = new IpcChannel.Listener(socket)) {
             worker = builder.start();
-            return listening.accept(WAIT_MILLIS);
+            return RawIpcPeer.accept(listener, WAIT_MILLIS);
         }
     }
 

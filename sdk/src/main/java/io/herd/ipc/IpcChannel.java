@@ -79,7 +79,7 @@ public final class IpcChannel implements Closeable {
 
     /** A bound, listening socket waiting for one worker; see {@link #acceptFrom}. */
     public static final class Listener implements Closeable {
-        private final int fd;
+        final int fd;
         private final Path path;
         private boolean closed;
 
