@@ -68,6 +68,25 @@ class HandshakeTest {
     }
 
     @Test
+    void aReloadWhoseReplacementIsRefusedStopsWithTheReasonAndTheOldWorkerKeepsServing(@TempDir Path launches) throws Exception {
+        try (TestCluster herd = TestCluster.start(1, peer("serve-then-ipc1", launches))) {
+            long old = instance(awaitInfo(herd, "the first worker online", info -> info.online() == 1), 0).pid();
+
+            OperationResult reload = herd.cluster.reload();
+
+            assertThat(reload.toString(), reload.succeeded(), is(false));
+            assertThat(reload.workers().getFirst().outcome(), containsString("before any HELLO, so its herd-sdk is from before the IPC handshake (IPC 1); "
+                    + NEEDED + ": rebuild the app with herd-sdk ≥ " + Protocol.FIRST_SDK_SPEAKING_OLDEST));
+            assertThat("launches: the first worker and its refused replacement", launchesIn(launches), is(2L));
+            ClusterInfo after = herd.info();
+            assertThat(state(after, 0), is("online"));
+            assertThat(instance(after, 0).pid(), is(old));
+            assertThat(instance(after, 0).restarts(), is(0));
+            for (int i = 0; i < 5; i++) assertThat(Reply.ask(herd.port).pid(), is(old));
+        }
+    }
+
+    @Test
     void aNewerWorkersUnknownOptionalMessagesAreSkippedAndItKeepsServing(@TempDir Path launches) throws Exception {
         try (LogCapture workerLog = LogCapture.of(Worker.class); TestCluster herd = TestCluster.start(1, peer("optional", launches))) {
             ClusterInfo online = awaitInfo(herd, "the newer worker online", info -> info.online() == 1);

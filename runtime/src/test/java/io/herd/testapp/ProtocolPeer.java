@@ -24,6 +24,8 @@ import java.nio.file.Path;
  *     then it serves its connections as a {@link WhoAmI} does.
  * <li>{@code mandatory}: after the handshake, a message of an unknown type not marked optional.
  * <li>{@code silent}: connects, and never says anything.
+ * <li>{@code serve-then-MODE}: its first launch is a {@link WhoAmI} (this build's SDK), later ones
+ *     speak MODE: an app rebuilt with another SDK, which a reload then tries to start.
  * </ul>
  */
 public final class ProtocolPeer {
@@ -37,8 +39,18 @@ public final class ProtocolPeer {
         }
         Path launches = Path.of(System.getenv("PEER_LAUNCHES"));
         Files.createFile(launches.resolve("launch-" + ProcessHandle.current().pid()));
+        String mode = System.getenv("PEER_MODE");
+        if (mode.startsWith("serve-then-")) {
+            try (var launched = Files.list(launches)) {
+                if (launched.count() == 1) {
+                    WhoAmI.main(args);
+                    return;
+                }
+            }
+            mode = mode.substring("serve-then-".length());
+        }
         try (RawIpcPeer master = RawIpcPeer.connect(Path.of(System.getenv("HERD_IPC")))) {
-            switch (System.getenv("PEER_MODE")) {
+            switch (mode) {
                 case "ipc1" -> {
                     master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
                     master.answerPings();
@@ -64,7 +76,7 @@ public final class ProtocolPeer {
                     master.answerPings();
                 }
                 case "silent" -> master.answerPings();
-                default -> throw new IllegalArgumentException("no such PEER_MODE: " + System.getenv("PEER_MODE"));
+                default -> throw new IllegalArgumentException("no such PEER_MODE: " + mode);
             }
         }
         System.exit(0);
