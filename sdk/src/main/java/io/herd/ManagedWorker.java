@@ -1,8 +1,10 @@
 package io.herd;
 
+import io.herd.ipc.IncompatiblePeerException;
 import io.herd.ipc.IpcChannel;
 import io.herd.ipc.IpcMessage;
 import io.herd.ipc.JdkSockets;
+import io.herd.ipc.Protocol;
 import io.herd.ipc.Unix;
 
 import java.io.EOFException;
@@ -31,7 +33,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * knows each worker's open connections.
  *
  * <p>When the channel ends, the master is gone and nobody will ever send work or a stop again:
- * the worker exits by itself, so a killed master leaves no orphan JVMs.
+ * the worker exits by itself, so a killed master leaves no orphan JVMs. So does a worker whose
+ * master speaks no IPC version this SDK does (see {@link Protocol}): it says why in one line on
+ * stderr and exits with status 1, before the app gets a worker that could not work.
  */
 final class ManagedWorker extends HerdWorker {
     /** How often, roughly, closed connections are reported; jittered so workers do not beat together. */
@@ -61,7 +65,9 @@ final class ManagedWorker extends HerdWorker {
         this.app = app;
         this.instance = instance;
         this.ipc = IpcChannel.connect(ipcPath);
-        Thread reader = new Thread(this::readLoop, "herd-ipc");
+        IpcChannel.Reader channelReader = ipc.reader(IpcMessage.Sender.MASTER);
+        handshake(channelReader);
+        Thread reader = new Thread(() -> readLoop(channelReader), "herd-ipc");
         reader.setDaemon(true);
         reader.start();
         Thread reporter = new Thread(this::reportClosedLoop, "herd-ipc-closes");
@@ -158,8 +164,26 @@ final class ManagedWorker extends HerdWorker {
         }
     }
 
-    private void readLoop() {
-        try (IpcChannel.Reader reader = ipc.reader(IpcMessage.Sender.MASTER)) {
+    /**
+     * Says HELLO and waits for the master's, on the app's thread, so that nothing else is sent
+     * before both sides know which version they speak. Exits the JVM when they speak none.
+     */
+    private void handshake(IpcChannel.Reader reader) {
+        try {
+            ipc.send(Protocol.hello(), false);
+            Protocol.agreeWithMaster(reader.read()); // one version is spoken today: nothing depends on which yet
+        } catch (IncompatiblePeerException e) {
+            exitNow(e.getMessage());
+        } catch (EOFException e) {
+            exitNow("the herd master closed the IPC channel before answering this herd-sdk " + Protocol.HERD_VERSION
+                    + "'s HELLO (a herd from before the IPC handshake does that; the master's log says why)");
+        } catch (IOException | RuntimeException e) {
+            exitNow("the IPC handshake with the herd master failed: " + e);
+        }
+    }
+
+    private void readLoop(IpcChannel.Reader channelReader) {
+        try (IpcChannel.Reader reader = channelReader) {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
@@ -250,6 +274,19 @@ final class ManagedWorker extends HerdWorker {
 
     private static void exitOrphaned(String why) {
         System.err.println("herd worker: " + why + "; exiting");
+        haltSoon();
+        new Thread(() -> System.exit(1), "herd-orphan-exit").start();
+    }
+
+    /** Exits from the app's own thread, which never returns to the app. */
+    private static void exitNow(String why) {
+        System.err.println("herd worker: " + why + "; exiting");
+        haltSoon();
+        System.exit(1);
+    }
+
+    /** Halts the JVM after {@link #ORPHAN_EXIT_MILLIS}, should the app's shutdown hooks hang. */
+    private static void haltSoon() {
         Thread halter = new Thread(() -> {
             try {
                 Thread.sleep(ORPHAN_EXIT_MILLIS);
@@ -260,6 +297,5 @@ final class ManagedWorker extends HerdWorker {
         }, "herd-orphan-halt");
         halter.setDaemon(true);
         halter.start();
-        new Thread(() -> System.exit(1), "herd-orphan-exit").start();
     }
 }

@@ -227,14 +227,19 @@ public final class Cluster extends LifeCycle {
     private void onExit(Worker worker) {
         worker.exited();
         worker.exitCode = worker.process().exitValue();
-        boolean expected = worker.state == WorkerState.STOPPING || stopping;
+        String refusal = worker.refusal();
+        boolean expected = worker.state == WorkerState.STOPPING || stopping || refusal != null;
         move(worker, WorkerState.STOPPED, (expected ? "" : "unexpectedly: ") + "exited with " + describeExit(worker.exitCode));
         live.remove(worker);
         updateRotation();
-        worker.online.completeExceptionally(new IllegalStateException("exited with " + describeExit(worker.exitCode) + " before it was ready"));
+        worker.online.completeExceptionally(new IllegalStateException(
+                refusal != null ? refusal : "exited with " + describeExit(worker.exitCode) + " before it was ready"));
         worker.exit.complete(worker.exitCode);
         if (stopping) {
             if (live.isEmpty()) stopped.complete(null);
+        } else if (refusal != null) {
+            // Its SDK speaks no IPC version this master does: a restart would be refused the same way.
+            move(worker, WorkerState.ERRORED, refusal);
         } else if (!expected) {
             instances.exitedUnexpectedly(worker);
         }

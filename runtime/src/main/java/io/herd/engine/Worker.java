@@ -1,7 +1,9 @@
 package io.herd.engine;
 
+import io.herd.ipc.IncompatiblePeerException;
 import io.herd.ipc.IpcChannel;
 import io.herd.ipc.IpcMessage;
+import io.herd.ipc.Protocol;
 import io.herd.internal.PortOwnership;
 
 import java.io.EOFException;
@@ -38,7 +40,12 @@ final class Worker {
     private final AtomicLong handedOff = new AtomicLong();
     private final AtomicLong closed = new AtomicLong();
     private final long launchedNanos = System.nanoTime();
+    /** The channel, once the worker connected: what {@link #exited()} wakes the reader through. */
+    private volatile IpcChannel connected;
+    /** The channel once the handshake agreed on a version; null before: nothing is sent to a worker until then. */
     private volatile IpcChannel ipc;
+    /** Why the master refused the worker's IPC channel (it speaks no version the master does); null when it did not. */
+    private volatile String refusal;
     /** When the unanswered ping was sent; 0 when none is (set by the event thread, cleared by the reader). */
     private volatile long pingSentNanos;
     /** Set, under this worker's lock, when no handoff may be sent any more. */
@@ -95,6 +102,14 @@ final class Worker {
 
     String name() {
         return cluster.name() + "#" + instance + " (pid " + process.pid() + ")";
+    }
+
+    /**
+     * Why the master refused this worker's channel: its SDK speaks no IPC version the master
+     * does, which no restart mends. Null when it was not refused.
+     */
+    String refusal() {
+        return refusal;
     }
 
     /** Starts the thread that waits for the JVM to connect, then reads its messages. */
@@ -267,8 +282,10 @@ final class Worker {
     }
 
     private void readLoop(Duration connectTimeout) {
+        IpcChannel channel;
         try {
-            ipc = IpcChannel.acceptFrom(listener, process.pid(), (int) connectTimeout.toMillis(), process::isAlive);
+            channel = IpcChannel.acceptFrom(listener, process.pid(), (int) connectTimeout.toMillis(), process::isAlive);
+            connected = channel;
         } catch (IOException e) {
             if (proxyAddress != null && process.isAlive()) {
                 // Proxy dispatch: an app without the SDK never connects, and needs no channel.
@@ -279,7 +296,9 @@ final class Worker {
             cluster.post(() -> cluster.onChannelGone(this));
             return;
         }
-        try (IpcChannel.Reader reader = ipc.reader(IpcMessage.Sender.WORKER)) {
+        try (IpcChannel.Reader reader = channel.reader(IpcMessage.Sender.WORKER)) {
+            handshake(channel, reader);
+            ipc = channel;
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
@@ -295,6 +314,9 @@ final class Worker {
             }
         } catch (EOFException normal) {
             LOG.log(Level.DEBUG, "{0} closed its IPC channel", name());
+        } catch (IncompatiblePeerException refused) {
+            // Its refusal is the reason the cluster gives, and logs, once the worker's JVM has exited.
+            LOG.log(Level.DEBUG, "{0}: IPC channel refused", name());
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "{0}: IPC channel failed, stopping the worker: {1}", name(), e.toString());
             process.destroyForcibly();
@@ -305,6 +327,33 @@ final class Worker {
             goneNow();
             cluster.post(() -> cluster.onChannelGone(this));
         }
+    }
+
+    /**
+     * Reads the worker's HELLO, which comes before anything else, and answers with the master's
+     * (the ready timeout covers a worker that never says it). A worker that said HELLO hears the
+     * master's even when refused, so that its own output says why too; one that said anything
+     * else first speaks IPC 1, and would take a HELLO for a broken channel.
+     *
+     * @throws IncompatiblePeerException when the worker speaks no version this master does;
+     *                                   {@link #refusal()} says why from then on
+     */
+    private void handshake(IpcChannel channel, IpcChannel.Reader reader) throws IOException {
+        IpcMessage first = reader.read();
+        try {
+            Protocol.agreeWithWorker(first); // one version is spoken today: nothing depends on which yet
+        } catch (IncompatiblePeerException refused) {
+            refusal = refused.getMessage(); // before the worker can hear of it and exit
+            if (first.type() == IpcMessage.Type.HELLO) {
+                try {
+                    channel.send(Protocol.hello(), false);
+                } catch (IOException alreadyGone) {
+                    // it is refused either way
+                }
+            }
+            throw refused;
+        }
+        channel.send(Protocol.hello(), false);
     }
 
     private void awaitDeath() {
@@ -360,7 +409,7 @@ final class Worker {
      * (acknowledgements included), then sees the end of the channel and hands on the rest.
      */
     void exited() {
-        IpcChannel channel = ipc;
+        IpcChannel channel = connected;
         if (channel != null) channel.shutdown();
     }
 

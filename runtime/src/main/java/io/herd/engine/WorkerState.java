@@ -18,7 +18,10 @@ public enum WorkerState {
     STOPPING,
     /** Its JVM has exited. */
     STOPPED,
-    /** It crashed too often in a row; it is not restarted until an operator acts. */
+    /**
+     * It crashed too often in a row, or its SDK speaks no IPC version the master does; it is not
+     * restarted until an operator acts.
+     */
     ERRORED,
     /** Its JVM exited unexpectedly; it is restarted after a back-off delay. */
     WAITING_RESTART;

@@ -94,7 +94,20 @@ class IpcDescriptorTest {
                 raw("15 bytes with a descriptor", Sender.WORKER, new byte[15], 1),
                 raw("17 bytes with two descriptors", Sender.MASTER, new byte[17], 2),
                 raw("4 KiB with a descriptor", Sender.MASTER, new byte[4096], 1),
-                raw("an unknown type with a descriptor", Sender.MASTER, unknownType(), 1));
+                raw("an unknown type with a descriptor", Sender.MASTER, unknownType(), 1),
+                // Frames and HELLOs that are not what they say
+                raw("HELLO with a descriptor", Sender.WORKER, RawIpcPeer.hello(), 1),
+                raw("HELLO whose oldest version is above its newest", Sender.WORKER, RawIpcPeer.hello(2, 3, "1.0"), 0),
+                raw("HELLO of version 0", Sender.MASTER, RawIpcPeer.hello(0, 0, "1.0"), 0),
+                raw("HELLO without a version text", Sender.MASTER, RawIpcPeer.hello(2, 2, ""), 0),
+                raw("HELLO whose version text is not printable", Sender.WORKER, RawIpcPeer.hello(2, 2, "1.0\n[ERROR] forged"), 0),
+                raw("HELLO whose version text is not ASCII", Sender.WORKER, RawIpcPeer.frame(Type.HELLO.code, 0, 2, 2, new byte[]{'1', (byte) 0xe2, (byte) 0x80}), 0),
+                raw("HELLO whose version text is 65 bytes", Sender.WORKER, RawIpcPeer.hello(2, 2, "9".repeat(65)), 0),
+                raw("READY with a payload", Sender.WORKER, RawIpcPeer.frame(Type.READY.code, 0, 0, 0, new byte[]{'x'}), 0),
+                raw("a frame shorter than the payload it announces", Sender.WORKER, Arrays.copyOf(RawIpcPeer.hello(), IpcMessage.SIZE + 2), 1),
+                raw("a frame longer than the payload it announces", Sender.MASTER, Arrays.copyOf(RawIpcPeer.message(Type.PING, 0, 0, 0), IpcMessage.SIZE + 8), 0),
+                raw("a frame announcing 257 bytes of payload", Sender.MASTER, RawIpcPeer.frame(0x80 | 0x33, 0, 0, 0, new byte[257]), 1),
+                raw("an unknown type not marked optional, with a payload", Sender.WORKER, RawIpcPeer.frame(0x33, 0, 0, 0, new byte[]{1, 2}), 0));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -112,6 +125,35 @@ class IpcDescriptorTest {
             Type good = attack.from() == Sender.MASTER ? Type.PING : Type.PONG;
             peer.send(RawIpcPeer.message(good, 0, 0, 0));
             assertThat("the next message, read after the refused one", reader.read().type(), is(good));
+        }
+    }
+
+    @ParameterizedTest(name = "from the {0}")
+    @org.junit.jupiter.params.provider.EnumSource(Sender.class)
+    void anUnknownTypeMarkedOptionalIsSkippedWithItsDescriptorsClosed(Sender from) throws Exception {
+        try (IpcChannel.Reader reader = channel.reader(from)) {
+            long before = openDescriptors();
+            int[] passed = RawIpcPeer.descriptors(3);
+            peer.send(RawIpcPeer.frame(0x80 | 0x33, 0, 0, 0, "a newer peer's news".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), passed);
+            peer.send(RawIpcPeer.frame(0xff, 9, 9, 9, new byte[IpcMessage.MAX_PAYLOAD]), passed);
+            RawIpcPeer.closeAll(passed);
+            Type good = from == Sender.MASTER ? Type.PING : Type.PONG;
+            peer.send(RawIpcPeer.message(good, 0, 0, 0));
+
+            assertThat("the message after the skipped ones", reader.read().type(), is(good));
+            assertThat("descriptors open in this process", openDescriptors(), is(before));
+        }
+    }
+
+    @Test
+    void aHelloCarriesItsVersionsAndText() throws Exception {
+        try (IpcChannel.Reader reader = channel.reader(Sender.WORKER)) {
+            peer.send(RawIpcPeer.hello(5, 3, "1.2.3-beta"));
+            IpcMessage hello = reader.read();
+            assertThat(hello.type(), is(Type.HELLO));
+            assertThat(hello.highestVersion(), is(5));
+            assertThat(hello.oldestVersion(), is(3));
+            assertThat(hello.text(), is("1.2.3-beta"));
         }
     }
 

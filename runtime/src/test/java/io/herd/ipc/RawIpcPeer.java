@@ -29,10 +29,83 @@ public final class RawIpcPeer implements Closeable {
         return new RawIpcPeer(Unix.connectSeqPacket(path));
     }
 
+    /**
+     * Takes the first connection to {@code listener}, as a master does but whoever makes it;
+     * throws when none comes within {@code timeoutMillis}.
+     */
+    public static RawIpcPeer accept(IpcChannel.Listener listener, int timeoutMillis) throws IOException {
+        if (!Unix.pollReadable(listener.fd, timeoutMillis)) {
+            throw new IOException("nobody connected to " + listener.path() + " within " + timeoutMillis + " ms");
+        }
+        return new RawIpcPeer(Unix.accept(listener.fd));
+    }
+
     /** The 16 bytes of a message, laid out as {@link IpcChannel} writes them, whatever the fields hold. */
     public static byte[] message(IpcMessage.Type type, int family, int count, long id) {
-        return ByteBuffer.allocate(IpcMessage.SIZE).order(ByteOrder.nativeOrder())
-                .put(0, type.code).put(1, (byte) family).putInt(4, count).putLong(8, id).array();
+        return frame(type.code, family, count, id, new byte[0]);
+    }
+
+    /** A header of type {@code code} and the payload after it, the header announcing the payload's length. */
+    public static byte[] frame(int code, int family, int count, long id, byte[] payload) {
+        ByteBuffer frame = ByteBuffer.allocate(IpcMessage.SIZE + payload.length).order(ByteOrder.nativeOrder())
+                .put(0, (byte) code).put(1, (byte) family).putShort(2, (short) payload.length).putInt(4, count).putLong(8, id);
+        return frame.put(IpcMessage.SIZE, payload).array();
+    }
+
+    /** A HELLO saying its sender speaks protocol versions {@code oldest} to {@code highest} and is herd {@code version}. */
+    public static byte[] hello(int highest, int oldest, String version) {
+        return frame(IpcMessage.Type.HELLO.code, 0, highest, oldest, version.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /** The HELLO of a peer that speaks what this build speaks. */
+    public static byte[] hello() {
+        return hello(Protocol.VERSION, Protocol.OLDEST, "raw-peer");
+    }
+
+    /** A message as it came: its bytes and the descriptors that came with it (now this process's to close). */
+    public record Received(byte[] data, int[] fds) {
+        public int code() {
+            return data.length == 0 ? -1 : data[0];
+        }
+
+        public boolean is(IpcMessage.Type type) {
+            return code() == type.code;
+        }
+
+        public int family() {
+            return data[1];
+        }
+
+        public long id() {
+            return ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).getLong(8);
+        }
+
+        public int count() {
+            return ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).getInt(4);
+        }
+    }
+
+    /** {@link #receive()}, waiting at most {@code timeoutMillis} for the message; throws when none came. */
+    public Received receive(int timeoutMillis) throws IOException {
+        if (!Unix.pollReadable(fd, timeoutMillis)) throw new IOException("no message within " + timeoutMillis + " ms");
+        return receive();
+    }
+
+    /** Blocks for the next message, taking up to four descriptors with it; null when the channel ended. */
+    public Received receive() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Unix.callState(arena);
+            MemorySegment bytes = arena.allocate(2L * IpcMessage.SIZE + IpcMessage.MAX_PAYLOAD, 8);
+            MemorySegment msg = msghdr(arena, bytes, bytes.byteSize());
+            MemorySegment control = arena.allocate(Unix.cmsgSpace(4), 8);
+            Unix.MSG_CONTROL.set(msg, 0L, control);
+            Unix.MSG_CONTROLLEN.set(msg, 0L, control.byteSize());
+            long received = Unix.recvmsg(state, fd, msg, Unix.MSG_CMSG_CLOEXEC);
+            if (received < 0) throw Unix.error("recvmsg", (int) -received);
+            int[] fds = Unix.passedFds(control, (long) Unix.MSG_CONTROLLEN.get(msg, 0L));
+            if (received == 0 && fds.length == 0) return null;
+            return new Received(bytes.asSlice(0, received).toArray(JAVA_BYTE), fds);
+        }
     }
 
     /** {@code n} fresh descriptors (unconnected sockets), something to pass; the caller closes them. */
@@ -82,18 +155,12 @@ public final class RawIpcPeer implements Closeable {
     /**
      * Reads what the master sends, answering each PING with a PONG, until the channel ends: a
      * worker that looks alive, so that nothing but what it sent can get it stopped. Descriptors
-     * sent to it are not taken (no control buffer: the kernel drops them).
+     * sent to it are closed.
      */
     public void answerPings() throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Unix.callState(arena);
-            MemorySegment bytes = arena.allocate(IpcMessage.SIZE, 8);
-            MemorySegment msg = msghdr(arena, bytes, IpcMessage.SIZE);
-            while (true) {
-                long received = Unix.recvmsg(state, fd, msg, 0);
-                if (received <= 0) return;
-                if (bytes.get(JAVA_BYTE, 0) == IpcMessage.Type.PING.code) send(message(IpcMessage.Type.PONG, 0, 0, 0));
-            }
+        for (Received received = receive(); received != null; received = receive()) {
+            closeAll(received.fds());
+            if (received.is(IpcMessage.Type.PING)) send(message(IpcMessage.Type.PONG, 0, 0, 0));
         }
     }
 

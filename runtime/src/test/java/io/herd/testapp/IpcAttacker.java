@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * {@code HOSTILE_PLAN}, a comma-separated list of what to do at each successive launch (counted
  * in the directory {@code HOSTILE_STATE}): {@code serve} (be a {@link WhoAmI}), or one of
  * {@link #descriptorAttacks()} or {@link #countLies()}, sent over its IPC channel with a raw
- * sendmsg as soon as it starts. Launches beyond the plan serve; so does every other instance.
+ * sendmsg right after its HELLO. Launches beyond the plan serve; so does every other instance.
  *
  * <p>After a descriptor attack it waits, silent, to be stopped. After a lie about its counts it
  * answers the master's pings: a worker that otherwise looks healthy, so that nothing but the lie
@@ -72,6 +72,7 @@ public final class IpcAttacker {
                 .filter(known -> known.name().equals(named)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no such attack: " + named));
         try (RawIpcPeer master = RawIpcPeer.connect(Path.of(System.getenv("HERD_IPC")))) {
+            master.send(RawIpcPeer.hello()); // a worker of this herd's IPC version: the attack comes after the handshake
             int[][] groups = new int[attack.cmsgs().length][];
             for (int i = 0; i < groups.length; i++) groups[i] = RawIpcPeer.descriptors(attack.cmsgs()[i]);
             master.send(attack.data(), groups);

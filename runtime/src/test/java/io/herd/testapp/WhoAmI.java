@@ -56,7 +56,8 @@ public final class WhoAmI {
         }
     }
 
-    private static void serveBlocking(SocketChannel channel, String me) {
+    /** Answers each line the client sends until it leaves, then closes the connection. */
+    static void serveBlocking(SocketChannel channel, String me) {
         ByteBuffer buffer = ByteBuffer.allocate(1024);
         try (channel) {
             while (channel.read(buffer) >= 0) answerLines(channel, buffer, me);

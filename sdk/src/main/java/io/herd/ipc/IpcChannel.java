@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.ProtocolException;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
@@ -14,10 +15,12 @@ import java.util.function.BooleanSupplier;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * A connected master–worker IPC channel: an AF_UNIX SOCK_SEQPACKET socket carrying
- * {@link IpcMessage}s, with file descriptors passed as SCM_RIGHTS.
+ * {@link IpcMessage}s, with file descriptors passed as SCM_RIGHTS. It reads and writes frames; the
+ * handshake each channel starts with is {@link Protocol}'s (docs/IPC.md describes both).
  *
  * <p>Any thread may send. One thread reads, through its own {@link Reader}, and reading blocks in
  * a native call, so it must be a platform thread (a native call pins a virtual thread's carrier).
@@ -76,7 +79,7 @@ public final class IpcChannel implements Closeable {
 
     /** A bound, listening socket waiting for one worker; see {@link #acceptFrom}. */
     public static final class Listener implements Closeable {
-        private final int fd;
+        final int fd;
         private final Path path;
         private boolean closed;
 
@@ -122,8 +125,9 @@ public final class IpcChannel implements Closeable {
         closeLock.readLock().lock();
         try {
             if (closed) throw new EOFException("IPC channel closed");
+            long length = IpcMessage.SIZE + message.text().length();
             long sent = buffers.send(fd, message, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
-            if (sent == IpcMessage.SIZE) return true;
+            if (sent == length) return true;
             if (sent == -Unix.EAGAIN && dontWait) return false;
             throw sent < 0 ? Unix.error("sendmsg", (int) -sent) : new IOException("sendmsg: short write " + sent);
         } finally {
@@ -143,16 +147,16 @@ public final class IpcChannel implements Closeable {
         private final MemorySegment data;
         private final MemorySegment control;
         private final MemorySegment msg;
+        private final MemorySegment iov;
 
         SendBuffers() {
             Arena arena = Arena.ofAuto();
             state = Unix.callState(arena);
-            data = arena.allocate(IpcMessage.SIZE, 8);
+            data = arena.allocate(IpcMessage.SIZE + IpcMessage.MAX_PAYLOAD, 8);
             control = arena.allocate(Unix.CMSG_ONE_FD);
             msg = arena.allocate(Unix.MSGHDR);
-            MemorySegment iov = arena.allocate(Unix.IOVEC);
+            iov = arena.allocate(Unix.IOVEC);
             Unix.IOV_BASE.set(iov, 0L, data);
-            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE);
             Unix.MSG_IOV.set(msg, 0L, iov);
             Unix.MSG_IOVLEN.set(msg, 0L, 1L);
             Unix.CMSG_LEN.set(control, 0L, Unix.CMSG_LEN_ONE_FD);
@@ -161,8 +165,13 @@ public final class IpcChannel implements Closeable {
         }
 
         long send(int fd, IpcMessage message, int flags) {
+            byte[] payload = message.text().getBytes(StandardCharsets.US_ASCII);
+            if (payload.length > IpcMessage.MAX_PAYLOAD) throw new IllegalArgumentException("a payload of " + payload.length + " bytes");
             data.set(JAVA_BYTE, 0, message.type().code);
             data.set(JAVA_BYTE, 1, (byte) message.family());
+            data.set(JAVA_SHORT_UNALIGNED, 2, (short) payload.length);
+            MemorySegment.copy(payload, 0, data, JAVA_BYTE, IpcMessage.SIZE, payload.length);
+            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE + payload.length);
             data.set(JAVA_INT_UNALIGNED, 4, message.count());
             data.set(JAVA_LONG_UNALIGNED, 8, message.id());
             boolean passing = message.fd() >= 0;
@@ -174,7 +183,8 @@ public final class IpcChannel implements Closeable {
     }
 
     /**
-     * Creates the reading side's buffers; call it on the one thread that reads.
+     * Creates the reading side's buffers. One thread reads at a time: the one that reads the
+     * HELLO may hand the reader on to the one that reads the rest.
      *
      * @param from the other end of the channel: the reader takes only the message types it sends
      */
@@ -183,17 +193,20 @@ public final class IpcChannel implements Closeable {
     }
 
     /**
-     * Reads messages; owned by one thread, which must also {@link #close()} it.
+     * Reads messages; used by one thread at a time, the last of which must also {@link #close()} it.
      *
      * <p>Every descriptor that arrives is either handed to the caller with the one message that
-     * owns it (a HANDOFF, from the master) or closed here before the message is refused: a peer
-     * cannot make this process hold a descriptor it did not ask for.
+     * owns it (a HANDOFF, from the master) or closed here before the message is refused or
+     * skipped: a peer cannot make this process hold a descriptor it did not ask for.
      */
     public final class Reader implements Closeable {
+        private static final System.Logger LOG = System.getLogger(IpcChannel.class.getName());
         private final IpcMessage.Sender from;
-        private final Arena arena = Arena.ofConfined();
+        // Shared, not confined: the SDK reads the master's HELLO on the app's thread, the rest on its reader thread.
+        private final Arena arena = Arena.ofShared();
         private final MemorySegment state = Unix.callState(arena);
-        private final MemorySegment data = arena.allocate(IpcMessage.SIZE * 2, 8);
+        // A header more than the longest frame: a longer datagram then shows up as too long instead of being cut to fit.
+        private final MemorySegment data = arena.allocate(2L * IpcMessage.SIZE + IpcMessage.MAX_PAYLOAD, 8);
         private final MemorySegment iov = arena.allocate(Unix.IOVEC);
         /*
          * Room for as many descriptors as Linux passes in one message (SCM_MAX_FD), so that every
@@ -212,7 +225,6 @@ public final class IpcChannel implements Closeable {
         private Reader(IpcMessage.Sender from) {
             this.from = from;
             Unix.IOV_BASE.set(iov, 0L, data);
-            // Twice the message size: a longer datagram then shows up as garbage instead of being cut to fit.
             Unix.IOV_LEN.set(iov, 0L, data.byteSize());
             Unix.MSG_IOV.set(msg, 0L, iov);
             Unix.MSG_IOVLEN.set(msg, 0L, 1L);
@@ -220,14 +232,24 @@ public final class IpcChannel implements Closeable {
         }
 
         /**
-         * Blocks for the next message.
+         * Blocks for the next message. One of a type this reader does not know, marked optional,
+         * is skipped (its descriptors closed), and the next one read.
          *
          * @throws EOFException when the peer closed the channel (or {@link #shutdown()} was called)
          * @throws ProtocolException when the peer sent something that is not a herd message, a
-         *                           type it may not send, or a descriptor the type does not own;
-         *                           every descriptor the message carried has been closed
+         *                           type it may not send or does not mark optional, or a
+         *                           descriptor the type does not own; every descriptor the
+         *                           message carried has been closed
          */
         public IpcMessage read() throws IOException {
+            while (true) {
+                IpcMessage message = readOne();
+                if (message != null) return message;
+            }
+        }
+
+        /** The next message, or null when it was of an unknown optional type and is skipped. */
+        private IpcMessage readOne() throws IOException {
             Unix.MSG_CONTROLLEN.set(msg, 0L, control.byteSize());
             Unix.MSG_FLAGS.set(msg, 0L, 0);
             long n = Unix.recvmsg(state, fd, msg, Unix.MSG_CMSG_CLOEXEC);
@@ -240,30 +262,62 @@ public final class IpcChannel implements Closeable {
             boolean cutShort = ((int) Unix.MSG_FLAGS.get(msg, 0L) & Unix.MSG_CTRUNC) != 0;
             // An empty message reads as the end of the channel, unless descriptors came with it.
             if (n == 0 && fds.length == 0 && !cutShort) throw new EOFException("IPC channel closed by peer");
-            IpcMessage.Type type = IpcMessage.Type.of(data.get(JAVA_BYTE, 0));
+            String problem = frameProblem(n);
+            byte code = data.get(JAVA_BYTE, 0);
+            IpcMessage.Type type = IpcMessage.Type.of(code);
+            if (problem == null && type == null && IpcMessage.isOptional(code)) {
+                for (int passed : fds) Unix.close(passed);
+                LOG.log(System.Logger.Level.DEBUG, "skipped an IPC message of unknown optional type {0} from the {1}",
+                        Integer.toString(code & 0xff), from);
+                return null;
+            }
             int family = data.get(JAVA_BYTE, 1);
             int count = data.get(JAVA_INT_UNALIGNED, 4);
-            String problem = problem(n, type, fds.length, cutShort, family, count);
+            long id = data.get(JAVA_LONG_UNALIGNED, 8);
+            String text = problem == null ? payload() : "";
+            if (problem == null) problem = problem(type, code, fds.length, cutShort, family, count, id, text);
             if (problem != null) {
                 for (int passed : fds) Unix.close(passed);
                 throw new ProtocolException("refused an IPC message from the " + from + ": " + problem
                         + (fds.length > 0 ? " (its " + descriptors(fds.length) + " closed)" : ""));
             }
-            return new IpcMessage(type, family, count, data.get(JAVA_LONG_UNALIGNED, 8), fds.length == 1 ? fds[0] : -1);
+            return new IpcMessage(type, family, count, id, fds.length == 1 ? fds[0] : -1, text);
         }
 
-        /** What makes a message unacceptable from {@link #from}, or null when nothing does. */
-        private String problem(long length, IpcMessage.Type type, int descriptors, boolean cutShort, int family, int count) {
-            if (length != IpcMessage.SIZE) {
-                return (length >= data.byteSize() ? "at least " : "") + length + " bytes, not " + IpcMessage.SIZE;
+        /** What makes {@code length} bytes no herd frame (a header and the payload it announces), or null. */
+        private String frameProblem(long length) {
+            if (length >= data.byteSize()) {
+                return "at least " + length + " bytes, more than a " + IpcMessage.SIZE + "-byte header and " + IpcMessage.MAX_PAYLOAD + " bytes of payload";
             }
-            if (type == null) return "unknown message type " + data.get(JAVA_BYTE, 0);
-            if (type.sender != from) return type + ", which only the " + type.sender + " sends";
+            if (length < IpcMessage.SIZE) return length + " bytes, not a " + IpcMessage.SIZE + "-byte header";
+            int payload = payloadLength();
+            if (payload > IpcMessage.MAX_PAYLOAD) return "a payload of " + payload + " bytes, more than " + IpcMessage.MAX_PAYLOAD;
+            if (length != IpcMessage.SIZE + payload) {
+                return length + " bytes, not the " + IpcMessage.SIZE + "-byte header and the " + payload + "-byte payload it announces";
+            }
+            return null;
+        }
+
+        private int payloadLength() {
+            return data.get(JAVA_SHORT_UNALIGNED, 2) & 0xffff;
+        }
+
+        /** The payload as text, a character a byte; one outside ASCII becomes U+FFFD, which the type's checks refuse. */
+        private String payload() {
+            byte[] bytes = new byte[payloadLength()];
+            MemorySegment.copy(data, JAVA_BYTE, IpcMessage.SIZE, bytes, 0, bytes.length);
+            return new String(bytes, StandardCharsets.US_ASCII);
+        }
+
+        /** What makes a well-framed message unacceptable from {@link #from}, or null when nothing does. */
+        private String problem(IpcMessage.Type type, byte code, int descriptors, boolean cutShort, int family, int count, long id, String text) {
+            if (type == null) return "unknown message type " + code + ", not marked optional";
+            if (!type.senders.contains(from)) return type + ", which only the " + type.senders.iterator().next() + " sends";
             if (cutShort) return type + " whose descriptors were cut short (MSG_CTRUNC: out of descriptors?)";
             if (descriptors != type.descriptors()) {
                 return type + " carrying " + descriptors(descriptors) + (type.descriptors() == 0 ? ", which it may not" : ", not 1");
             }
-            return IpcMessage.invalidField(type, family, count);
+            return IpcMessage.invalidField(type, family, count, id, text);
         }
 
         private static String descriptors(int count) {

@@ -1,0 +1,108 @@
+package io.herd.ipc;
+
+import io.herd.HerdWorker;
+import io.herd.testapp.WhoAmI;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.is;
+
+/**
+ * The SDK's side of the IPC handshake: a real worker JVM ({@link WhoAmI} on the real SDK) under
+ * a fake master ({@link RawIpcPeer}) that answers as another herd version would.
+ */
+@Timeout(60)
+class SdkHandshakeTest {
+    private static final int WAIT_MILLIS = 30_000;
+
+    @TempDir
+    Path dir;
+
+    private Process worker;
+
+    @AfterEach
+    void stopWorker() throws Exception {
+        if (worker == null) return;
+        worker.destroyForcibly();
+        if (!worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)) throw new AssertionError("the worker JVM survived SIGKILL");
+    }
+
+    @Test
+    void aWorkerSaysHelloFirstWithItsVersions() throws Exception {
+        try (RawIpcPeer master = startWorker()) {
+            RawIpcPeer.Received hello = master.receive(WAIT_MILLIS);
+            assertThat(hello.is(IpcMessage.Type.HELLO), is(true));
+            assertThat("newest version", hello.count(), is(Protocol.VERSION));
+            assertThat("oldest version", hello.id(), is((long) Protocol.OLDEST));
+            assertThat("its herd version", new String(hello.data(), IpcMessage.SIZE, hello.data().length - IpcMessage.SIZE, StandardCharsets.US_ASCII),
+                    is(Protocol.HERD_VERSION));
+        }
+    }
+
+    @Test
+    void aWorkerWhoseMasterSpeaksNoVersionOfItsExitsWithOneClearLine() throws Exception {
+        try (RawIpcPeer master = startWorker()) {
+            master.receive(WAIT_MILLIS); // its HELLO
+            master.send(RawIpcPeer.hello(Protocol.VERSION + 5, Protocol.VERSION + 1, "9.9.9"));
+
+            assertThat("the worker exited", worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS), is(true));
+            assertThat("its exit status", worker.exitValue(), is(1));
+            assertThat(Files.readAllLines(dir.resolve("stderr"), StandardCharsets.UTF_8), contains(
+                    "herd worker: the herd master (herd 9.9.9) speaks IPC 3 to 7; this herd-sdk " + Protocol.HERD_VERSION
+                            + " speaks IPC 2: rebuild the app with herd-sdk ≥ 9.9.9; exiting"));
+        }
+    }
+
+    @Test
+    void anUnknownOptionalMessageFromTheMasterIsSkipped() throws Exception {
+        try (RawIpcPeer master = startWorker()) {
+            master.receive(WAIT_MILLIS); // its HELLO
+            master.send(RawIpcPeer.hello());
+            assertThat("the app said it is ready", master.receive(WAIT_MILLIS).is(IpcMessage.Type.READY), is(true));
+
+            int[] attached = RawIpcPeer.descriptors(1);
+            try {
+                master.send(RawIpcPeer.frame(0x80 | 0x33, 0, 1, 1, "from the future".getBytes(StandardCharsets.US_ASCII)), attached);
+            } finally {
+                RawIpcPeer.closeAll(attached);
+            }
+            master.send(RawIpcPeer.message(IpcMessage.Type.PING, 0, 0, 0));
+            RawIpcPeer.Received answer = master.receive(WAIT_MILLIS);
+            assertThat("what the worker answered the ping after it", answer != null && answer.is(IpcMessage.Type.PONG), is(true));
+            assertThat("the worker runs on", worker.isAlive(), is(true));
+        }
+    }
+
+    /** Starts a WhoAmI worker JVM whose master is the returned fake, once it has connected. */
+    private RawIpcPeer startWorker() throws Exception {
+        Path socket = dir.resolve("ipc.sock");
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.addAll(JdkSockets.JVM_FLAGS);
+        command.addAll(List.of("-Xmx32m", "-XX:TieredStopAtLevel=1", "-cp", location(WhoAmI.class) + File.pathSeparator + location(HerdWorker.class),
+                WhoAmI.class.getName()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("stderr").toFile())
+                .redirectOutput(dir.resolve("stdout").toFile());
+        builder.environment().putAll(java.util.Map.of("HERD_IPC", socket.toString(), "HERD_APP", "test", "HERD_INSTANCE", "0"));
+        try (IpcChannel.Listener listener = new IpcChannel.Listener(socket)) {
+            worker = builder.start();
+            return RawIpcPeer.accept(listener, WAIT_MILLIS);
+        }
+    }
+
+    private static String location(Class<?> type) throws Exception {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+}
