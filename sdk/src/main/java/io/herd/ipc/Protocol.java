@@ -9,7 +9,7 @@ import java.util.Properties;
  *
  * <p>Every channel starts with a HELLO from the worker, answered by a HELLO from the master.
  * Each carries the newest and the oldest protocol version its sender speaks and its herd
- * version; the channel speaks the newer of the two newest, unless that is older than either
+ * version; the channel speaks the older of the two newest, unless that is older than either
  * side's oldest, and then the side that sees it refuses the other with one line saying what to
  * rebuild or upgrade. Version 1 was the wire before the handshake: its workers send READY (or
  * anything but a HELLO) first, which is how they are told apart.
