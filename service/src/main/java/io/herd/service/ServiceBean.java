@@ -4,6 +4,7 @@ import io.herd.config.AppConfig;
 import io.herd.config.ConfigException;
 import io.herd.config.ConfigFile;
 import io.herd.config.HerdConfig;
+import io.herd.config.Settings;
 import io.herd.config.Words;
 import io.herd.engine.Cluster;
 import io.herd.engine.Master;
@@ -66,14 +67,13 @@ final class ServiceBean implements ServiceMXBean {
         if (stopped.containsKey(app)) throw new IllegalArgumentException("app '" + app + "' is stopped: startApp or deleteApp it first");
         // Through the configuration's own parser: what could be saved is checked as a file's line would be.
         Map<String, String> keys = new HashMap<>();
-        String prefix = "app." + app + ".";
-        keys.put(prefix + "jar", jar);
-        keys.put(prefix + "instances", Integer.toString(instances));
-        keys.put(prefix + "listen", "127.0.0.1:" + port);
-        if (mainClass != null && !mainClass.isEmpty()) keys.put(prefix + "main", mainClass);
+        keys.put(Settings.JAR.key(app), jar);
+        keys.put(Settings.INSTANCES.key(app), Integer.toString(instances));
+        keys.put(Settings.LISTEN.key(app), "127.0.0.1:" + port);
+        if (mainClass != null && !mainClass.isEmpty()) keys.put(Settings.MAIN.key(app), mainClass);
         if (args != null && !args.isEmpty()) {
             if (args.contains(null)) throw new IllegalArgumentException("an argument is null");
-            keys.put(prefix + "args", Words.join(args));
+            keys.put(Settings.ARGS.key(app), Words.join(args));
         }
         AppConfig parsed;
         try {

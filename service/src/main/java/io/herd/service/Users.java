@@ -1,6 +1,7 @@
 package io.herd.service;
 
 import io.herd.config.HerdConfig;
+import io.herd.config.Settings;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -44,9 +45,9 @@ final class Users {
     synchronized void prepare() throws IOException {
         if (!credentials.isEmpty()) return;
         Map<Role, byte[]> read = new EnumMap<>(Role.class);
-        read.put(Role.OPERATOR, credentials(Role.OPERATOR, passwordOf(config.password(), config.passwordFile(), "herd.jolokia.password")));
+        read.put(Role.OPERATOR, credentials(Role.OPERATOR, passwordOf(config.password(), config.passwordFile(), Settings.JOLOKIA_PASSWORD.key())));
         read.put(Role.MONITOR, credentials(Role.MONITOR,
-                passwordOf(config.monitorPassword(), config.monitorPasswordFile(), "herd.jolokia.monitor.password")));
+                passwordOf(config.monitorPassword(), config.monitorPasswordFile(), Settings.JOLOKIA_MONITOR_PASSWORD.key())));
         credentials = read;
     }
 
