@@ -194,7 +194,9 @@ public final class Cluster extends LifeCycle {
         }
         live.add(worker);
         LOG.log(Level.INFO, "{0}: launching{1}", worker.name(), worker.proxyAddress() == null ? "" : ", to listen on port " + worker.proxyAddress().getPort());
-        worker.startReader(config.readyTimeout());
+        // A second longer than the ready timeout: that is what reports and kills a worker that never
+        // connects; the reader's own deadline is only a backstop, and would report it twice.
+        worker.startReader(config.readyTimeout().plusSeconds(1));
         worker.process().onExit().thenRun(() -> post(() -> onExit(worker)));
         readiness.launched(worker);
         return worker;

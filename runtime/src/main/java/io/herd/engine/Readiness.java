@@ -52,8 +52,12 @@ final class Readiness {
         if (worker.state != WorkerState.LAUNCHING) return;
         PortOwnership seen = worker.lastPortCheck;
         String missed;
-        if (!config.proxied()) missed = "did not call ready()";
-        else if (seen == null || seen.verdict() == PortOwnership.Verdict.NOBODY_LISTENS) {
+        if (!config.proxied()) {
+            if (worker.saidHello()) missed = "did not call ready()";
+            else if (worker.connectedToIpc()) missed = "opened its IPC channel but never said HELLO";
+            // Most likely not a herd-sdk app at all, run in handoff dispatch by mistake.
+            else missed = "never opened its IPC channel (an app without herd-sdk needs dispatch = proxy)";
+        } else if (seen == null || seen.verdict() == PortOwnership.Verdict.NOBODY_LISTENS) {
             missed = "did not open its port " + worker.proxyAddress().getPort() + " (nor call ready())";
         } else missed = "was not seen to hold its port: " + seen.describe() + ",";
         String why = missed + " within " + config.readyTimeout().toMillis() + " ms";

@@ -112,6 +112,16 @@ final class Worker {
         return refusal;
     }
 
+    /** True once the worker's JVM has connected to its IPC channel. */
+    boolean connectedToIpc() {
+        return connected != null;
+    }
+
+    /** True once the worker's HELLO has been answered: from then on its channel carries work. */
+    boolean saidHello() {
+        return ipc != null;
+    }
+
     /** Starts the thread that waits for the JVM to connect, then reads its messages. */
     void startReader(Duration connectTimeout) {
         Thread reader = new Thread(cluster.fatalErrors().guarded(() -> readLoop(connectTimeout)), "herd-" + cluster.name() + "-" + instance + "-ipc");
@@ -292,7 +302,9 @@ final class Worker {
                 LOG.log(Level.DEBUG, "{0} does not use herd's SDK: no IPC channel", name());
                 return;
             }
-            LOG.log(Level.WARNING, "{0} never opened its IPC channel: {1}", name(), e.getMessage());
+            // Killed at its ready timeout (which said why), or exited: nothing more to report.
+            Level level = process.isAlive() ? Level.WARNING : Level.DEBUG;
+            LOG.log(level, "{0} never opened its IPC channel (an app without herd-sdk needs dispatch = proxy): {1}", name(), e.getMessage());
             cluster.post(() -> cluster.onChannelGone(this));
             return;
         }
