@@ -13,6 +13,8 @@ import java.util.Map;
  * @param name          the app's name: lower-case letters, digits and '-'
  * @param listen        the addresses the master accepts on for this app
  * @param instances     how many workers; the configured 0 ("one per CPU core") is already resolved
+ * @param spares        how many extra workers are kept ready out of rotation, to take a crashed
+ *                      worker's place at once, or to be taken first by a scale-up
  * @param jar           the app's jar, run with {@code -jar} unless {@code mainClass} is set; may be null
  * @param classpath     used with {@code mainClass} when there is no jar; may be empty
  * @param mainClass     may be null when {@code jar} names its own main class
@@ -42,6 +44,7 @@ public record AppConfig(
         String name,
         List<InetSocketAddress> listen,
         int instances,
+        int spares,
         Path jar,
         List<Path> classpath,
         String mainClass,
@@ -82,7 +85,7 @@ public record AppConfig(
 
     /** This app with another number of workers, as after a scale. */
     public AppConfig withInstances(int count) {
-        return new AppConfig(name, listen, count, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
+        return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
                 queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemoryBytes,
                 memoryCheckInterval, dispatch, proxy);
     }

@@ -342,6 +342,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 }
             }
             Integer reloadParallelism = value(name, keys, Settings.RELOAD_PARALLELISM);
+            Integer spares = value(name, keys, Settings.SPARES);
             AppConfig.Restart restart = new AppConfig.Restart(nonNull(value(name, keys, Settings.MAX_RESTARTS), 0),
                     value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_DELAY_MAX));
             if (restart.delay() != null && restart.maxDelay() != null && restart.maxDelay().compareTo(restart.delay()) < 0) {
@@ -354,7 +355,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             List<String> jvmOptions = value(name, keys, Settings.JVM_OPTIONS);
             List<String> args = value(name, keys, Settings.ARGS);
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
+            return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
                     queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory,
                     memoryCheck, dispatch, proxy);
         }

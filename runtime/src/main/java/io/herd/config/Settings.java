@@ -93,6 +93,10 @@ public final class Settings {
             "`host:port[, host:port...]`; `[::1]:8080` for IPv6 (required)");
     public static final Setting<AppConfig, Integer> INSTANCES = Setting.app("instances", "1", wholeNumber(0, MOST_INSTANCES),
             AppConfig::instances, "worker JVMs; `0` means one per CPU core");
+    public static final Setting<AppConfig, Integer> SPARES = Setting.app("spares", "0", wholeNumber(0, MOST_INSTANCES), AppConfig::spares,
+            "warm spares: extra workers started and made ready but kept out of rotation (state `spare`). A spare takes a crashed "
+                    + "worker's place at once, and a scale-up takes spares first; each is then replaced by a new spare. Spares have "
+                    + "their own instance indices (`HERD_INSTANCE`), after the serving workers', and keep them when they take a place");
     public static final Setting<AppConfig, Path> JAR = Setting.app("jar", null, path(), AppConfig::jar, "the app's jar, run with `-jar`");
     public static final Setting<AppConfig, List<Path>> CLASSPATH = Setting.app("classpath", null, classpath(),
             app -> app.classpath().isEmpty() ? null : app.classpath(), "instead of (or with) `jar`: the class path, with `main`");
@@ -170,7 +174,7 @@ public final class Settings {
             JMX_SSL_KEYSTORE_PASSWORD, JMX_SSL_KEYSTORE_PASSWORD_FILE, JOLOKIA_HOST, JOLOKIA_PORT, JOLOKIA_PASSWORD, JOLOKIA_PASSWORD_FILE,
             JOLOKIA_MONITOR_PASSWORD, JOLOKIA_MONITOR_PASSWORD_FILE, JOLOKIA_POLICY, JOLOKIA_SSL, JOLOKIA_SSL_KEYSTORE,
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
-            LISTEN, INSTANCES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
+            LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_PARALLELISM, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
             RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
             PROXY_THREADS);

@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * sets the rotation its {@link Dispatcher} balances connections over. The accept thread never
  * waits for it. Each job that separates cleanly is a class of its own, run on that thread:
  * <ul>
- * <li>{@link Instances}: which worker holds each instance index, and restarts after a crash;
+ * <li>{@link Instances}: which worker holds each instance index, the warm spares, and restarts
+ *     after a crash (a spare, when one runs, takes the crashed worker's place at once);
  * <li>{@link WorkerLauncher}: starts a worker's JVM, with its IPC socket and proxy port;
  * <li>{@link Readiness}: a launched worker until it is ready, or killed at ready.timeout;
  * <li>{@link HealthChecks}: CPU and memory samples, pings, max.memory;
@@ -97,6 +98,7 @@ public final class Cluster extends LifeCycle {
         health.start();
         post(() -> {
             for (int instance = 0; instance < config.instances(); instance++) instances.add();
+            instances.fillSpares();
         });
     }
 
@@ -293,7 +295,7 @@ public final class Cluster extends LifeCycle {
             // Proxy dispatch: relayed connections may finish first, within half the stop timeout.
             long drainDeadline = System.nanoTime() + Math.min(config.killTimeout().toNanos(), master.config().stopTimeout().toNanos() / 2);
             for (Worker worker : live) {
-                if (worker.state == WorkerState.ONLINE || worker.state == WorkerState.LAUNCHING) {
+                if (worker.state.running()) {
                     move(worker, WorkerState.STOPPING, "the app is stopping");
                     if (config.proxied()) retirement.drainThenStop(worker, true, drainDeadline);
                     else worker.requestShutdown();
@@ -331,8 +333,9 @@ public final class Cluster extends LifeCycle {
     // ---- what operators do: each blocks until done, one at a time -----------------------------
 
     /**
-     * Sets the number of instances: up starts workers at the lowest free indices; down drains the
-     * highest (out of rotation first, then a graceful stop).
+     * Sets the number of instances: up takes spares first, then starts workers at the lowest free
+     * indices, and new spares replace the ones taken; down drains the highest (out of rotation
+     * first, then a graceful stop), and the spares stay.
      *
      * @throws IllegalArgumentException outside 0 to {@code max.instances}; nothing changes
      * @throws IllegalStateException    while another operation runs ("busy: ...")
@@ -349,7 +352,8 @@ public final class Cluster extends LifeCycle {
     /**
      * Rolling reload: for each worker in turn, a replacement starts and comes online, then the old
      * worker leaves rotation and gets SIGTERM (SIGKILL after {@code kill.timeout}). A replacement
-     * that fails stops the reload there: the old workers keep serving.
+     * that fails stops the reload there: the old workers keep serving. Then the spares are
+     * replaced, all at once, each replacement ready before its old spare stops.
      */
     public OperationResult reload() {
         return operations.reload(false);

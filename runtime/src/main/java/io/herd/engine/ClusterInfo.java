@@ -9,6 +9,7 @@ import java.util.List;
  * @param dispatch  handoff (workers get the sockets) or proxy (the master relays the bytes)
  * @param instances how many workers it is configured to run
  * @param online    workers in rotation now
+ * @param spares    warm spares ready now, out of rotation ({@code spares}); not counted in {@code online}
  * @param accepted  connections the master accepted for it, in all
  * @param waiting   connections waiting now for a ready worker
  * @param dropped   connections closed unserved: the wait queue was full, or they waited too long
@@ -18,7 +19,7 @@ import java.util.List;
  * @param rssBytes  its workers' resident memory together, in bytes
  * @param workers   each worker, by instance
  */
-public record ClusterInfo(String app, String dispatch, int instances, int online, long accepted, long waiting, long dropped, long refused,
+public record ClusterInfo(String app, String dispatch, int instances, int online, int spares, long accepted, long waiting, long dropped, long refused,
                           long open, double cpuPercent, long rssBytes, List<WorkerInfo> workers) {
     public ClusterInfo {
         workers = List.copyOf(workers);

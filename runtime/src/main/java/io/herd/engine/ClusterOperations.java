@@ -69,9 +69,16 @@ final class ClusterOperations {
         int current = cluster.call(() -> cluster.instances().count());
         List<OperationResult.Step> steps = new ArrayList<>();
         if (target > current) {
+            // Spares first: a ready one is online at once. New spares replace the ones taken.
+            List<Worker> spares = new ArrayList<>();
             List<Worker> started = cluster.call(() -> {
                 List<Worker> workers = new ArrayList<>();
-                for (int i = current; i < target; i++) workers.add(cluster.instances().add().worker);
+                for (int i = current; i < target; i++) {
+                    Instances.Slot spare = cluster.instances().takeSpare("taken by " + name);
+                    if (spare != null) spares.add(spare.worker);
+                    workers.add(spare != null ? spare.worker : cluster.instances().add().worker);
+                }
+                cluster.instances().fillSpares();
                 return workers;
             });
             boolean allOnline = true;
@@ -79,7 +86,7 @@ final class ClusterOperations {
                 String failure = worker == null ? "no JVM could be started" : awaitOnline(worker);
                 allOnline &= failure == null;
                 steps.add(new OperationResult.Step(worker == null ? -1 : worker.instance, 0, worker == null ? 0 : worker.pid(),
-                        failure == null ? "started" : "failed: " + failure));
+                        failure != null ? "failed: " + failure : spares.contains(worker) ? "a spare took it" : "started"));
             }
             return result(name, allOnline, allOnline ? "scaled from " + current + " to " + target
                     : "scaled to " + target + " instances, but not every new worker came online (they are restarted as usual)", steps);
@@ -118,8 +125,10 @@ final class ClusterOperations {
                             + ": a replacement did not come online; the old workers keep serving", steps);
                 }
             }
-            return result(name, true, old.isEmpty() ? "no worker was online: nothing to reload"
-                    : "replaced " + old.size() + " worker" + (old.size() == 1 ? "" : "s"), steps);
+            boolean sparesReplaced = replaceSpares(graceful, steps);
+            return result(name, sparesReplaced, (old.isEmpty() ? "no worker was online: nothing to reload"
+                    : "replaced " + old.size() + " worker" + (old.size() == 1 ? "" : "s"))
+                    + (sparesReplaced ? "" : ", but a spare's replacement was not ready; the old spare stays"), steps);
         });
     }
 
@@ -190,20 +199,57 @@ final class ClusterOperations {
         return true;
     }
 
+    /**
+     * After a reload's serving workers, its spares are replaced too, or the next crash would bring
+     * the old code back into rotation. All at once: they serve nothing, so no capacity is at stake,
+     * and each replacement is ready before its old spare stops, so a crash meanwhile still finds a
+     * spare ready. A replacement that is not ready is stopped, and its old spare stays, as a
+     * reload's serving workers do.
+     *
+     * @return true when every spare was replaced
+     */
+    private boolean replaceSpares(boolean graceful, List<OperationResult.Step> steps) {
+        List<Worker> old = cluster.call(() -> cluster.instances().currentSpares().values().stream().filter(w -> w != null).toList());
+        List<Worker> fresh = cluster.call(() -> old.stream().map(w -> cluster.instances().launchReplacement(w.instance)).toList());
+        boolean all = true;
+        for (int i = 0; i < old.size(); i++) {
+            Worker spare = old.get(i);
+            Worker replacement = fresh.get(i);
+            String failure = replacement == null ? "no JVM could be started" : awaitOnline(replacement);
+            cluster.call(() -> {
+                if (failure != null) {
+                    if (replacement != null) cluster.retirement().retire(replacement, false);
+                } else {
+                    cluster.instances().swapIn(replacement, spare);
+                    cluster.retirement().retire(spare, graceful);
+                }
+                return null;
+            });
+            String outcome = failure != null ? "failed: the spare's replacement " + failure + "; the old spare stays" : awaitExit(spare);
+            all &= failure == null;
+            steps.add(new OperationResult.Step(spare.instance, spare.pid(), replacement == null ? 0 : replacement.pid(),
+                    failure != null ? outcome : outcome.equals("stopped") ? "spare replaced" : "spare replaced; the old spare " + outcome));
+        }
+        return all;
+    }
+
     OperationResult restart() {
         return exclusively("restart", () -> {
             String name = running.get();
+            Map<Integer, Worker> spares = new java.util.TreeMap<>();
             Map<Integer, Worker> before = cluster.call(() -> {
                 Map<Integer, Worker> workers = cluster.instances().current();
-                workers.values().forEach(worker -> {
-                    if (worker != null) cluster.retirement().retire(worker, false);
-                });
+                spares.putAll(cluster.instances().currentSpares());
+                for (Worker worker : workers.values()) if (worker != null) cluster.retirement().retire(worker, false);
+                for (Worker worker : spares.values()) if (worker != null) cluster.retirement().retire(worker, false);
                 return workers;
             });
             for (Worker worker : before.values()) if (worker != null) awaitExit(worker);
+            for (Worker worker : spares.values()) if (worker != null) awaitExit(worker);
             Map<Integer, Worker> after = cluster.call(() -> {
                 Map<Integer, Worker> workers = new java.util.TreeMap<>();
                 for (int instance : before.keySet()) workers.put(instance, cluster.instances().relaunch(instance));
+                for (int spare : spares.keySet()) cluster.instances().relaunch(spare); // spares too: an errored one is revived
                 return workers;
             });
             List<OperationResult.Step> steps = new ArrayList<>();

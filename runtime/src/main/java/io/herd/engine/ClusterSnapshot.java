@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 
 /**
  * What operators see of a cluster ({@link ClusterInfo}), whichever thread asks — JMX, Jolokia,
@@ -75,19 +76,23 @@ final class ClusterSnapshot {
 
     /** Event thread. */
     private ClusterInfo take() {
-        return of(cluster.config(), cluster.instances().slots(), cluster.liveWorkers(), cluster.dispatcher());
+        Instances instances = cluster.instances();
+        return of(cluster.config(), instances.slots(), instances.spareSlots(), cluster.liveWorkers(), cluster.dispatcher());
     }
 
-    /** The live workers, then the last worker of each instance that has none live, by instance. */
-    private static ClusterInfo of(AppConfig config, Map<Integer, Instances.Slot> slots, Collection<Worker> live, Dispatcher dispatcher) {
+    /** The live workers, then the last worker of each instance (or spare) that has none live, by instance. */
+    private static ClusterInfo of(AppConfig config, Map<Integer, Instances.Slot> slots, Map<Integer, Instances.Slot> spareSlots,
+                                  Collection<Worker> live, Dispatcher dispatcher) {
         List<WorkerInfo> workers = new ArrayList<>();
+        int spares = 0;
         for (Worker worker : live) {
-            Instances.Slot slot = slots.get(worker.instance);
+            Instances.Slot slot = slots.containsKey(worker.instance) ? slots.get(worker.instance) : spareSlots.get(worker.instance);
+            if (worker.state == WorkerState.SPARE) spares++;
             workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
                     slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.bytesIn(), worker.bytesOut(), worker.exitCode,
                     worker.cpuPercent, worker.rssBytes));
         }
-        for (Instances.Slot slot : slots.values()) {
+        for (Instances.Slot slot : Stream.concat(slots.values().stream(), spareSlots.values().stream()).toList()) {
             Worker last = slot.worker;
             if (last != null && !live.contains(last)) {
                 workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
@@ -102,7 +107,7 @@ final class ClusterSnapshot {
             rss += worker.rssBytes;
             cpu += worker.cpuPercent;
         }
-        return new ClusterInfo(config.name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), dispatcher.accepted(),
+        return new ClusterInfo(config.name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), spares, dispatcher.accepted(),
                 dispatcher.waiting(), dispatcher.dropped(), dispatcher.refused(), open, cpu, rss, workers);
     }
 }

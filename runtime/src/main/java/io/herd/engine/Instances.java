@@ -7,12 +7,23 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 /**
  * An app's instances, on its cluster's event thread: for each instance index, the worker holding
  * it now and its restart history; and the restarts after unexpected exits, with the back-off of
  * the {@link RestartPolicy}. An instance never has two workers: whatever takes a slot retires the
  * worker it held.
+ *
+ * <p>Warm spares ({@code spares}) are slots too, with indices of their own: one index space for
+ * both, the lowest free index for each new slot, so at start the serving workers hold 0 to n-1
+ * and the spares n onwards ({@code HERD_INSTANCE} is fixed at a worker's launch, so an index
+ * cannot follow a worker from one role to the other: the slot does). A spare's worker becomes
+ * {@link WorkerState#SPARE} when ready, out of rotation. When a serving worker exits unexpectedly,
+ * a spare's slot becomes a serving slot, its worker online at once, keeping its index; the
+ * crashed worker's slot becomes a spare slot, and is restarted by the restart policy, as a spare.
+ * So crash loops end errored as before, whichever role a slot has, and the number of spare slots
+ * stays {@code spares}. A scale-up takes spares first, then new spares are started.
  */
 final class Instances {
     /** Logs as the cluster it was split from, so operators' logging configuration still finds these lines. */
@@ -20,7 +31,10 @@ final class Instances {
 
     private final Cluster cluster;
     private final RestartPolicy restartPolicy;
+    /** The serving instances, by index: their workers go online, into rotation. */
     private final Map<Integer, Slot> slots = new TreeMap<>();
+    /** The spares, by index (never one of the serving instances'): their workers are kept ready out of rotation. */
+    private final Map<Integer, Slot> spareSlots = new TreeMap<>();
 
     /** An instance index and its history: the worker holding it now, its restarts. */
     static final class Slot {
@@ -41,23 +55,73 @@ final class Instances {
         this.restartPolicy = new RestartPolicy(cluster.config().restart());
     }
 
-    /** Every slot, by instance (read-only). */
+    /** Every serving slot, by instance (read-only). */
     Map<Integer, Slot> slots() {
         return Collections.unmodifiableMap(slots);
     }
 
+    /** Every spare slot, by instance (read-only). */
+    Map<Integer, Slot> spareSlots() {
+        return Collections.unmodifiableMap(spareSlots);
+    }
+
+    /** The serving instances: the app's size. */
     int count() {
         return slots.size();
     }
 
-    /** A new instance with the lowest free index, and its first worker. */
+    /** A new serving instance with the lowest free index, and its first worker. */
     Slot add() {
+        return addTo(slots);
+    }
+
+    /** Starts spares, each with the lowest free index, until there are {@code spares} of them (waiting or errored ones count). */
+    void fillSpares() {
+        while (spareSlots.size() < cluster.config().spares() && !cluster.isStopping()) addTo(spareSlots);
+    }
+
+    private Slot addTo(Map<Integer, Slot> role) {
         int instance = 0;
-        while (slots.containsKey(instance)) instance++;
+        while (slots.containsKey(instance) || spareSlots.containsKey(instance)) instance++;
         Slot slot = new Slot(instance);
-        slots.put(instance, slot);
+        role.put(instance, slot);
         launch(slot, true);
         return slot;
+    }
+
+    /** True when the worker's index is a spare's: ready, it becomes a spare rather than online. */
+    boolean holdsSpare(Worker worker) {
+        return spareSlots.containsKey(worker.instance);
+    }
+
+    /**
+     * A spare takes a serving place: its slot becomes a serving one, and its worker, when ready,
+     * goes online and into rotation now (one still launching goes online once ready). Ready spares
+     * are taken first, then launching ones, lowest index first.
+     *
+     * @param why what it takes the place of, for the log
+     * @return the slot taken, now serving; null when no spare runs
+     */
+    Slot takeSpare(String why) {
+        Slot taken = null;
+        for (Slot slot : spareSlots.values()) {
+            if (slot.worker == null || !cluster.isLive(slot.worker)) continue;
+            if (slot.worker.state == WorkerState.SPARE) {
+                taken = slot;
+                break;
+            }
+            if (taken == null && slot.worker.state == WorkerState.LAUNCHING) taken = slot;
+        }
+        if (taken == null) return null;
+        spareSlots.remove(taken.instance);
+        slots.put(taken.instance, taken);
+        if (taken.worker.state == WorkerState.SPARE) {
+            cluster.move(taken.worker, WorkerState.ONLINE, "a spare, " + why);
+            cluster.updateRotation();
+        } else {
+            LOG.log(Level.INFO, "{0}: a launching spare, {1}: online once ready", taken.worker.name(), why);
+        }
+        return taken;
     }
 
     /** Removes an instance: its worker leaves rotation and is stopped gracefully. */
@@ -74,26 +138,38 @@ final class Instances {
         return null;
     }
 
-    /** A replacement for the instance's worker; it takes the slot in {@link #swapIn} once online. */
+    /** A replacement for the instance's (or spare's) worker; it takes the slot in {@link #swapIn} once ready. */
     Worker launchReplacement(int instance) {
-        Slot slot = slots.get(instance);
+        Slot slot = slotOf(instance);
         return slot == null ? null : launch(slot, false);
     }
 
     /**
-     * The online replacement takes its instance's slot, in place of {@code old}, which the caller
+     * The ready replacement takes its instance's slot, in place of {@code old}, which the caller
      * retires next. Had the slot's worker changed meanwhile (old crashed and was restarted), that
-     * one is retired: the replacement is already online.
+     * one is retired: the replacement is already ready. Had the slot changed role meanwhile (old
+     * crashed, and a spare took its place), the replacement takes the role its slot has now: a
+     * spare replacement goes online; an online one is not kept in a spare's slot, whose pending
+     * restart brings its spare.
      */
     void swapIn(Worker fresh, Worker old) {
         Slot slot = slots.get(fresh.instance);
-        if (slot != null) take(slot, fresh, old);
-        else cluster.retirement().retire(fresh, true); // the instance was scaled away meanwhile
+        if (slot != null) {
+            if (fresh.state == WorkerState.SPARE) {
+                cluster.move(fresh, WorkerState.ONLINE, "a spare, takes its instance's place");
+                cluster.updateRotation();
+            }
+            take(slot, fresh, old);
+            return;
+        }
+        Slot spare = spareSlots.get(fresh.instance);
+        if (spare != null && fresh.state == WorkerState.SPARE) take(spare, fresh, old);
+        else cluster.retirement().retire(fresh, true); // the instance was scaled away meanwhile, or is a spare's now
     }
 
     /** Starts the slot's worker afresh (restart, or after an errored crash loop). */
     Worker relaunch(int instance) {
-        Slot slot = slots.get(instance);
+        Slot slot = slotOf(instance);
         if (slot == null) return null;
         slot.unstableRestarts = 0;
         slot.nextDelayMillis = 0;
@@ -108,9 +184,24 @@ final class Instances {
 
     /** The current worker of each instance (null where none is running), by instance. */
     Map<Integer, Worker> current() {
+        return currentOf(slots);
+    }
+
+    /** The current worker of each spare slot (null where none is running), by index. */
+    Map<Integer, Worker> currentSpares() {
+        return currentOf(spareSlots);
+    }
+
+    private Map<Integer, Worker> currentOf(Map<Integer, Slot> role) {
         Map<Integer, Worker> workers = new TreeMap<>();
-        slots.forEach((instance, slot) -> workers.put(instance, slot.worker != null && cluster.isLive(slot.worker) ? slot.worker : null));
+        role.forEach((instance, slot) -> workers.put(instance, slot.worker != null && cluster.isLive(slot.worker) ? slot.worker : null));
         return workers;
+    }
+
+    /** The slot with this index, serving or spare; null when there is none. */
+    Slot slotOf(int instance) {
+        Slot slot = slots.get(instance);
+        return slot != null ? slot : spareSlots.get(instance);
     }
 
     /**
@@ -143,10 +234,19 @@ final class Instances {
         slot.worker = worker;
     }
 
-    /** A worker exited without herd having asked: if it still held its slot, a restart is planned. */
+    /**
+     * A worker exited without herd having asked: if it still held its slot, a restart is planned.
+     * A serving worker's place is taken by a spare first, at once, when one runs: the crashed
+     * worker's slot is then a spare's, and its restart brings a new spare.
+     */
     void exitedUnexpectedly(Worker worker) {
-        Slot slot = slots.get(worker.instance);
-        if (slot != null && slot.worker == worker) scheduleRestart(slot, worker.aliveMillis());
+        Slot slot = slotOf(worker.instance);
+        if (slot == null || slot.worker != worker) return;
+        if (slots.get(worker.instance) == slot && takeSpare("takes the place of " + worker.name() + ", which exited unexpectedly") != null) {
+            slots.remove(slot.instance);
+            spareSlots.put(slot.instance, slot);
+        }
+        scheduleRestart(slot, worker.aliveMillis());
     }
 
     private void scheduleRestart(Slot slot, long aliveMillis) {
@@ -159,21 +259,21 @@ final class Instances {
             return;
         }
         slot.restarts++;
-        String plan = "restart " + slot.restarts + " in " + decision.delayMillis() + " ms";
+        String plan = "restart " + slot.restarts + " in " + decision.delayMillis() + " ms" + (spareSlots.get(slot.instance) == slot ? ", as a spare" : "");
         if (slot.worker != null) cluster.move(slot.worker, WorkerState.WAITING_RESTART, plan);
         else LOG.log(Level.INFO, "{0}#{1}: {2}", cluster.name(), Integer.toString(slot.instance), plan);
         // Runs only if it is still the slot's pending restart: anything that takes the slot meanwhile
         // (a reload's replacement, restart(), a scale-down) cancels or replaces it.
         AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
         self.set(cluster.later(() -> {
-            if (!cluster.isStopping() && slot.restart == self.get() && slots.get(slot.instance) == slot) launch(slot, true);
+            if (!cluster.isStopping() && slot.restart == self.get() && slotOf(slot.instance) == slot) launch(slot, true);
         }, decision.delayMillis()));
         slot.restart = self.get();
     }
 
     /** The app is stopping: pending restarts are cancelled, and the workers that waited for them stopped. */
     void cancelRestarts() {
-        for (Slot slot : slots.values()) {
+        for (Slot slot : Stream.concat(slots.values().stream(), spareSlots.values().stream()).toList()) {
             if (slot.restart == null) continue;
             slot.restart.cancel(false);
             slot.restart = null;

@@ -7,8 +7,9 @@ import java.lang.System.Logger.Level;
 
 /**
  * A launched worker until it is ready, on its cluster's event thread: its SDK's ready() puts it
- * online and in rotation — in proxy dispatch only once {@link PortWatch} finds its port its own —
- * and a worker not ready within ready.timeout is killed.
+ * online and in rotation — in proxy dispatch only once {@link PortWatch} finds its port its own;
+ * a spare's worker becomes a spare instead, out of rotation — and a worker not ready within
+ * ready.timeout is killed.
  */
 final class Readiness {
     /** Logs as the cluster it was split from, so operators' logging configuration still finds these lines. */
@@ -35,7 +36,10 @@ final class Readiness {
         else becomeOnline(worker);
     }
 
-    /** The worker is ready: online and in rotation (in proxy dispatch, once its port is its own). */
+    /**
+     * The worker is ready (in proxy dispatch, once its port is its own): online and in rotation,
+     * or, holding a spare's index, a spare out of rotation.
+     */
     void becomeOnline(Worker worker) {
         if (cluster.isStopping()) {
             cluster.move(worker, WorkerState.STOPPING, "ready while the app is stopping");
@@ -43,8 +47,12 @@ final class Readiness {
             return;
         }
         worker.onlineNanos = System.nanoTime();
-        cluster.move(worker, WorkerState.ONLINE, "ready after " + worker.aliveMillis() + " ms");
-        cluster.updateRotation();
+        if (cluster.instances().holdsSpare(worker)) {
+            cluster.move(worker, WorkerState.SPARE, "ready after " + worker.aliveMillis() + " ms; a spare, out of rotation");
+        } else {
+            cluster.move(worker, WorkerState.ONLINE, "ready after " + worker.aliveMillis() + " ms");
+            cluster.updateRotation();
+        }
         worker.online.complete(null);
     }
 

@@ -28,7 +28,7 @@ final class Retirement {
      * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
      */
     void retire(Worker worker, boolean graceful) {
-        if (worker.state != WorkerState.ONLINE && worker.state != WorkerState.LAUNCHING) return; // stopping or gone already
+        if (!worker.state.running()) return; // stopping or gone already
         String stop = graceful ? "asked to drain" : "SIGTERM";
         cluster.move(worker, WorkerState.STOPPING, config.proxied()
                 ? "out of rotation; its connections may finish within " + config.killTimeout().toMillis() + " ms, then " + stop

@@ -55,7 +55,7 @@ final class Worker {
     /** Set, under this worker's lock, when its port is no longer its own (proxy dispatch). */
     private boolean lostPort;
 
-    /** Completes when the worker is online; fails when it exits or times out first. */
+    /** Completes when the worker is ready (online, or a spare); fails when it exits or times out first. */
     final java.util.concurrent.CompletableFuture<Void> online = new java.util.concurrent.CompletableFuture<>();
     /** Completes with the exit code when its JVM has exited. */
     final java.util.concurrent.CompletableFuture<Integer> exit = new java.util.concurrent.CompletableFuture<>();

@@ -3,9 +3,10 @@ package io.herd.engine;
 /**
  * One worker as operators see it.
  *
- * @param instance       its instance index ({@code HERD_INSTANCE})
+ * @param instance       its instance index ({@code HERD_INSTANCE}); a spare's index follows the serving
+ *                       workers' at start, and stays its own when it takes a place
  * @param pid            its JVM's process id
- * @param state          launching, online, stopping, stopped, errored or waiting restart
+ * @param state          launching, online, spare, stopping, stopped, errored or waiting restart
  * @param uptimeMillis   time since it became ready (since launch while it is launching)
  * @param restarts       how many times its instance has been restarted after an unexpected exit
  * @param handedOff      connections the master handed (or relayed) to it, in all

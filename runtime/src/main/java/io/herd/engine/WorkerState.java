@@ -14,6 +14,11 @@ public enum WorkerState {
     LAUNCHING,
     /** Ready and in rotation: it gets new connections. */
     ONLINE,
+    /**
+     * A warm spare ({@code spares}): ready, but out of rotation, and gets no connections until it
+     * takes a place: a crashed worker's, or one a scale-up adds. It then goes online at once.
+     */
+    SPARE,
     /** Out of rotation and asked to stop; it finishes what it has. */
     STOPPING,
     /** Its JVM has exited. */
@@ -29,12 +34,18 @@ public enum WorkerState {
     private Set<WorkerState> next;
 
     static {
-        LAUNCHING.next = EnumSet.of(ONLINE, STOPPING, STOPPED);
+        LAUNCHING.next = EnumSet.of(ONLINE, SPARE, STOPPING, STOPPED);
         ONLINE.next = EnumSet.of(STOPPING, STOPPED);
+        SPARE.next = EnumSet.of(ONLINE, STOPPING, STOPPED);
         STOPPING.next = EnumSet.of(STOPPED);
         STOPPED.next = EnumSet.of(WAITING_RESTART, ERRORED);
         WAITING_RESTART.next = EnumSet.of(STOPPED);
         ERRORED.next = EnumSet.noneOf(WorkerState.class);
+    }
+
+    /** True while its JVM runs and herd has not asked it to stop: launching, online or spare. */
+    public boolean running() {
+        return this == LAUNCHING || this == ONLINE || this == SPARE;
     }
 
     public boolean canMoveTo(WorkerState target) {

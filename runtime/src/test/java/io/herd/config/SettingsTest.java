@@ -79,6 +79,7 @@ class SettingsTest {
 
                 app.web.listen = 127.0.0.1:18080, [::1]:18080
                 app.web.instances = 3
+                app.web.spares = 2
                 app.web.jar = app.jar
                 app.web.classpath = app.jar:lib dir
                 app.web.main = com.example.Outer$Main
