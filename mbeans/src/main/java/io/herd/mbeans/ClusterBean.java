@@ -24,7 +24,7 @@ import java.util.function.Consumer;
 /**
  * The {@link ClusterMXBean} of one engine cluster, and its JMX notifications:
  * <ul>
- *   <li>{@value #WORKER_STATE}: a worker changed state (launching, online, stopping, stopped);</li>
+ *   <li>{@value #WORKER_STATE}: a worker changed state (launching, online, spare, stopping, stopped);</li>
  *   <li>{@value #WORKER_RESTART}: a worker exited unexpectedly and will be restarted;</li>
  *   <li>{@value #WORKER_ERRORED}: an instance crashed too often in a row and is not restarted;</li>
  *   <li>{@value #OPERATION_STARTED}, {@value #OPERATION_FINISHED}, {@value #OPERATION_FAILED}:
@@ -137,6 +137,11 @@ public final class ClusterBean implements ClusterMXBean, AutoCloseable {
     @Override
     public int getOnline() {
         return cluster.info().online();
+    }
+
+    @Override
+    public int getSpares() {
+        return cluster.info().spares();
     }
 
     @Override

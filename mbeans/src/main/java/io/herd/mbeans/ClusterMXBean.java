@@ -23,6 +23,9 @@ public interface ClusterMXBean {
     @Description("Workers in rotation now: online, taking new connections.")
     int getOnline();
 
+    @Description("Warm spares ready now: started and ready, out of rotation (app.<name>.spares); not counted in Online.")
+    int getSpares();
+
     @Description("Connections the master accepted for this app since the service started.")
     long getAccepted();
 
@@ -42,11 +45,12 @@ public interface ClusterMXBean {
             + "bytes relayed in and out (proxy dispatch only), last exit code, CPU % and resident memory.")
     List<WorkerInfo> getWorkers();
 
-    @Description("The app's figures in one read: dispatch, instances, online, accepted, waiting, dropped, refused, and the workers.")
+    @Description("The app's figures in one read: dispatch, instances, online, spares, accepted, waiting, dropped, refused, and the workers.")
     ClusterInfo getStats();
 
-    @Description("Sets the number of workers: up starts new ones (lowest free instance indices) and waits until they are online; "
-            + "down drains the highest instances (out of rotation first, then a graceful stop). Refused outside 0..max.instances.")
+    @Description("Sets the number of workers: up takes ready spares first (online at once), then starts new ones (lowest free "
+            + "instance indices) and waits until they are online, and starts new spares for those taken; down drains the highest "
+            + "instances (out of rotation first, then a graceful stop), the spares stay. Refused outside 0..max.instances.")
     OperationResult scale(@Description(value = "The number of workers wanted, 0 to max.instances.", name = "instances") int instances);
 
     @Description("Scales relative to the current count: +3 adds three workers, -1 removes one.")
@@ -54,7 +58,8 @@ public interface ClusterMXBean {
 
     @Description("Zero-downtime rolling reload: one worker at a time, a replacement starts and comes online, then the old one "
             + "leaves rotation and gets SIGTERM (SIGKILL after kill.timeout; in proxy dispatch, after its connections end or kill.timeout passes). "
-            + "Stops at the first replacement that fails; the old workers keep serving.")
+            + "Stops at the first replacement that fails; the old workers keep serving. Then the spares are replaced, each "
+            + "replacement ready before its old spare stops.")
     OperationResult reload();
 
     @Description("Like reload, but each old worker is asked over IPC to finish its requests in flight, close idle connections and exit; "

@@ -76,6 +76,7 @@ class ClusterMBeanTest {
         assertThat(hello.getApp(), is("hello"));
         assertThat(hello.getOnline(), is(2));
         assertThat(hello.getInstances(), is(2));
+        assertThat("no spares are configured", hello.getSpares(), is(0));
         assertThat(hello.getRunningOperation(), is(emptyString()));
         assertThat(hello.getWorkers(), hasSize(2));
         for (WorkerInfo worker : hello.getWorkers()) {

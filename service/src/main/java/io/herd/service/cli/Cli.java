@@ -269,9 +269,9 @@ public final class Cli {
             out.println(toJson(apps));
             return DONE;
         }
-        Table table = new Table("APP", "INSTANCES", "ONLINE", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "REFUSED", "CPU", "MEMORY");
+        Table table = new Table("APP", "INSTANCES", "ONLINE", "SPARES", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "REFUSED", "CPU", "MEMORY");
         for (Map<?, ?> app : apps) {
-            table.row(app.get("app"), app.get("instances"), app.get("online"), app.get("open"), app.get("accepted"),
+            table.row(app.get("app"), app.get("instances"), app.get("online"), app.get("spares"), app.get("open"), app.get("accepted"),
                     app.get("waiting"), app.get("dropped"), app.get("refused"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
         }
         table.print(out);
@@ -325,8 +325,8 @@ public final class Cli {
             return DONE;
         }
         boolean proxied = "proxy".equals(stats.get("dispatch"));
-        out.printf("%s: %s instances, %s online, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%s%n", app,
-                stats.get("instances"), stats.get("online"), stats.get("dispatch"), stats.get("open"), stats.get("accepted"),
+        out.printf("%s: %s instances, %s online, %s spares, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%s%n", app,
+                stats.get("instances"), stats.get("online"), stats.get("spares"), stats.get("dispatch"), stats.get("open"), stats.get("accepted"),
                 stats.get("waiting"), stats.get("dropped"), proxied ? ", " + stats.get("refused") + " refused (proxy.max.connections)" : "");
         Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", proxied ? "RELAYED" : "HANDED", "OPEN",
                 "IN", "OUT", "LAST EXIT");
@@ -370,7 +370,7 @@ public final class Cli {
             sleepQuietly(200);
             Map<Object, Object> now = workerStates(jolokia, app);
             now.forEach((pid, state) -> {
-                if (!state.equals(seen.get(pid)) && (state.equals("online") || state.equals("stopping"))) out.println("  " + pid + " " + state);
+                if (!state.equals(seen.get(pid)) && (state.equals("online") || state.equals("spare") || state.equals("stopping"))) out.println("  " + pid + " " + state);
             });
             seen.forEach((pid, state) -> {
                 if (!now.containsKey(pid)) out.println("  " + pid + " stopped");

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsInAnyOrder;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 
@@ -29,10 +30,11 @@ class CliTest {
 
     @BeforeEach
     void start() throws Exception {
-        config = TestServices.helloConfig(2, Map.of("max.instances", "4"));
+        config = TestServices.helloConfig(2, Map.of("max.instances", "4", "spares", "1"));
         service = new HerdService(config);
         service.start();
-        Await.until("hello's 2 workers online", service.master().cluster("hello")::info, info -> info.online() >= 2, Duration.ofSeconds(60));
+        Await.until("hello's 2 workers online and its spare ready", service.master().cluster("hello")::info,
+                info -> info.online() >= 2 && info.spares() == 1, Duration.ofSeconds(60));
     }
 
     @AfterEach
@@ -54,8 +56,8 @@ class CliTest {
     void listAndStatsPrintAlignedTablesAndParseableJson() throws Exception {
         CliRunner.Run list = herd("list");
         assertThat(list.err(), list.exit(), is(0));
-        assertThat(list.out(), containsString("APP    INSTANCES  ONLINE"));
-        assertThat(list.out(), containsString("hello  2          2"));
+        assertThat(list.out(), containsString("APP    INSTANCES  ONLINE  SPARES"));
+        assertThat("2 instances, 2 online, 1 spare", list.out(), containsString("hello  2          2       1 "));
 
         CliRunner.Run json = herd("list", "--json");
         JSONArray apps = new JSONParser().parse(json.out(), JSONArray.class);
@@ -63,8 +65,13 @@ class CliTest {
 
         CliRunner.Run stats = herd("stats", "hello", "--json");
         JSONObject hello = new JSONParser().parse(stats.out(), JSONObject.class);
-        assertThat(((List<?>) hello.get("workers")).size(), is(2));
-        assertThat(herd("stats", "hello").out(), containsString("INSTANCE  PID"));
+        List<?> workers = (List<?>) hello.get("workers");
+        assertThat(workers.stream().map(worker -> ((Map<?, ?>) worker).get("state")).toList(), containsInAnyOrder("online", "online", "spare"));
+        assertThat(((Number) hello.get("spares")).intValue(), is(1));
+        String text = herd("stats", "hello").out();
+        assertThat(text, containsString("2 instances, 2 online, 1 spares"));
+        assertThat(text, containsString("INSTANCE  PID"));
+        assertThat(text, containsString(" spare "));
     }
 
     @Test
