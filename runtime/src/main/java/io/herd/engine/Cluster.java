@@ -364,7 +364,7 @@ public final class Cluster extends LifeCycle {
         return operations.reload(true);
     }
 
-    /** Stops every worker, then starts them all again: not zero-downtime, like {@code pm2 restart}. */
+    /** Stops every worker, spares too, then starts them all again: not zero-downtime, like {@code pm2 restart}. */
     public OperationResult restart() {
         return operations.restart();
     }

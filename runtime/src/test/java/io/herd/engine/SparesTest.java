@@ -13,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsInAnyOrder;
 import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
@@ -47,9 +48,9 @@ class SparesTest {
     @Test
     void aKilledWorkersPlaceIsTakenByTheReadySpareAtOnceAndNoRequestFails() throws Exception {
         try (TestCluster herd = TestCluster.start(1, Map.of("spares", "1"))) {
-            ClusterInfo before = awaitReady(herd, 1, 1);
-            WorkerInfo serving = the(before, "online");
-            WorkerInfo spare = the(before, "spare");
+            ServingAndSpare before = ServingAndSpare.awaited(herd);
+            WorkerInfo serving = before.serving();
+            WorkerInfo spare = before.spare();
             for (int i = 0; i < 20; i++) assertThat(Reply.ask(herd.port).pid(), is(serving.pid()));
 
             ProcessHandle.of(serving.pid()).orElseThrow().destroyForcibly(); // kill -9, and ask again at once
@@ -73,7 +74,7 @@ class SparesTest {
     @Test
     void aScaleUpTakesTheSpareFirstAndANewSpareReplacesItAndAScaleDownKeepsTheSpares() throws Exception {
         try (TestCluster herd = TestCluster.start(1, Map.of("spares", "1"))) {
-            WorkerInfo spare = the(awaitReady(herd, 1, 1), "spare");
+            WorkerInfo spare = ServingAndSpare.awaited(herd).spare();
 
             OperationResult up = herd.cluster.scale(2);
 
@@ -97,18 +98,18 @@ class SparesTest {
     @Test
     void aReloadReplacesTheSparesToo() throws Exception {
         try (TestCluster herd = TestCluster.start(1, Map.of("spares", "1"))) {
-            ClusterInfo before = awaitReady(herd, 1, 1);
-            WorkerInfo serving = the(before, "online");
-            WorkerInfo spare = the(before, "spare");
+            ServingAndSpare before = ServingAndSpare.awaited(herd);
+            long serving = before.serving().pid();
+            WorkerInfo spare = before.spare();
 
             OperationResult reload = herd.cluster.reload();
 
             assertThat(reload.toString(), reload.succeeded(), is(true));
             assertThat(reload.workers().stream().map(OperationResult.Step::outcome).toList(), containsInAnyOrder("replaced", "spare replaced"));
             ClusterInfo after = awaitReady(herd, 1, 1);
-            assertThat(the(after, "spare").pid(), is(not(oneOf(serving.pid(), spare.pid()))));
+            assertThat(the(after, "spare").pid(), is(not(oneOf(serving, spare.pid()))));
             assertThat(the(after, "spare").instance(), is(spare.instance()));
-            assertThat(the(after, "online").pid(), is(not(oneOf(serving.pid(), spare.pid()))));
+            assertThat(the(after, "online").pid(), is(not(oneOf(serving, spare.pid()))));
             assertThat("the old spare's JVM has exited", ProcessHandle.of(spare.pid()).filter(ProcessHandle::isAlive).isPresent(), is(false));
         }
     }
@@ -129,15 +130,35 @@ class SparesTest {
             assertThat(Reply.ask(herd.port).instance(), is(0));
             List<WorkerEvent> plans = events.stream().filter(e -> e.to() == WorkerState.WAITING_RESTART).toList();
             assertThat(plans, is(not(empty())));
-            assertThat(plans.stream().map(WorkerEvent::reason).toList(), everyItem(org.hamcrest.Matchers.endsWith(", as a spare")));
+            assertThat(plans.stream().map(WorkerEvent::reason).toList(), everyItem(endsWith(", as a spare")));
             assertThat("instance 1 never served", events.stream().filter(e -> e.to() == WorkerState.ONLINE).toList(), is(empty()));
         }
+    }
+
+    @Test
+    void aStoppingAppStopsItsSpareAsGracefullyAsItsWorkers() throws Exception {
+        TestCluster herd = TestCluster.start(1, Map.of("spares", "1"));
+        try (herd) {
+            awaitReady(herd, 1, 1);
+        }
+        ClusterInfo stopped = herd.info();
+        assertThat(stopped.workers().stream().map(WorkerInfo::state).toList(), containsInAnyOrder("stopped", "stopped"));
+        assertThat("asked to stop, not killed at the stop timeout", stopped.workers().stream().map(WorkerInfo::lastExitCode).toList(),
+                everyItem(is(0)));
     }
 
     /** Waits until {@code online} workers are online and {@code spares} spares ready, and nothing else runs. */
     private static ClusterInfo awaitReady(TestCluster herd, int online, int spares) throws InterruptedException {
         return herd.awaitInfo(online + " online and " + spares + " spares, and no other worker", info -> info.online() == online
                 && info.spares() == spares && info.workers().size() == online + spares);
+    }
+
+    /** The one worker online and the one spare of an app of one instance and one spare, once both are ready. */
+    private record ServingAndSpare(WorkerInfo serving, WorkerInfo spare) {
+        static ServingAndSpare awaited(TestCluster herd) throws InterruptedException {
+            ClusterInfo ready = awaitReady(herd, 1, 1);
+            return new ServingAndSpare(the(ready, "online"), the(ready, "spare"));
+        }
     }
 
     /** The one worker in {@code state}. */
