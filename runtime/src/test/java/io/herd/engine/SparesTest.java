@@ -136,6 +136,23 @@ class SparesTest {
     }
 
     @Test
+    void inProxyDispatchASpareHoldsItsPortOutOfRotationAndTakesACrashedWorkersPlace() throws Exception {
+        try (TestCluster herd = ProxyTest.echo(1, Map.of("spares", "1"))) {
+            ServingAndSpare before = ServingAndSpare.awaited(herd);
+            for (int i = 0; i < 10; i++) assertThat(ProxyTest.exchange(herd.port, "before " + i), is("before " + i));
+            assertThat("nothing relayed to the spare", workerWithPid(herd.info(), before.spare().pid()).handedOff(), is(0L));
+
+            ProcessHandle.of(before.serving().pid()).orElseThrow().destroyForcibly();
+            for (int i = 0; i < 10; i++) assertThat(ProxyTest.exchange(herd.port, "after " + i), is("after " + i));
+
+            WorkerInfo promoted = workerWithPid(herd.info(), before.spare().pid());
+            assertThat(promoted.state(), is("online"));
+            assertThat("the spare relayed every exchange after the kill", promoted.handedOff(), is(10L));
+            awaitReady(herd, 1, 1);
+        }
+    }
+
+    @Test
     void aStoppingAppStopsItsSpareAsGracefullyAsItsWorkers() throws Exception {
         TestCluster herd = TestCluster.start(1, Map.of("spares", "1"));
         try (herd) {
