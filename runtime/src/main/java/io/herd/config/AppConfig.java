@@ -72,10 +72,12 @@ public record AppConfig(
     }
 
     /**
-     * The restart policy, PM2's: an exponential back-off from {@code delay}, ×1.5 per restart, up
-     * to {@code maxDelay}, back to {@code delay} once a worker stayed up 30 s; an instance that
-     * exits more than {@code maxRestarts} times in a row within {@code minUptime} of starting is
-     * errored instead of restarted.
+     * The restart policy. A worker that had been online at least {@code minUptime} exited stable
+     * and is restarted after {@code delay}, always. One that exits sooner, or never came online,
+     * is unstable: consecutive unstable exits wait ×1.5 longer each, up to {@code maxDelay}, and
+     * more than {@code maxRestarts} of them in a row leave the instance errored instead of
+     * restarted. A stable exit resets both. (PM2's exponential back-off grows over every exit
+     * and resets only after 30 s of stability; see the README.)
      */
     public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
     }

@@ -128,13 +128,13 @@ public final class Settings {
     public static final Setting<AppConfig, Integer> RELOAD_PARALLELISM = Setting.app("reload.parallelism", "1",
             wholeNumber(1, MOST_INSTANCES), AppConfig::reloadParallelism, "workers a reload replaces at once");
     public static final Setting<AppConfig, Integer> MAX_RESTARTS = Setting.app("max.restarts", "16", wholeNumber(0, 1_000_000),
-            app -> app.restart().maxRestarts(), "more unstable restarts (up less than `min.uptime`) in a row than this: `errored`");
+            app -> app.restart().maxRestarts(), "more unstable exits in a row than this (see `min.uptime`): `errored`, not restarted until an operator acts");
     public static final Setting<AppConfig, Duration> MIN_UPTIME = Setting.app("min.uptime", "1s", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().minUptime(), "a worker that exits sooner than this after it started counts as an unstable restart; `0`: none does");
+            app -> app.restart().minUptime(), "a worker that exits before it has been online this long, or that never came online, is unstable; `0`: only one that never came online is");
     public static final Setting<AppConfig, Duration> RESTART_DELAY = Setting.app("restart.delay", "100ms", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().delay(), "the first restart's delay, ×1.5 per restart, reset after 30 s up; `0` restarts at once");
+            app -> app.restart().delay(), "a stable worker (online at least `min.uptime`) is restarted after this, always; unstable exits in a row wait ×1.5 longer each, and a stable one resets that; `0` restarts at once");
     public static final Setting<AppConfig, Duration> RESTART_DELAY_MAX = Setting.app("restart.delay.max", "15s",
-            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(), "the longest restart delay (at least `restart.delay`)");
+            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(), "the longest the delay grows to over unstable exits in a row (at least `restart.delay`)");
     public static final Setting<AppConfig, Long> MAX_MEMORY = Setting.app("max.memory", "0", size(1L << 40), AppConfig::maxMemoryBytes,
             "e.g. `512M`: a worker whose resident memory passes it is replaced, replacement first; `0` for no limit").shownAs("none");
     public static final Setting<AppConfig, Duration> MEMORY_CHECK_INTERVAL = Setting.app("memory.check.interval", "30s",

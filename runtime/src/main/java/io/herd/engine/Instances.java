@@ -125,7 +125,7 @@ final class Instances {
         Worker worker = cluster.launch(slot.instance);
         if (intoSlot) {
             take(slot, worker, null);
-            if (worker == null) scheduleRestart(slot, 0);
+            if (worker == null) scheduleRestart(slot, RestartPolicy.NEVER_ONLINE);
         }
         return worker;
     }
@@ -146,14 +146,14 @@ final class Instances {
     /** A worker exited without herd having asked: if it still held its slot, a restart is planned. */
     void exitedUnexpectedly(Worker worker) {
         Slot slot = slots.get(worker.instance);
-        if (slot != null && slot.worker == worker) scheduleRestart(slot, worker.aliveMillis());
+        if (slot != null && slot.worker == worker) scheduleRestart(slot, RestartPolicy.onlineMillis(worker));
     }
 
-    private void scheduleRestart(Slot slot, long aliveMillis) {
-        RestartPolicy.Decision decision = restartPolicy.afterExit(slot, aliveMillis);
+    private void scheduleRestart(Slot slot, long onlineMillis) {
+        RestartPolicy.Decision decision = restartPolicy.afterExit(slot, onlineMillis);
         if (decision.errored()) {
-            String why = "crashed " + slot.unstableRestarts + " times in a row, each within " + restartPolicy.minUptimeMillis()
-                    + " ms of starting: not restarted until an operator acts (restart)";
+            String why = "crashed " + slot.unstableRestarts + " times in a row, each before it had been online " + restartPolicy.minUptimeMillis()
+                    + " ms: not restarted until an operator acts (restart)";
             if (slot.worker != null) cluster.move(slot.worker, WorkerState.ERRORED, why);
             else LOG.log(Level.ERROR, "{0}#{1} {2}", cluster.name(), Integer.toString(slot.instance), why);
             return;
