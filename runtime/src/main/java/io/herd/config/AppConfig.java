@@ -30,7 +30,7 @@ import java.util.Map;
  *                      is killed (SIGKILL) and restarted, and the connections it had not taken go
  *                      to other workers. Workers without the SDK (proxy dispatch) are not pinged
  * @param maxInstances  the most workers {@code scale} may ask for
- * @param reloadParallelism how many workers a rolling reload replaces at once
+ * @param reloadSurge   how many replacements a rolling reload runs at once, beyond the app's workers
  * @param restart       when a worker that exited unexpectedly is started again
  * @param maxMemoryBytes a worker whose resident memory (RSS) passes this is replaced, like in a
  *                      graceful reload; 0 for no limit
@@ -56,7 +56,7 @@ public record AppConfig(
         Duration killTimeout,
         Duration pingTimeout,
         int maxInstances,
-        int reloadParallelism,
+        ReloadSurge reloadSurge,
         Restart restart,
         long maxMemoryBytes,
         Duration memoryCheckInterval,
@@ -85,7 +85,7 @@ public record AppConfig(
     /** This app with another number of workers, as after a scale. */
     public AppConfig withInstances(int count) {
         return new AppConfig(name, listen, count, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
-                queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemoryBytes,
+                queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemoryBytes,
                 memoryCheckInterval, dispatch, proxy);
     }
 

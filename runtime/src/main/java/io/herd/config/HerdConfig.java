@@ -80,6 +80,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                           Path monitorPasswordFile, Path policy, Tls ssl) {
     }
 
+    private static final System.Logger LOG = System.getLogger(HerdConfig.class.getName());
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
     /** An app's name: it becomes part of keys, file names and MBean names, so nothing that could change their meaning. */
     private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
@@ -191,12 +192,14 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     problem(key, "no longer a setting: " + RETIRED_KEYS.get(key) + "; remove it");
                     continue;
                 }
-                if (app.matches() && Settings.app(app.group(2)) != null) {
+                Setting<AppConfig, ?> renamed = app.matches() && Settings.app(app.group(2)) == null ? Settings.renamedFrom(app.group(2)) : null;
+                if (app.matches() && (Settings.app(app.group(2)) != null || renamed != null)) {
                     if (!APP_NAME.matcher(app.group(1)).matches()) {
                         problem(key, "the app name '" + app.group(1) + "' must be " + APP_NAME_RULE);
                         continue;
                     }
-                    appKeys.computeIfAbsent(app.group(1), name -> new HashMap<>()).put(app.group(2), values.get(key));
+                    String name = renamed == null ? app.group(2) : readAsRenamed(key, renamed, app.group(1));
+                    if (name != null) appKeys.computeIfAbsent(app.group(1), any -> new HashMap<>()).put(name, values.get(key));
                 } else {
                     problem(key, "unknown key (service keys: " + String.join(", ", Settings.SERVICE.stream().map(Setting::key).toList())
                             + "; app keys: " + String.join(", ", Settings.APP.stream().map(Setting::key).toList()) + ")");
@@ -341,7 +344,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     problem(Settings.INSTANCES.key(name), instances + " is more than " + Settings.MAX_INSTANCES.key(name) + " (" + maxInstances + ")");
                 }
             }
-            Integer reloadParallelism = value(name, keys, Settings.RELOAD_PARALLELISM);
+            ReloadSurge reloadSurge = value(name, keys, Settings.RELOAD_SURGE);
             AppConfig.Restart restart = new AppConfig.Restart(nonNull(value(name, keys, Settings.MAX_RESTARTS), 0),
                     value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_DELAY_MAX));
             if (restart.delay() != null && restart.maxDelay() != null && restart.maxDelay().compareTo(restart.delay()) < 0) {
@@ -355,7 +358,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             List<String> args = value(name, keys, Settings.ARGS);
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
-                    queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory,
+                    queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemory,
                     memoryCheck, dispatch, proxy);
         }
 
@@ -392,6 +395,22 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
         private static boolean hasControlCharacter(String text) {
             return text.chars().anyMatch(Character::isISOControl);
+        }
+
+        /**
+         * A key under the name its setting had before: read as the setting's, with one warning,
+         * unless the file also sets the new name (then it is a problem: which one was meant?).
+         *
+         * @return the setting's name (after {@code app.<name>.}), or null when the key is not read
+         */
+        private String readAsRenamed(String key, Setting<AppConfig, ?> setting, String app) {
+            if (values.containsKey(setting.key(app))) {
+                problem(key, "the former name of " + setting.key(app) + ", which is set too: remove " + key);
+                return null;
+            }
+            LOG.log(System.Logger.Level.WARNING, "{0}: {1} is now {2}: read as such (herd save writes the new name)", source, key,
+                    setting.key(app));
+            return setting.name();
         }
 
         private void problem(String key, String what) {

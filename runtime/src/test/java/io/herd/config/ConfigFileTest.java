@@ -74,7 +74,7 @@ class ConfigFileTest {
                 app.web.kill.timeout = 6s
                 app.web.ping.timeout = 9s
                 app.web.max.instances = 9
-                app.web.reload.parallelism = 2
+                app.web.reload.surge = 2
                 app.web.max.restarts = 5
                 app.web.min.uptime = 2s
                 app.web.restart.delay = 250ms
