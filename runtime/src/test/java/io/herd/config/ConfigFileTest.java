@@ -167,6 +167,21 @@ class ConfigFileTest {
     }
 
     @Test
+    void saveWritesAFormerKeyUnderItsNewNameInPlace() throws Exception {
+        Files.createFile(home.resolve("app.jar"));
+        String before = """
+                app.web.listen = 127.0.0.1:18080
+                app.web.reload.parallelism = 2
+                app.web.jar = app.jar
+                """;
+        HerdConfig config = HerdConfig.load(write(before), home);
+        saved(config, List.of(config.app("web")), Set.of());
+        String after = Files.readString(config.source());
+        assertThat(changedLines(before, after), contains("app.web.reload.parallelism = 2 -> app.web.reload.surge = 2"));
+        assertThat(HerdConfig.load(config.source(), home).app("web"), is(config.app("web")));
+    }
+
+    @Test
     void appsAddedAreAppendedAndAppsDeletedAreRemoved() throws Exception {
         Files.createFile(home.resolve("app.jar"));
         String before = """
