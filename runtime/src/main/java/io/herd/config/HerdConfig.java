@@ -35,9 +35,13 @@ import java.util.regex.Pattern;
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
  * @param proxyThreads the selector threads relaying the bytes of apps in proxy dispatch
  * @param apps        the apps, by name
+ * @param warnings    what in the file still loads but should change (a key under its former name),
+ *                    one line each, for the service to log once its logging is set up: this class
+ *                    logs nothing, as logging must not start before the service has said where
+ *                    its log goes
  */
 public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
-                         Jmx jmx, int proxyThreads, List<AppConfig> apps) {
+                         Jmx jmx, int proxyThreads, List<AppConfig> apps, List<String> warnings) {
 
     /**
      * The JMX RMI connector, for JConsole or VisualVM on another host: off unless a port is set.
@@ -80,7 +84,6 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                           Path monitorPasswordFile, Path policy, Tls ssl) {
     }
 
-    private static final System.Logger LOG = System.getLogger(HerdConfig.class.getName());
     private static final Pattern APP_KEY = Pattern.compile("app\\.([^.]+)\\.(.+)");
     /** An app's name: it becomes part of keys, file names and MBean names, so nothing that could change their meaning. */
     private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
@@ -102,6 +105,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
     public HerdConfig {
         apps = List.copyOf(apps);
+        warnings = List.copyOf(warnings);
     }
 
     /**
@@ -172,6 +176,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         private final Path source;
         private final Path home;
         private final List<String> problems = new ArrayList<>();
+        private final List<String> warnings = new ArrayList<>();
 
         Parser(Map<String, String> values, Path source, Path home) {
             this.values = values;
@@ -231,7 +236,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps);
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
         }
 
         /**
@@ -398,7 +403,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         }
 
         /**
-         * A key under the name its setting had before: read as the setting's, with one warning,
+         * A key under the name its setting had before: read as the setting's, with one {@link #warnings warning},
          * unless the file also sets the new name (then it is a problem: which one was meant?).
          *
          * @return the setting's name (after {@code app.<name>.}), or null when the key is not read
@@ -408,8 +413,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 problem(key, "the former name of " + setting.key(app) + ", which is set too: remove " + key);
                 return null;
             }
-            LOG.log(System.Logger.Level.WARNING, "{0}: {1} is now {2}: read as such (herd save writes the new name)", source, key,
-                    setting.key(app));
+            warnings.add(source + ": " + key + " is now " + setting.key(app) + ": read as such (herd save writes the new name)");
             return setting.name();
         }
 

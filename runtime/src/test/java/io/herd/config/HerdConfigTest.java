@@ -283,8 +283,12 @@ class HerdConfigTest {
     }
 
     @Test
-    void reloadParallelismIsReadAsReloadSurgeButNotBesideIt() throws Exception {
-        assertThat(HerdConfig.load(write(APP + "app.web.reload.parallelism = 3\n"), home).app("web").reloadSurge(), is(new ReloadSurge(3, false)));
+    void reloadParallelismIsReadAsReloadSurgeWithOneWarningButNotBesideIt() throws Exception {
+        HerdConfig old = HerdConfig.load(write(APP + "app.web.reload.parallelism = 3\n"), home);
+        assertThat(old.app("web").reloadSurge(), is(new ReloadSurge(3, false)));
+        assertThat(old.warnings(), contains(home.resolve("herd.properties")
+                + ": app.web.reload.parallelism is now app.web.reload.surge: read as such (herd save writes the new name)"));
+        assertThat(HerdConfig.load(write(APP + "app.web.reload.surge = 3\n"), home).warnings(), is(List.of()));
         assertThat(problemsWith(APP + "app.web.reload.parallelism = 3\napp.web.reload.surge = 2\n"),
                 containsString("app.web.reload.parallelism: the former name of app.web.reload.surge, which is set too: remove app.web.reload.parallelism"));
         assertThat("its value is checked as reload.surge's", problemsWith(APP + "app.web.reload.parallelism = 0\n"),

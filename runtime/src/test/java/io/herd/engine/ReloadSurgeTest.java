@@ -1,12 +1,8 @@
 package io.herd.engine;
 
-import io.herd.config.HerdConfig;
-import io.herd.config.ReloadSurge;
-import io.herd.testapp.WhoAmI;
 import io.herd.testing.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -159,17 +155,6 @@ class ReloadSurgeTest {
             assertThat(after.workers().stream().map(WorkerInfo::pid).toList().subList(1, 3),
                     is(before.workers().stream().map(WorkerInfo::pid).toList().subList(1, 3)));
             assertThat(after.workers().getFirst().pid(), is(result.workers().getFirst().newPid()));
-        }
-    }
-
-    /** A configuration from before reload.surge: its reload.parallelism is read as reload.surge, with one warning saying so. */
-    @Test
-    void reloadParallelismStillLoadsAsReloadSurgeWithOneWarning() throws Exception {
-        try (LogCapture log = LogCapture.of(HerdConfig.class)) {
-            HerdConfig config = TestCluster.config("whoami", WhoAmI.class, 2, Map.of("reload.parallelism", "2"));
-
-            assertThat(config.app("whoami").reloadSurge(), is(new ReloadSurge(2, false)));
-            assertThat(log.warnings(), contains(containsString("app.whoami.reload.parallelism is now app.whoami.reload.surge")));
         }
     }
 }
