@@ -105,7 +105,7 @@ public final class ClusterBean implements ClusterMXBean, AutoCloseable {
         String outcome = event.result() != null ? event.result().toString() : event.error() != null ? event.operation() + ": " + event.error() : null;
         Notification notification = new Notification(type, name(event.app()), sequence.incrementAndGet(), event.at().toEpochMilli(),
                 event.app() + ": " + event.operation() + " " + event.phase().name().toLowerCase(java.util.Locale.ROOT)
-                        + (event.result() != null ? ": " + event.result().message() : event.error() != null ? ": " + event.error() : ""));
+                        + (event.result() != null ? ": " + event.result().summary() : event.error() != null ? ": " + event.error() : ""));
         notification.setUserData(outcome);
         notifications.sendNotification(notification);
     }

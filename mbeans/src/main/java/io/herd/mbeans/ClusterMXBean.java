@@ -56,10 +56,11 @@ public interface ClusterMXBean {
     @Description("Scales relative to the current count: +3 adds three workers, -1 removes one.")
     OperationResult scaleBy(@Description(value = "How many workers to add (positive) or remove (negative).", name = "delta") int delta);
 
-    @Description("Zero-downtime rolling reload: one worker at a time, a replacement starts and comes online, then the old one "
-            + "leaves rotation and gets SIGTERM (SIGKILL after kill.timeout; in proxy dispatch, after its connections end or kill.timeout passes). "
-            + "Stops at the first replacement that fails; the old workers keep serving. Then the spares are replaced, each "
-            + "replacement ready before its old spare stops.")
+    @Description("Zero-downtime rolling reload: up to reload.surge replacements start at once; as each comes online, the old worker it "
+            + "replaces leaves rotation and gets SIGTERM (SIGKILL after kill.timeout; in proxy dispatch, after its connections end or "
+            + "kill.timeout passes), and the next replacement starts. Stops at the first replacement that fails; the old workers not yet "
+            + "replaced keep serving. Then the spares are replaced, each replacement ready before its old spare stops. "
+            + "The result says how long it took (durationMillis).")
     OperationResult reload();
 
     @Description("Like reload, but each old worker is asked over IPC to finish its requests in flight, close idle connections and exit; "

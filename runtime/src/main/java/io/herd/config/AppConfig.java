@@ -32,7 +32,7 @@ import java.util.Map;
  *                      is killed (SIGKILL) and restarted, and the connections it had not taken go
  *                      to other workers. Workers without the SDK (proxy dispatch) are not pinged
  * @param maxInstances  the most workers {@code scale} may ask for
- * @param reloadParallelism how many workers a rolling reload replaces at once
+ * @param reloadSurge   how many replacements a rolling reload runs at once, beyond the app's workers
  * @param restart       when a worker that exited unexpectedly is started again
  * @param maxMemoryBytes a worker whose resident memory (RSS) passes this is replaced, like in a
  *                      graceful reload; 0 for no limit
@@ -59,7 +59,7 @@ public record AppConfig(
         Duration killTimeout,
         Duration pingTimeout,
         int maxInstances,
-        int reloadParallelism,
+        ReloadSurge reloadSurge,
         Restart restart,
         long maxMemoryBytes,
         Duration memoryCheckInterval,
@@ -75,10 +75,12 @@ public record AppConfig(
     }
 
     /**
-     * The restart policy, PM2's: an exponential back-off from {@code delay}, ×1.5 per restart, up
-     * to {@code maxDelay}, back to {@code delay} once a worker stayed up 30 s; an instance that
-     * exits more than {@code maxRestarts} times in a row within {@code minUptime} of starting is
-     * errored instead of restarted.
+     * The restart policy. A worker that had been online at least {@code minUptime} exited stable
+     * and is restarted after {@code delay}, always. One that exits sooner, or never came online,
+     * is unstable: consecutive unstable exits wait ×1.5 longer each, up to {@code maxDelay}, and
+     * more than {@code maxRestarts} of them in a row leave the instance errored instead of
+     * restarted. A stable exit resets both. (PM2's exponential back-off grows over every exit
+     * and resets only after 30 s of stability; see the README.)
      */
     public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
     }
@@ -86,7 +88,7 @@ public record AppConfig(
     /** This app with another number of workers, as after a scale. */
     public AppConfig withInstances(int count) {
         return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
-                queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemoryBytes,
+                queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemoryBytes,
                 memoryCheckInterval, dispatch, proxy);
     }
 

@@ -132,6 +132,7 @@ public final class ConfigFile {
                         + "(instances = 0 means one per core): scale it up, or stop it, before saving");
             }
         }
+        renameFormerKeys();
         Set<String> names = new LinkedHashSet<>(keep);
         for (AppConfig app : running) {
             names.add(app.name());
@@ -139,6 +140,29 @@ public final class ConfigFile {
         }
         for (String app : appsInFile()) {
             if (!names.contains(app)) entries.removeIf(entry -> entry.key != null && entry.key.startsWith(prefix(app)));
+        }
+    }
+
+    /**
+     * A line under a setting's former name ({@code app.web.reload.parallelism}) is rewritten in
+     * place under its name, with the value it had; where the file sets the new name too, the old
+     * line goes. So {@code save} writes only current names, and the warning on load stops.
+     */
+    private void renameFormerKeys() {
+        for (int i = 0; i < entries.size(); i++) {
+            Entry entry = entries.get(i);
+            if (entry.key == null || !entry.key.startsWith("app.") || entry.key.indexOf('.', 4) < 0) continue;
+            String app = entry.key.substring(4, entry.key.indexOf('.', 4));
+            String name = entry.key.substring(entry.key.indexOf('.', 4) + 1);
+            Setting<AppConfig, ?> setting = Settings.app(name) == null ? Settings.renamedFrom(name) : null;
+            if (setting == null) continue;
+            String current = setting.key(app);
+            if (entries.stream().anyMatch(other -> current.equals(other.key))) {
+                entries.remove(i--);
+                continue;
+            }
+            String value = load(String.join("\n", entry.lines)).getProperty(entry.key).trim();
+            entries.set(i, new Entry(current, List.of(escapeKey(current) + " = " + escapeValue(value))));
         }
     }
 

@@ -64,6 +64,25 @@ public final class Format<T> {
         }, Object::toString);
     }
 
+    /**
+     * A reload surge: a count from 1 to {@code most}, or a percentage from 1% to 100% of the
+     * app's instances ({@code 2}, {@code 25%}), as Kubernetes' maxSurge is written.
+     */
+    static Format<ReloadSurge> surge(int most) {
+        Format<Integer> count = wholeNumber(1, most);
+        Format<Integer> percentage = wholeNumber(1, 100);
+        String rule = "a count from 1 to " + most + " or a percentage from 1% to 100% (such as 2 or 25%)";
+        return new Format<>("1 to " + most + ", or 1% to 100%", (text, home) -> {
+            try {
+                return text.endsWith("%")
+                        ? new ReloadSurge(percentage.read(text.substring(0, text.length() - 1).strip(), home), true)
+                        : new ReloadSurge(count.read(text, home), false);
+            } catch (IllegalArgumentException e) {
+                throw invalid(text, rule);
+            }
+        }, ReloadSurge::toString);
+    }
+
     /** A port: {@code 0} for any free one only when {@code min} is 0. */
     static Format<Integer> port(int min) {
         return wholeNumber(min, 65535);

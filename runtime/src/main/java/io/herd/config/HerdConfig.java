@@ -35,9 +35,13 @@ import java.util.regex.Pattern;
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
  * @param proxyThreads the selector threads relaying the bytes of apps in proxy dispatch
  * @param apps        the apps, by name
+ * @param warnings    what in the file still loads but should change (a key under its former name),
+ *                    one line each, for the service to log once its logging is set up: this class
+ *                    logs nothing, as logging must not start before the service has said where
+ *                    its log goes
  */
 public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
-                         Jmx jmx, int proxyThreads, List<AppConfig> apps) {
+                         Jmx jmx, int proxyThreads, List<AppConfig> apps, List<String> warnings) {
 
     /**
      * The JMX RMI connector, for JConsole or VisualVM on another host: off unless a port is set.
@@ -101,6 +105,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
     public HerdConfig {
         apps = List.copyOf(apps);
+        warnings = List.copyOf(warnings);
     }
 
     /**
@@ -171,6 +176,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
         private final Path source;
         private final Path home;
         private final List<String> problems = new ArrayList<>();
+        private final List<String> warnings = new ArrayList<>();
 
         Parser(Map<String, String> values, Path source, Path home) {
             this.values = values;
@@ -191,12 +197,14 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     problem(key, "no longer a setting: " + RETIRED_KEYS.get(key) + "; remove it");
                     continue;
                 }
-                if (app.matches() && Settings.app(app.group(2)) != null) {
+                Setting<AppConfig, ?> renamed = app.matches() && Settings.app(app.group(2)) == null ? Settings.renamedFrom(app.group(2)) : null;
+                if (app.matches() && (Settings.app(app.group(2)) != null || renamed != null)) {
                     if (!APP_NAME.matcher(app.group(1)).matches()) {
                         problem(key, "the app name '" + app.group(1) + "' must be " + APP_NAME_RULE);
                         continue;
                     }
-                    appKeys.computeIfAbsent(app.group(1), name -> new HashMap<>()).put(app.group(2), values.get(key));
+                    String name = renamed == null ? app.group(2) : readAsRenamed(key, renamed, app.group(1));
+                    if (name != null) appKeys.computeIfAbsent(app.group(1), any -> new HashMap<>()).put(name, values.get(key));
                 } else {
                     problem(key, "unknown key (service keys: " + String.join(", ", Settings.SERVICE.stream().map(Setting::key).toList())
                             + "; app keys: " + String.join(", ", Settings.APP.stream().map(Setting::key).toList()) + ")");
@@ -228,7 +236,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps);
+            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
         }
 
         /**
@@ -341,7 +349,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                     problem(Settings.INSTANCES.key(name), instances + " is more than " + Settings.MAX_INSTANCES.key(name) + " (" + maxInstances + ")");
                 }
             }
-            Integer reloadParallelism = value(name, keys, Settings.RELOAD_PARALLELISM);
+            ReloadSurge reloadSurge = value(name, keys, Settings.RELOAD_SURGE);
             Integer spares = value(name, keys, Settings.SPARES);
             AppConfig.Restart restart = new AppConfig.Restart(nonNull(value(name, keys, Settings.MAX_RESTARTS), 0),
                     value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_DELAY_MAX));
@@ -356,7 +364,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             List<String> args = value(name, keys, Settings.ARGS);
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
-                    queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadParallelism, restart, maxMemory,
+                    queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemory,
                     memoryCheck, dispatch, proxy);
         }
 
@@ -393,6 +401,21 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
 
         private static boolean hasControlCharacter(String text) {
             return text.chars().anyMatch(Character::isISOControl);
+        }
+
+        /**
+         * A key under the name its setting had before: read as the setting's, with one {@link #warnings warning},
+         * unless the file also sets the new name (then it is a problem: which one was meant?).
+         *
+         * @return the setting's name (after {@code app.<name>.}), or null when the key is not read
+         */
+        private String readAsRenamed(String key, Setting<AppConfig, ?> setting, String app) {
+            if (values.containsKey(setting.key(app))) {
+                problem(key, "the former name of " + setting.key(app) + ", which is set too: remove " + key);
+                return null;
+            }
+            warnings.add(source + ": " + key + " is now " + setting.key(app) + ": read as such (herd save writes the new name)");
+            return setting.name();
         }
 
         private void problem(String key, String what) {

@@ -24,9 +24,11 @@ public final class Setting<C, T> {
     private final Format<T> format;
     private final Function<C, T> value;
     private final String doc;
+    /** The name it had before, which a file may still use; null when it never had another. */
+    private final String formerName;
 
     private Setting(String name, boolean perApp, String defaultValue, String shownDefault, Format<T> format, Function<C, T> value,
-                    String doc) {
+                    String doc, String formerName) {
         this.name = name;
         this.perApp = perApp;
         this.defaultValue = defaultValue;
@@ -34,6 +36,7 @@ public final class Setting<C, T> {
         this.format = format;
         this.value = value;
         this.doc = doc;
+        this.formerName = formerName;
     }
 
     /**
@@ -45,7 +48,7 @@ public final class Setting<C, T> {
      */
     static <T> Setting<HerdConfig, T> service(String key, String defaultValue, Format<T> format, Function<HerdConfig, T> value,
                                               String doc) {
-        return new Setting<>(key, false, defaultValue, null, format, value, doc);
+        return new Setting<>(key, false, defaultValue, null, format, value, doc, null);
     }
 
     /**
@@ -56,12 +59,26 @@ public final class Setting<C, T> {
      * @param value        where a loaded app keeps it; null there means "not set"
      */
     static <T> Setting<AppConfig, T> app(String name, String defaultValue, Format<T> format, Function<AppConfig, T> value, String doc) {
-        return new Setting<>(name, true, defaultValue, null, format, value, doc);
+        return new Setting<>(name, true, defaultValue, null, format, value, doc, null);
     }
 
     /** This setting, with its default shown in the README as {@code shown} (a default worked out at start, say). */
     Setting<C, T> shownAs(String shown) {
-        return new Setting<>(name, perApp, defaultValue, shown, format, value, doc);
+        return new Setting<>(name, perApp, defaultValue, shown, format, value, doc, formerName);
+    }
+
+    /**
+     * This setting, which was called {@code former} before (the part after {@code app.<name>.}
+     * for an app's): a file that still says {@code former} loads, with a warning, and
+     * {@code save} writes the new name.
+     */
+    Setting<C, T> formerly(String former) {
+        return new Setting<>(name, perApp, defaultValue, shownDefault, format, value, doc, former);
+    }
+
+    /** The name it had before ({@link #name()}'s form), or null. */
+    public String formerName() {
+        return formerName;
     }
 
     /** True for an {@code app.<name>.*} key. */

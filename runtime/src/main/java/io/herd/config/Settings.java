@@ -17,6 +17,7 @@ import static io.herd.config.Format.host;
 import static io.herd.config.Format.path;
 import static io.herd.config.Format.port;
 import static io.herd.config.Format.size;
+import static io.herd.config.Format.surge;
 import static io.herd.config.Format.text;
 import static io.herd.config.Format.wholeNumber;
 import static io.herd.config.Format.words;
@@ -129,16 +130,19 @@ public final class Settings {
                     + "workers. A busy app still answers: the SDK's reader thread does. Not for apps without the SDK");
     public static final Setting<AppConfig, Integer> MAX_INSTANCES = Setting.app("max.instances", "32", wholeNumber(1, MOST_INSTANCES),
             AppConfig::maxInstances, "the most `scale` may ask for (at least `instances`)");
-    public static final Setting<AppConfig, Integer> RELOAD_PARALLELISM = Setting.app("reload.parallelism", "1",
-            wholeNumber(1, MOST_INSTANCES), AppConfig::reloadParallelism, "workers a reload replaces at once");
+    /** Was {@code reload.parallelism} (batches of that many); a file that still says so loads, with a warning. */
+    public static final Setting<AppConfig, ReloadSurge> RELOAD_SURGE = Setting.app("reload.surge", "1", surge(MOST_INSTANCES),
+            AppConfig::reloadSurge, "replacements a reload runs at once, beyond the app's workers: a count, or a percentage of them "
+                    + "(rounded up, at least 1), as Kubernetes' maxSurge; each old worker leaves as its replacement comes online, "
+                    + "so capacity never drops. Formerly `reload.parallelism`").formerly("reload.parallelism");
     public static final Setting<AppConfig, Integer> MAX_RESTARTS = Setting.app("max.restarts", "16", wholeNumber(0, 1_000_000),
-            app -> app.restart().maxRestarts(), "more unstable restarts (up less than `min.uptime`) in a row than this: `errored`");
+            app -> app.restart().maxRestarts(), "more unstable exits in a row than this (see `min.uptime`): `errored`, not restarted until an operator acts");
     public static final Setting<AppConfig, Duration> MIN_UPTIME = Setting.app("min.uptime", "1s", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().minUptime(), "a worker that exits sooner than this after it started counts as an unstable restart; `0`: none does");
+            app -> app.restart().minUptime(), "a worker that exits before it has been online this long, or that never came online, is unstable; `0`: only one that never came online is");
     public static final Setting<AppConfig, Duration> RESTART_DELAY = Setting.app("restart.delay", "100ms", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().delay(), "the first restart's delay, ×1.5 per restart, reset after 30 s up; `0` restarts at once");
+            app -> app.restart().delay(), "a stable worker (online at least `min.uptime`) is restarted after this, always; unstable exits in a row wait ×1.5 longer each, and a stable one resets that; `0` restarts at once");
     public static final Setting<AppConfig, Duration> RESTART_DELAY_MAX = Setting.app("restart.delay.max", "15s",
-            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(), "the longest restart delay (at least `restart.delay`)");
+            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(), "the longest the delay grows to over unstable exits in a row (at least `restart.delay`)");
     public static final Setting<AppConfig, Long> MAX_MEMORY = Setting.app("max.memory", "0", size(1L << 40), AppConfig::maxMemoryBytes,
             "e.g. `512M`: a worker whose resident memory passes it is replaced, replacement first; `0` for no limit").shownAs("none");
     public static final Setting<AppConfig, Duration> MEMORY_CHECK_INTERVAL = Setting.app("memory.check.interval", "30s",
@@ -175,7 +179,7 @@ public final class Settings {
             JOLOKIA_MONITOR_PASSWORD, JOLOKIA_MONITOR_PASSWORD_FILE, JOLOKIA_POLICY, JOLOKIA_SSL, JOLOKIA_SSL_KEYSTORE,
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
             LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
-            KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_PARALLELISM, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
+            KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
             RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
             PROXY_THREADS);
 
@@ -204,6 +208,14 @@ public final class Settings {
     public static Setting<AppConfig, ?> app(String name) {
         if (name.startsWith("env.")) return ENV;
         return APP.stream().filter(setting -> setting.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /**
+     * The app setting that was called {@code name} before (the key after {@code app.<name>.}),
+     * or null: {@code reload.parallelism} is {@link #RELOAD_SURGE}.
+     */
+    public static Setting<AppConfig, ?> renamedFrom(String name) {
+        return APP.stream().filter(setting -> name.equals(setting.formerName())).findFirst().orElse(null);
     }
 
     /**

@@ -350,10 +350,11 @@ public final class Cluster extends LifeCycle {
     }
 
     /**
-     * Rolling reload: for each worker in turn, a replacement starts and comes online, then the old
-     * worker leaves rotation and gets SIGTERM (SIGKILL after {@code kill.timeout}). A replacement
-     * that fails stops the reload there: the old workers keep serving. Then the spares are
-     * replaced, all at once, each replacement ready before its old spare stops.
+     * Rolling reload: up to {@code reload.surge} replacements start at once; as each comes online,
+     * the worker it replaces leaves rotation and gets SIGTERM (SIGKILL after {@code kill.timeout}),
+     * and the next replacement starts. A replacement that fails stops the reload there: it is
+     * killed, and the old workers not yet replaced keep serving. Then the spares are replaced,
+     * all at once, each replacement ready before its old spare stops.
      */
     public OperationResult reload() {
         return operations.reload(false);

@@ -28,7 +28,7 @@ import java.util.function.Supplier;
 final class ClusterOperations {
     private static final System.Logger LOG = System.getLogger(ClusterOperations.class.getName());
     /** Slack on top of the app's own timeouts, for the JVM to start or be reaped. */
-    private static final long MARGIN_MILLIS = 10_000;
+    static final long MARGIN_MILLIS = 10_000;
 
     private final Cluster cluster;
     private final AtomicReference<String> running = new AtomicReference<>();
@@ -109,22 +109,20 @@ final class ClusterOperations {
         return result(name, true, "already " + current + " instances", steps);
     }
 
+    /**
+     * A rolling reload (see {@link RollingReplacement}): up to reload.surge replacements start at
+     * once, and each old worker leaves as its replacement comes online.
+     */
     OperationResult reload(boolean graceful) {
         return exclusively(graceful ? "gracefulReload" : "reload", () -> {
             String name = running.get();
             List<Worker> old = cluster.call(() -> cluster.instances().online());
-            List<OperationResult.Step> steps = new ArrayList<>();
-            int parallelism = cluster.config().reloadParallelism();
-            for (int first = 0; first < old.size(); first += parallelism) {
-                List<Worker> batch = old.subList(first, Math.min(old.size(), first + parallelism));
-                if (!replace(batch, graceful, steps)) {
-                    for (Worker untouched : old.subList(first + batch.size(), old.size())) {
-                        steps.add(new OperationResult.Step(untouched.instance, untouched.pid(), 0, "not attempted"));
-                    }
-                    return result(name, false, "stopped at instance " + batch.getFirst().instance
-                            + ": a replacement did not come online; the old workers keep serving", steps);
-                }
+            int instances = cluster.call(() -> cluster.instances().count());
+            RollingReplacement rollout = new RollingReplacement(cluster, graceful);
+            if (!rollout.run(old, cluster.config().reloadSurge().workers(instances))) {
+                return result(name, false, rollout.failure(), rollout.steps());
             }
+            List<OperationResult.Step> steps = new ArrayList<>(rollout.steps());
             boolean sparesReplaced = replaceSpares(graceful, steps);
             return result(name, sparesReplaced, (old.isEmpty() ? "no worker was online: nothing to reload"
                     : "replaced " + old.size() + " worker" + (old.size() == 1 ? "" : "s"))
@@ -146,57 +144,18 @@ final class ClusterOperations {
             if (!cluster.call(() -> cluster.instances().online().contains(worker))) return;
             LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
                     worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+            long start = System.nanoTime();
             started(name);
-            List<OperationResult.Step> steps = new ArrayList<>();
-            boolean replaced = replace(List.of(worker), true, steps);
+            RollingReplacement replacement = new RollingReplacement(cluster, true);
+            boolean replaced = replacement.run(List.of(worker), 1);
             cluster.call(() -> {
                 ended.accept(replaced);
                 return null;
             });
-            ended(result(name, replaced, replaced ? "replaced" : "the replacement did not come online", steps));
+            ended(result(name, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start)));
         } finally {
             running.set(null);
         }
-    }
-
-    /**
-     * Replaces the workers of one batch: their replacements start and come online, then the old
-     * ones leave rotation and stop. When a replacement fails, the whole batch's replacements are
-     * stopped and the old workers stay.
-     *
-     * @return true when every worker of the batch was replaced
-     */
-    private boolean replace(List<Worker> batch, boolean graceful, List<OperationResult.Step> steps) {
-        List<Worker> fresh = cluster.call(() -> batch.stream().map(w -> cluster.instances().launchReplacement(w.instance)).toList());
-        List<String> failures = new ArrayList<>();
-        for (Worker replacement : fresh) failures.add(replacement == null ? "no JVM could be started" : awaitOnline(replacement));
-        if (failures.stream().anyMatch(failure -> failure != null)) {
-            cluster.call(() -> {
-                for (Worker replacement : fresh) if (replacement != null) cluster.retirement().retire(replacement, false);
-                return null;
-            });
-            for (int i = 0; i < batch.size(); i++) {
-                Worker replacement = fresh.get(i);
-                String failure = failures.get(i);
-                steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), replacement == null ? 0 : replacement.pid(),
-                        failure != null ? "failed: the replacement " + failure + "; the old worker keeps serving"
-                                : "rolled back: another replacement in its batch failed; the old worker keeps serving"));
-            }
-            return false;
-        }
-        cluster.call(() -> {
-            for (int i = 0; i < batch.size(); i++) {
-                cluster.instances().swapIn(fresh.get(i), batch.get(i));
-                cluster.retirement().retire(batch.get(i), graceful);
-            }
-            return null;
-        });
-        for (int i = 0; i < batch.size(); i++) {
-            String stopped = awaitExit(batch.get(i));
-            steps.add(new OperationResult.Step(batch.get(i).instance, batch.get(i).pid(), fresh.get(i).pid(),
-                    stopped.equals("stopped") ? "replaced" : "replaced; the old worker " + stopped));
-        }
-        return true;
     }
 
     /**
@@ -273,10 +232,11 @@ final class ClusterOperations {
                     + "; try again when it has finished");
         }
         try {
+            long start = System.nanoTime();
             started(name);
             OperationResult result;
             try {
-                result = operation.get();
+                result = operation.get().took(millisSince(start));
             } catch (RuntimeException e) {
                 cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
                 throw e;
@@ -300,7 +260,11 @@ final class ClusterOperations {
     }
 
     private OperationResult result(String name, boolean succeeded, String message, List<OperationResult.Step> steps) {
-        return new OperationResult(name, succeeded, message, steps);
+        return new OperationResult(name, succeeded, message, steps, 0);
+    }
+
+    private static long millisSince(long startNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
     /** Null once online; otherwise why not. */
@@ -314,7 +278,8 @@ final class ClusterOperations {
         return failure == null ? "stopped" : failure;
     }
 
-    private static String await(CompletableFuture<?> future, long timeoutMillis, String what) {
+    /** Null once {@code future} completed normally (within {@code timeoutMillis} and a margin); otherwise why not. */
+    static String await(CompletableFuture<?> future, long timeoutMillis, String what) {
         try {
             future.get(timeoutMillis + MARGIN_MILLIS, TimeUnit.MILLISECONDS);
             return null;

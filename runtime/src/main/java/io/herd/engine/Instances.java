@@ -216,7 +216,7 @@ final class Instances {
         Worker worker = cluster.launch(slot.instance);
         if (intoSlot) {
             take(slot, worker, null);
-            if (worker == null) scheduleRestart(slot, 0);
+            if (worker == null) scheduleRestart(slot, RestartPolicy.NEVER_ONLINE);
         }
         return worker;
     }
@@ -246,14 +246,14 @@ final class Instances {
             slots.remove(slot.instance);
             spareSlots.put(slot.instance, slot);
         }
-        scheduleRestart(slot, worker.aliveMillis());
+        scheduleRestart(slot, RestartPolicy.onlineMillis(worker));
     }
 
-    private void scheduleRestart(Slot slot, long aliveMillis) {
-        RestartPolicy.Decision decision = restartPolicy.afterExit(slot, aliveMillis);
+    private void scheduleRestart(Slot slot, long onlineMillis) {
+        RestartPolicy.Decision decision = restartPolicy.afterExit(slot, onlineMillis);
         if (decision.errored()) {
-            String why = "crashed " + slot.unstableRestarts + " times in a row, each within " + restartPolicy.minUptimeMillis()
-                    + " ms of starting: not restarted until an operator acts (restart)";
+            String why = "crashed " + slot.unstableRestarts + " times in a row, each before it had been online " + restartPolicy.minUptimeMillis()
+                    + " ms: not restarted until an operator acts (restart)";
             if (slot.worker != null) cluster.move(slot.worker, WorkerState.ERRORED, why);
             else LOG.log(Level.ERROR, "{0}#{1} {2}", cluster.name(), Integer.toString(slot.instance), why);
             return;

@@ -9,10 +9,21 @@ import java.util.List;
  * @param succeeded true when every step succeeded
  * @param message   one line for operators: what happened, or why it stopped
  * @param workers   each step's outcome, in order
+ * @param durationMillis how long it took, from its start to its end
  */
-public record OperationResult(String operation, boolean succeeded, String message, List<Step> workers) {
+public record OperationResult(String operation, boolean succeeded, String message, List<Step> workers, long durationMillis) {
     public OperationResult {
         workers = List.copyOf(workers);
+    }
+
+    /** This result, having taken {@code millis}: set once the operation has ended. */
+    OperationResult took(long millis) {
+        return new OperationResult(operation, succeeded, message, workers, millis);
+    }
+
+    /** The message with the time it took: "replaced 2 workers in 840 ms", "stopped at ... (after 3120 ms)". */
+    public String summary() {
+        return message + (succeeded ? " in " + durationMillis + " ms" : " (after " + durationMillis + " ms)");
     }
 
     /**
@@ -28,7 +39,7 @@ public record OperationResult(String operation, boolean succeeded, String messag
 
     @Override
     public String toString() {
-        StringBuilder text = new StringBuilder(operation).append(": ").append(message);
+        StringBuilder text = new StringBuilder(operation).append(": ").append(summary());
         for (Step step : workers) {
             text.append("\n  #").append(step.instance()).append(' ');
             if (step.oldPid() != 0) text.append("pid ").append(step.oldPid());

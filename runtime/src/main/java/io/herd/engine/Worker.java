@@ -268,7 +268,7 @@ final class Worker {
         lastSampleNanos = nanos;
     }
 
-    /** Time since its JVM was started: what the restart policy judges stability by. */
+    /** Time since its JVM was started. */
     long aliveMillis() {
         return (System.nanoTime() - launchedNanos) / 1_000_000;
     }

@@ -74,7 +74,7 @@ class ConfigFileTest {
                 app.web.kill.timeout = 6s
                 app.web.ping.timeout = 9s
                 app.web.max.instances = 9
-                app.web.reload.parallelism = 2
+                app.web.reload.surge = 2
                 app.web.max.restarts = 5
                 app.web.min.uptime = 2s
                 app.web.restart.delay = 250ms
@@ -164,6 +164,21 @@ class ConfigFileTest {
 
         saved(config, List.of(config.app("web").withInstances(3)), Set.of());
         assertThat("saving again changes nothing", Files.readString(config.source()), is(after));
+    }
+
+    @Test
+    void saveWritesAFormerKeyUnderItsNewNameInPlace() throws Exception {
+        Files.createFile(home.resolve("app.jar"));
+        String before = """
+                app.web.listen = 127.0.0.1:18080
+                app.web.reload.parallelism = 2
+                app.web.jar = app.jar
+                """;
+        HerdConfig config = HerdConfig.load(write(before), home);
+        saved(config, List.of(config.app("web")), Set.of());
+        String after = Files.readString(config.source());
+        assertThat(changedLines(before, after), contains("app.web.reload.parallelism = 2 -> app.web.reload.surge = 2"));
+        assertThat(HerdConfig.load(config.source(), home).app("web"), is(config.app("web")));
     }
 
     @Test

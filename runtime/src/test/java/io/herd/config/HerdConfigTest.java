@@ -267,6 +267,35 @@ class HerdConfigTest {
     }
 
     @Test
+    void reloadSurgeIsACountOrAPercentageOfTheInstancesRoundedUp() throws Exception {
+        assertThat(HerdConfig.load(write(APP), home).app("web").reloadSurge(), is(new ReloadSurge(1, false)));
+        AppConfig web = HerdConfig.load(write(APP + "app.web.reload.surge = 25%\n"), home).app("web");
+        assertThat(web.reloadSurge(), is(new ReloadSurge(25, true)));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.reload.surge"), is("25%"));
+        assertThat("25% of 4", web.reloadSurge().workers(4), is(1));
+        assertThat("25% of 5, rounded up", web.reloadSurge().workers(5), is(2));
+        assertThat("25% of 1, at least 1", web.reloadSurge().workers(1), is(1));
+        assertThat("a count whatever the size", new ReloadSurge(3, false).workers(10), is(3));
+        for (String bad : List.of("0", "0%", "101%", "257", "-1", "two", "%", "2.5", "1%%")) {
+            assertThat(bad, problemsWith(APP + "app.web.reload.surge = " + bad + "\n"), containsString("herd.properties: app.web.reload.surge: '"
+                    + bad + "' is not a count from 1 to 256 or a percentage from 1% to 100%"));
+        }
+    }
+
+    @Test
+    void reloadParallelismIsReadAsReloadSurgeWithOneWarningButNotBesideIt() throws Exception {
+        HerdConfig old = HerdConfig.load(write(APP + "app.web.reload.parallelism = 3\n"), home);
+        assertThat(old.app("web").reloadSurge(), is(new ReloadSurge(3, false)));
+        assertThat(old.warnings(), contains(home.resolve("herd.properties")
+                + ": app.web.reload.parallelism is now app.web.reload.surge: read as such (herd save writes the new name)"));
+        assertThat(HerdConfig.load(write(APP + "app.web.reload.surge = 3\n"), home).warnings(), is(List.of()));
+        assertThat(problemsWith(APP + "app.web.reload.parallelism = 3\napp.web.reload.surge = 2\n"),
+                containsString("app.web.reload.parallelism: the former name of app.web.reload.surge, which is set too: remove app.web.reload.parallelism"));
+        assertThat("its value is checked as reload.surge's", problemsWith(APP + "app.web.reload.parallelism = 0\n"),
+                containsString("app.web.reload.surge: '0' is not a count"));
+    }
+
+    @Test
     void quotedWordsAreWrittenSoTheyLoadTheSame() throws Exception {
         HerdConfig config = HerdConfig.load(write(APP + "app.web.args = \"a b\" c\napp.web.jvm.options = \"-Dx=a b\"\n"), home);
         Map<String, String> written = HerdConfig.keysOf(config.app("web"));

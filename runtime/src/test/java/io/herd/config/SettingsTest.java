@@ -94,7 +94,7 @@ class SettingsTest {
                 app.web.kill.timeout = 1h
                 app.web.ping.timeout = 3s
                 app.web.max.instances = 5
-                app.web.reload.parallelism = 2
+                app.web.reload.surge = 50%
                 app.web.max.restarts = 0
                 app.web.min.uptime = 0
                 app.web.restart.delay = 0ms

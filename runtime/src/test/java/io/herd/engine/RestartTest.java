@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
@@ -41,16 +42,68 @@ class RestartTest {
             });
             herd.awaitInfo("instance 0 errored", info -> info.workers().stream().anyMatch(w -> w.instance() == 0 && w.state().equals("errored")));
 
-            List<Long> delays = new ArrayList<>();
-            for (WorkerEvent event : events) {
-                Matcher planned = PLANNED.matcher(event.reason());
-                if (event.to() == WorkerState.WAITING_RESTART && planned.find()) delays.add(Long.parseLong(planned.group(2)));
-            }
+            List<Long> delays = plannedDelays(events);
             assertThat("each restart waits longer than the one before: " + delays, isIncreasing(delays), is(true));
             assertThat(events.getLast().to(), is(WorkerState.ERRORED));
             assertThat(herd.info().online(), is(1));
             assertThat(Reply.ask(herd.port).instance(), is(1));
         }
+    }
+
+    /**
+     * The chaos case of issue 14: workers that had served for a while, killed again and again,
+     * are each restarted after restart.delay — the back-off is for crash loops, not for them.
+     */
+    @Test
+    void aWorkerKilledAgainAndAgainAfterServingMinUptimeIsRestartedEachTimeAfterRestartDelay() throws Exception {
+        List<WorkerEvent> events = new CopyOnWriteArrayList<>();
+        try (TestCluster herd = TestCluster.start(2, Map.of("min.uptime", "300ms", "restart.delay", "40ms", "restart.delay.max", "10s"))) {
+            herd.cluster.addListener(event -> {
+                if (event.instance() == 0) events.add(event);
+            });
+            long previous = 0;
+            for (int kill = 1; kill <= 4; kill++) {
+                long before = previous;
+                WorkerInfo served = herd.awaitInfo("instance 0's new worker online for min.uptime", info -> info.workers().stream()
+                        .anyMatch(w -> w.instance() == 0 && w.pid() != before && w.state().equals("online") && w.uptimeMillis() >= 300))
+                        .workers().stream().filter(w -> w.instance() == 0 && w.state().equals("online")).findFirst().orElseThrow();
+                ProcessHandle.of(served.pid()).orElseThrow().destroyForcibly();
+                previous = served.pid();
+            }
+            herd.awaitInfo("instance 0 restarted after the last kill, and online", info -> info.online() == 2
+                    && info.workers().stream().anyMatch(w -> w.instance() == 0 && w.restarts() == 4 && w.state().equals("online")));
+
+            assertThat("every restart waits restart.delay, no longer", plannedDelays(events), contains(40L, 40L, 40L, 40L));
+        }
+    }
+
+    /**
+     * A worker that never came online is unstable however long it lived: a JVM that spends
+     * min.uptime and more starting, then is killed at ready.timeout, backs off and ends errored.
+     */
+    @Test
+    void aWorkerThatNeverComesOnlineIsUnstableHoweverLongItRan() throws Exception {
+        List<WorkerEvent> events = new CopyOnWriteArrayList<>();
+        Map<String, String> neverReady = Map.of("env.WHOAMI_READY_DELAY_MS", "600000", "ready.timeout", "800ms",
+                "min.uptime", "100ms", "max.restarts", "3", "restart.delay", "20ms", "restart.delay.max", "1s");
+        try (TestCluster herd = TestCluster.start(1, neverReady)) {
+            herd.cluster.addListener(events::add);
+            herd.awaitInfo("the worker errored", info -> info.workers().stream().anyMatch(w -> w.state().equals("errored")));
+
+            assertThat("the back-off grows over the unstable exits", plannedDelays(events), contains(20L, 30L, 45L));
+            assertThat(events.getLast().to(), is(WorkerState.ERRORED));
+            assertThat(events.getLast().reason(), containsString("crashed 4 times in a row, each before it had been online 100 ms"));
+        }
+    }
+
+    /** The delays planned for restarts, as the workers' "waiting restart" reasons say them. */
+    private static List<Long> plannedDelays(List<WorkerEvent> events) {
+        List<Long> delays = new ArrayList<>();
+        for (WorkerEvent event : events) {
+            Matcher planned = PLANNED.matcher(event.reason());
+            if (event.to() == WorkerState.WAITING_RESTART && planned.find()) delays.add(Long.parseLong(planned.group(2)));
+        }
+        return delays;
     }
 
     @Test

@@ -10,6 +10,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * A worker for the tests: for every line a client sends it answers one line,
@@ -20,17 +22,23 @@ import java.nio.charset.StandardCharsets;
  * {@code WHOAMI_STALL_INSTANCE=i}: instance i says it is ready but never accepts, and closes its
  * HerdWorker after {@code WHOAMI_STALL_MS}, handing back what was queued for it.
  * {@code WHOAMI_CRASH_INSTANCE=i}: instance i exits with status 3 as soon as it starts.
+ * {@code WHOAMI_GATE=dir}: a test's switches for each new JVM of instance i — it exits with
+ * status 3 at start while {@code dir/crash-i} exists, and calls {@code ready()} only once
+ * {@code dir/hold-i} does not.
  */
 public final class WhoAmI {
     public static void main(String[] args) throws Exception {
         String mode = System.getenv().getOrDefault("WHOAMI_MODE", "virtual");
         long readyDelay = Long.parseLong(System.getenv().getOrDefault("WHOAMI_READY_DELAY_MS", "0"));
         if (System.getenv().getOrDefault("WHOAMI_CRASH_INSTANCE", "").equals(System.getenv("HERD_INSTANCE"))) System.exit(3);
+        Path gate = System.getenv("WHOAMI_GATE") == null ? null : Path.of(System.getenv("WHOAMI_GATE"));
+        if (gate != null && Files.exists(gate.resolve("crash-" + System.getenv("HERD_INSTANCE")))) System.exit(3);
         HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", 0));
         String me = worker.instance() + " " + ProcessHandle.current().pid();
         Selector selector = mode.equals("selector") ? Selector.open() : null;
         if (selector != null) Thread.ofPlatform().daemon().start(() -> selectLoop(selector, me));
         Thread.sleep(readyDelay);
+        while (gate != null && Files.exists(gate.resolve("hold-" + worker.instance()))) Thread.sleep(20);
         worker.ready();
         if (System.getenv().getOrDefault("WHOAMI_STALL_INSTANCE", "").equals(Integer.toString(worker.instance()))) {
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("WHOAMI_STALL_MS", "2000")));

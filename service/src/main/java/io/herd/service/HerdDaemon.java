@@ -49,6 +49,8 @@ public final class HerdDaemon implements Daemon, DaemonUserSignal {
         }
         // Before the first logger exists: log4j's configuration writes under this directory.
         System.setProperty("herd.logs.dir", config.logsDir().toString());
+        System.Logger log = System.getLogger(HerdDaemon.class.getName());
+        config.warnings().forEach(warning -> log.log(System.Logger.Level.WARNING, warning));
         // This JVM is the service's alone (under jsvc as under herd run): an Error in any of its
         // threads ends it, and its supervisor starts it afresh.
         ExitOnFatalError exitOnFatalError = new ExitOnFatalError(config);

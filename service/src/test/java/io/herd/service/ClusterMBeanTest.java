@@ -120,14 +120,16 @@ class ClusterMBeanTest {
         java.util.List<javax.management.Notification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
         jmx.addNotificationListener(name, (notification, handback) -> seen.add(notification), null, null);
 
-        assertThat(hello.reload().succeeded(), is(true));
+        io.herd.engine.OperationResult reload = hello.reload();
+        assertThat(reload.succeeded(), is(true));
+        assertThat("how long it took crosses JMX", reload.durationMillis(), org.hamcrest.Matchers.greaterThan(0L));
 
         Await.until("the reload's " + ClusterBean.OPERATION_FINISHED + " notification", () -> seen.stream().anyMatch(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)),
                 Duration.ofSeconds(30));
         java.util.List<String> types = seen.stream().map(javax.management.Notification::getType).toList();
         assertThat(types, org.hamcrest.Matchers.hasItems(ClusterBean.OPERATION_STARTED, ClusterBean.WORKER_STATE, ClusterBean.OPERATION_FINISHED));
         javax.management.Notification finished = seen.stream().filter(n -> n.getType().equals(ClusterBean.OPERATION_FINISHED)).findFirst().orElseThrow();
-        assertThat(finished.getMessage(), containsString("reload finished: replaced 2 workers"));
+        assertThat(finished.getMessage(), org.hamcrest.Matchers.matchesPattern(".*reload finished: replaced 2 workers in \\d+ ms"));
         assertThat((String) finished.getUserData(), containsString("#1 pid"));
         javax.management.Notification online = seen.stream().filter(n -> n.getMessage().contains("-> online")).findFirst().orElseThrow();
         assertThat(((javax.management.openmbean.CompositeData) online.getUserData()).get("to"), is("online"));

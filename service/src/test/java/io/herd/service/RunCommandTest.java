@@ -57,6 +57,19 @@ class RunCommandTest {
         }
     }
 
+    /** A configuration from before reload.surge runs, and says once, in herd's log, what its old key is called now. */
+    @Test
+    void aFormerKeyLoadsWithOneWarningInHerdsLog() throws Exception {
+        String warning = "app.hello.reload.parallelism is now app.hello.reload.surge: read as such (herd save writes the new name)";
+        try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 1, "app.hello.reload.parallelism = 2"))) {
+            herd.awaitOutput("-> online", 1);
+            assertThat(herd.output().lines().filter(line -> line.contains(warning)).count(), is(1L));
+            herd.process.destroy(); // SIGTERM
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(0));
+            assertThat("the warning went where herd's log goes", Files.readString(home.resolve("logs/herd.log")), containsString(warning));
+        }
+    }
+
     @Test
     void aSlowRequestInFlightWhenTheServiceStopsIsAnswered() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {

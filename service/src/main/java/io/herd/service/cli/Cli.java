@@ -405,7 +405,11 @@ public final class Cli {
     /** Prints an OperationResult worker by worker; FAILED unless every step succeeded. */
     private int report(Object value) {
         Map<?, ?> result = (Map<?, ?>) value;
-        out.println(result.get("operation") + ": " + result.get("message"));
+        boolean succeeded = Boolean.TRUE.equals(result.get("succeeded"));
+        // as OperationResult.summary() says it; a service from before durations sends none
+        String took = result.get("durationMillis") instanceof Number millis
+                ? (succeeded ? " in " + millis + " ms" : " (after " + millis + " ms)") : "";
+        out.println(result.get("operation") + ": " + result.get("message") + took);
         for (Object row : (List<?>) result.get("workers")) {
             Map<?, ?> step = (Map<?, ?>) row;
             long oldPid = ((Number) step.get("oldPid")).longValue();
@@ -413,7 +417,7 @@ public final class Cli {
             out.println("  #" + step.get("instance") + " " + (oldPid != 0 ? "pid " + oldPid : "") + (oldPid != 0 && newPid != 0 ? " -> " : "")
                     + (newPid != 0 ? "pid " + newPid : "") + ": " + step.get("outcome"));
         }
-        if (Boolean.TRUE.equals(result.get("succeeded"))) return DONE;
+        if (succeeded) return DONE;
         err.println("herd: " + result.get("operation") + " failed: " + result.get("message"));
         return FAILED;
     }

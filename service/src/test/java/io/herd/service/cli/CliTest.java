@@ -85,7 +85,7 @@ class CliTest {
         assertThat(reload.exit(), is(0));
         assertThat(reload.out(), containsString("#2 pid"));
         assertThat(reload.out(), containsString("replaced"));
-        assertThat(herd("reload", "hello").out(), containsString("reload: replaced 3 workers"));
+        assertThat(herd("reload", "hello").out(), org.hamcrest.Matchers.matchesPattern("(?s).*reload: replaced 3 workers in \\d+ ms\n.*"));
         CliRunner.Run restart = herd("restart", "hello");
         assertThat(restart.err(), restart.exit(), is(0));
         assertThat(restart.out(), containsString("restarted 3 workers"));
