@@ -40,7 +40,7 @@ import java.util.regex.Pattern;
  *       learns which worker pids answer on PORT (hello's X-Herd-Worker: instance:pid), SIGKILLs
  *       instance ROUND % WORKERS (only a descendant of MASTER_PID), then polls PORT until a worker
  *       that was not answering before the kill answers; prints
- *       "rotation_ms log_ms killed_pid new_pid failed_polls" where log_ms is the master's own log
+ *       "rotation_ms log_ms killed_pid new_pid polls failed_polls" where log_ms is the master's own log
  *       line "(pid NEW): ... -> online" minus the kill's wall-clock time ("-" if not found)
  *   Lifecycle chaos MASTER_PID JOLOKIA_URL PASSWORD_FILE APP INSTANCES SECONDS KILL_EVERY_MS
  *       polls the app's Workers table through Jolokia every 100 ms for SECONDS and SIGKILLs a
@@ -133,9 +133,10 @@ public final class Lifecycle {
         long killedAt = System.nanoTime();
         worker.destroyForcibly();
         long deadline = killedAt + 30_000_000_000L;
-        int failedPolls = 0;
+        int polls = 0, failedPolls = 0;
         long newPid = -1;
         while (newPid < 0) {
+            polls++;
             if (System.nanoTime() > deadline) throw new IllegalStateException("no new worker answered within 30 s of the kill");
             try {
                 Response response = get(port, 2_000);
@@ -147,8 +148,8 @@ public final class Lifecycle {
         }
         double rotationMillis = (System.nanoTime() - killedAt) / 1e6;
         Long onlineAt = onlineInLog(herdLog, newPid, killedAtMillis);
-        System.out.printf("%.1f %s %d %d %d%n", rotationMillis, onlineAt == null ? "-" : Long.toString(onlineAt - killedAtMillis),
-                victim, newPid, failedPolls);
+        System.out.printf("%.1f %s %d %d %d %d%n", rotationMillis, onlineAt == null ? "-" : Long.toString(onlineAt - killedAtMillis),
+                victim, newPid, polls, failedPolls);
     }
 
     /** The process PID, if MASTER_PID is among its ancestors: the bench kills only herd's own workers. */

@@ -166,10 +166,11 @@ done
 # kill_log[NAME], then waits until the app is whole again and its workers have served a while.
 declare -A kill_rotation kill_log
 kill_round() {
-  local name=$1 port=$2 round=$3 spares=$4 measured rotation log victim new failed
+  local name=$1 port=$2 round=$3 spares=$4 measured rotation log victim new polls failed
   measured=$(stopwatch kill "$port" "${herd_pid[$name]}" 2 "$round" "$work/$name/herd.log")
-  read -r rotation log victim new failed <<< "$measured"
-  progress "  $name: killed $victim, $new answered after $rotation ms (master's log: online after $log ms; $failed polls failed)"
+  read -r rotation log victim new polls failed <<< "$measured"
+  progress "  $name: killed $victim, $new answered after $rotation ms (master's log: online after $log ms;" \
+    "$polls polls, one per $(awk -v t="$rotation" -v n="$polls" 'BEGIN {printf "%.1f", t / n}') ms; $failed failed)"
   kill_rotation[$name]+="$rotation "
   [ "$log" = - ] || kill_log[$name]+="$log "
   wait_complement "$name" 2 "$spares"
@@ -347,8 +348,14 @@ row "master RSS after $closed_requests conn-per-request" "$rss_closed MiB (error
 row "master RSS after a ${SOAK_SECONDS} s soak ($soak_reloads reloads)" "$rss_soak MiB (errors $soak_errors)" "<= 72 MiB" "$(verdict "$rss_soak" "<=" 72)" "55-57 MiB" "$(ratio "$rss_soak" 56)"
 row "herd list, wall time (median $ROUNDS)" "$(median "${list_ms[@]}") ms" "<= 400 ms" "$(verdict "$(median "${list_ms[@]}")" "<=" 400)" "-" "-"
 if [ -z "$chaos_note" ]; then
-  row "chaos ${CHAOS_SECONDS} s: least online worker" "$chaos_min %" ">= 95 %" "$(verdict "$chaos_min" ">=" 95)" "-" "-"
-  row "  ... capacity (mean online / 2)" "$chaos_capacity %" "-" "-" "-" "-"
+  if [ "$CHAOS_SPARES" -eq 0 ]; then
+    row "chaos ${CHAOS_SECONDS} s: least online worker" "$chaos_min %" ">= 95 %" "$(verdict "$chaos_min" ">=" 95)" "-" "-"
+    row "  ... capacity (mean online / 2)" "$chaos_capacity %" "-" "-" "-" "-"
+  else
+    # A spare that takes a place keeps its own index, so no index stays in rotation: what the
+    # target means here is that the app's places stay filled.
+    row "chaos ${CHAOS_SECONDS} s, spares $CHAOS_SPARES: capacity" "$chaos_capacity % (mean online / 2)" ">= 95 %" "$(verdict "$chaos_capacity" ">=" 95)" "-" "-"
+  fi
   row "  ... online at the end" "$chaos_end" "2 of 2" "$([ "${chaos_end%% *}" = 2 ] && echo meets || echo MISSES)" "-" "-"
   row "  ... wrk errors" "$chaos_errors" "-" "-" "-" "-"
   echo
