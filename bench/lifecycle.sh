@@ -13,7 +13,7 @@
 # as an unknown key) prints its rows as n/a. The machine is shared: read ratios, not numbers.
 #
 #   bench/lifecycle.sh
-# Environment: ROUNDS (10), SOAK_SECONDS (600), CHAOS_SECONDS (60), CHAOS_SPARES (0),
+# Environment: BENCH_LOGS (a directory to keep herd's logs and wrk's reports in), ROUNDS (10), SOAK_SECONDS (600), CHAOS_SECONDS (60), CHAOS_SPARES (0),
 #   RELOAD_LOAD_SECONDS (8, each wrk run around a reload), CONNECTIONS_CLOSED (100000),
 #   HERD_JAVA_OPTS (the master's JVM options; unset: bin/herd's own defaults, which are what is
 #   measured), HERD_WORKER_EXTRA_OPTS (more JVM options for hello, alone and under herd alike).
@@ -28,6 +28,15 @@ CONNECTIONS_CLOSED=${CONNECTIONS_CLOSED:-100000}
 KILL_SETTLE_SECONDS=2   # a killed worker has served this long (more than min.uptime's 1 s default)
 WORKER_OPTS="-XX:+UseSerialGC -Xmx64m -Xss256k ${HERD_WORKER_EXTRA_OPTS:-}"  # hello's, alone and under herd
 HELLO_JAR="$HERD_HOME/examples/hello/target/hello.jar"
+
+# BENCH_LOGS: herd's logs and wrk's reports are kept there when the run ends, however it ends.
+keep_logs() {
+  [ -n "${BENCH_LOGS:-}" ] || return 0
+  mkdir -p "$BENCH_LOGS"
+  for log in "$work"/*/herd.log; do [ -f "$log" ] && cp "$log" "$BENCH_LOGS/herd-$(basename "$(dirname "$log")").log"; done
+  cp "$work"/wrk-*.out "$work"/chaos.out "$BENCH_LOGS/" 2>/dev/null || true
+}
+trap 'keep_logs; cleanup' EXIT
 
 # The stopwatch for what needs millisecond timing (bench/Lifecycle.java), compiled once.
 mkdir -p "$work/classes"
@@ -263,19 +272,21 @@ closed_requests=$(awk '/requests in/ {print $1}' "$work/wrk-closed.out")
 closed_errors=$(wrk_errors "$work/wrk-closed.out")
 rss_closed=$(rss_mib "${herd_pid[main]}")
 
-progress "soak: ${SOAK_SECONDS} s of wrk -c20 keep-alive with a graceful reload every 60 s (reliability/soak.sh's recipe)"
+# reliability/soak.sh's recipe: a graceful reload every 60 s (every half of a soak shorter than 2 min).
+reload_every=$(( SOAK_SECONDS >= 120 ? 60 : SOAK_SECONDS / 2 ))
+progress "soak: ${SOAK_SECONDS} s of wrk -c20 keep-alive with a graceful reload every $reload_every s"
 wrk -t1 -c20 -d"${SOAK_SECONDS}s" "http://127.0.0.1:$port_main/" > "$work/wrk-soak.out" 2>&1 &
 soak_wrk=$!
 pids+=("$soak_wrk")
 soak_start=$(date +%s)
 soak_samples=()
 soak_reloads=0
-next_reload=$((soak_start + 60))
+next_reload=$((soak_start + reload_every))
 while kill -0 "$soak_wrk" 2>/dev/null && [ "$(date +%s)" -lt $((soak_start + SOAK_SECONDS + 30)) ]; do
   sleep 5
-  if [ "$(date +%s)" -ge "$next_reload" ] && [ "$(date +%s)" -lt $((soak_start + SOAK_SECONDS - 5)) ]; then
+  if [ "$(date +%s)" -ge "$next_reload" ] && [ "$(date +%s)" -lt $((soak_start + SOAK_SECONDS - 3)) ]; then
     exec_op main gracefulReload | succeeded || progress "  a graceful reload in the soak failed"
-    soak_reloads=$((soak_reloads + 1)); next_reload=$((next_reload + 60))
+    soak_reloads=$((soak_reloads + 1)); next_reload=$((next_reload + reload_every))
   fi
   soak_samples+=("$(rss_mib "${herd_pid[main]}")")
 done
@@ -329,7 +340,8 @@ echo "== herd lifecycle, $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$HERD_HOME" rev-
 echo "   master's -X options: ${master_flags:-none} (from ${master_flags_from}); hello's: $WORKER_OPTS"
 echo "   PM2 column: /work/shared/notes/yardsticks.md (PM2 7.0.4 cluster mode, node 20, measured on this kind of machine; not run here)"
 echo "   kill -9 -> back in rotation = from the SIGKILL until a worker that was not serving before answers a new"
-echo "   connection (X-Herd-Worker's pid; polled every ~1 ms); (log: ...) = until the master's log line '-> online'"
+echo "   connection (X-Herd-Worker's pid; a new connection every ~1 ms plus its own time: each round on stderr says"
+echo "   how often); (log: ...) = until the master's log line '-> online'"
 echo
 row "measure" "herd (this run)" "target (issue 14)" "" "PM2 (yardsticks.md)" "herd / PM2"
 row "hello alone, spawn -> first 200 (median $ROUNDS)" "$alone ms" "<= 150 ms" "$(verdict "$alone" "<=" 150)" "-" "-"
