@@ -13,8 +13,9 @@
 # as an unknown key) prints its rows as n/a. The machine is shared: read ratios, not numbers.
 #
 #   bench/lifecycle.sh
-# Environment: BENCH_LOGS (a directory to keep herd's logs and wrk's reports in), ROUNDS (10), SOAK_SECONDS (600), CHAOS_SECONDS (60), CHAOS_SPARES (0),
+# Environment: ROUNDS (10), SOAK_SECONDS (600), CHAOS_SECONDS (60), CHAOS_SPARES (0),
 #   RELOAD_LOAD_SECONDS (8, each wrk run around a reload), CONNECTIONS_CLOSED (100000),
+#   BENCH_LOGS (a directory to keep herd's logs and wrk's reports in),
 #   HERD_JAVA_OPTS (the master's JVM options; unset: bin/herd's own defaults, which are what is
 #   measured), HERD_WORKER_EXTRA_OPTS (more JVM options for hello, alone and under herd alike).
 set -euo pipefail
@@ -44,7 +45,7 @@ mkdir -p "$work/classes"
 stopwatch() { "$JAVA" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$work/classes" Lifecycle "$@"; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { printf '%s\n' "$@" | sort -g | awk 'NF {v[++n] = $1} END {if (n == 0) print "-"; else if (n % 2) print v[(n + 1) / 2]; else printf "%.1f\n", (v[n / 2] + v[n / 2 + 1]) / 2}'; }
 bench_start=$(date +%s)
 progress() { echo "lifecycle [$(( $(date +%s) - bench_start )) s]: $*" >&2; }
 
@@ -79,7 +80,8 @@ start_instance() {
     fi
     [ -n "$url" ] || url=$(sed -n 's/.*Jolokia on \(http[^ ]*\).*/\1/p' "$dir/herd.log" | head -n 1)
     if [ -n "$url" ] && [ -s "$dir/jolokia.password" ]; then
-      herd_pid[$name]=$(master_pid "$pid")
+      # (called as a condition, where set -e does not act: failures exit by hand)
+      herd_pid[$name]=$(master_pid "$pid") || exit 1
       jolokia_url[$name]=$url
       wait_complement "$name" "$instances" "$spares"
       return 0
@@ -193,7 +195,7 @@ for round in $(seq 0 $((ROUNDS - 1))); do
   alone_ms+=("$(stopwatch alone "$port_alone" "$JAVA" $WORKER_OPTS -jar "$HELLO_JAR" "$port_alone")")
   progress "  round $((round + 1)): hello alone answered after ${alone_ms[-1]} ms"
   kill_round main "$port_main" "$round" 0
-  [ "$spares_available" -eq 0 ] || kill_round spare "$port_spare" "$round" 1
+  if [ "$spares_available" -eq 1 ]; then kill_round spare "$port_spare" "$round" 1; fi
 done
 
 # scale_rounds NAME SPARES -> median of 3 scale 2 -> 4, the operation's own return time (Jolokia)
