@@ -156,9 +156,9 @@ progress "starting herd (2 workers, spares 0) on $port_main and herd (2 workers,
 start_instance main "$port_main" 2 0
 spares_available=1
 start_instance spare "$port_spare" 2 1 || { spares_available=0; progress "this build refuses app.hello.spares: spare rows are n/a"; }
-# What the master runs with (bin/herd's defaults unless HERD_JAVA_OPTS is set): its -X options.
+# What the master runs with (bin/herd's defaults unless HERD_JAVA_OPTS is set): its -X options, not -Xlog.
 master_flags_from=$([ -n "${HERD_JAVA_OPTS:-}" ] && echo HERD_JAVA_OPTS || echo "bin/herd's defaults")
-master_flags=$(tr '\0' '\n' < "/proc/${herd_pid[main]}/cmdline" | grep -- '^-X' | tr '\n' ' ')
+master_flags=$(tr '\0' '\n' < "/proc/${herd_pid[main]}/cmdline" | grep -- '^-X' | grep -v -- '^-Xlog' | tr '\n' ' ')
 
 progress "master RSS idle (5 s after its workers came online)"
 sleep 5
