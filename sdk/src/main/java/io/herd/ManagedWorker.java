@@ -67,19 +67,50 @@ final class ManagedWorker extends HerdWorker {
         this.ipc = IpcChannel.connect(ipcPath);
         IpcChannel.Reader channelReader = ipc.reader(IpcMessage.Sender.MASTER);
         handshake(channelReader);
-        Thread reader = new Thread(() -> readLoop(channelReader), "herd-ipc");
+        // The threads' tasks are classes, not lambdas: the first lambda a JVM meets costs it
+        // milliseconds of spinning, and this runs before the worker is ready.
+        Thread reader = new Thread(new ReadLoop(channelReader), "herd-ipc");
         reader.setDaemon(true);
         reader.start();
-        Thread reporter = new Thread(this::reportClosedLoop, "herd-ipc-closes");
+        Thread reporter = new Thread(new ReportClosedLoop(), "herd-ipc-closes");
         reporter.setDaemon(true);
         reporter.start();
-        // SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
-        // Had the message come first, the hook waits for that drain: the JVM halts once its hooks
-        // are done, whatever other threads are still running.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runtime.getRuntime().addShutdownHook(new Thread(new ShutdownHook(), "herd-shutdown-hook"));
+    }
+
+    /** The reader thread's task: {@link #readLoop}. */
+    private final class ReadLoop implements Runnable {
+        private final IpcChannel.Reader reader;
+
+        ReadLoop(IpcChannel.Reader reader) {
+            this.reader = reader;
+        }
+
+        @Override
+        public void run() {
+            readLoop(reader);
+        }
+    }
+
+    /** The reporter thread's task: {@link #reportClosedLoop}. */
+    private final class ReportClosedLoop implements Runnable {
+        @Override
+        public void run() {
+            reportClosedLoop();
+        }
+    }
+
+    /**
+     * SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
+     * Had the message come first, the hook waits for that drain: the JVM halts once its hooks are
+     * done, whatever other threads are still running.
+     */
+    private final class ShutdownHook implements Runnable {
+        @Override
+        public void run() {
             if (shutdownStarted.compareAndSet(false, true)) {
                 close();
-                Runnable drain = this.drain;
+                Runnable drain = ManagedWorker.this.drain;
                 if (drain != null) drain.run();
             } else {
                 try {
@@ -88,7 +119,7 @@ final class ManagedWorker extends HerdWorker {
                     Thread.currentThread().interrupt();
                 }
             }
-        }, "herd-shutdown-hook"));
+        }
     }
 
     @Override

@@ -34,10 +34,13 @@ public final class JdkSockets {
         MethodHandle getFdVal = null, newFd = null, remoteAddress = null, newChannel = null;
         Throwable unavailable = null;
         try {
-            Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl");
-            Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
-            Class<?> net = Class.forName("sun.nio.ch.Net");
-            Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl");
+            // Found, not initialized: Net's initialization probes the platform's socket options,
+            // which a worker need not do before it is ready; its first connection does it.
+            ClassLoader platform = SelectorProvider.class.getClassLoader();
+            Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl", false, platform);
+            Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil", false, platform);
+            Class<?> net = Class.forName("sun.nio.ch.Net", false, platform);
+            Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl", false, platform);
             MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(channelImpl, MethodHandles.lookup());
             getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class));
             newFd = lookup.findStatic(ioUtil, "newFD", MethodType.methodType(FileDescriptor.class, int.class));
