@@ -61,7 +61,7 @@ final class ManagedWorker extends HerdWorker {
     private volatile Runnable drain;
 
     ManagedWorker(Path ipcPath, String app, int instance) throws IOException {
-        JdkSockets.check();
+        JdkSockets.checkOpened(); // the rest of the check is the reader thread's, before its first read
         this.app = app;
         this.instance = instance;
         this.ipc = IpcChannel.connect(ipcPath);
@@ -214,6 +214,12 @@ final class ManagedWorker extends HerdWorker {
     }
 
     private void readLoop(IpcChannel.Reader channelReader) {
+        try {
+            JdkSockets.check(); // makes its method handles, which every handoff needs
+        } catch (IllegalStateException e) {
+            exitOrphaned(e.getMessage());
+            return;
+        }
         try (IpcChannel.Reader reader = channelReader) {
             while (true) {
                 IpcMessage message = reader.read();

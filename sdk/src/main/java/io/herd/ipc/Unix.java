@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -97,7 +96,7 @@ public final class Unix {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final long ERRNO = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Field ERRNO = new Field(CALL_STATE, "errno");
 
     /*
      * libc's functions, each group linked the first time one of its functions is called (its
@@ -178,28 +177,43 @@ public final class Unix {
      */
     public static final class Field {
         private final long offset;
-        private final ValueLayout layout;
+        private final long size;
 
+        /**
+         * The member {@code name} of {@code struct}, found by adding up the sizes of the members
+         * before it: the structs here spell out their padding, so that is its offset (a layout
+         * path would find the same, at the cost of a few milliseconds of set-up).
+         */
         Field(StructLayout struct, String name) {
-            MemoryLayout.PathElement element = MemoryLayout.PathElement.groupElement(name);
-            this.offset = struct.byteOffset(element);
-            this.layout = (ValueLayout) struct.select(element);
+            long at = 0;
+            for (MemoryLayout member : struct.memberLayouts()) {
+                if (name.equals(member.name().orElse(null))) {
+                    this.offset = at;
+                    this.size = member.byteSize();
+                    return;
+                }
+                at += member.byteSize();
+            }
+            throw new IllegalArgumentException(struct + " has no member " + name);
         }
 
         /** Writes an integer field (int or long) of the struct at {@code base}. */
         public void set(MemorySegment segment, long base, long value) {
-            if (layout.byteSize() == Integer.BYTES) segment.set(JAVA_INT, base + offset, (int) value);
+            if (size == Integer.BYTES) segment.set(JAVA_INT, base + offset, (int) value);
             else segment.set(JAVA_LONG, base + offset, value);
         }
 
-        /** Writes a pointer field of the struct at {@code base}. */
+        /**
+         * Writes a pointer field of the struct at {@code base}, as the 64-bit number it is here
+         * (ADDRESS's own accessor adapts a VarHandle the first time, milliseconds at start-up).
+         */
         public void set(MemorySegment segment, long base, MemorySegment address) {
-            segment.set(ADDRESS, base + offset, address);
+            segment.set(JAVA_LONG, base + offset, address.address());
         }
 
         /** Reads an integer field (int or long) of the struct at {@code base}. */
         public long get(MemorySegment segment, long base) {
-            return layout.byteSize() == Integer.BYTES ? segment.get(JAVA_INT, base + offset) : segment.get(JAVA_LONG, base + offset);
+            return size == Integer.BYTES ? segment.get(JAVA_INT, base + offset) : segment.get(JAVA_LONG, base + offset);
         }
     }
 
@@ -219,7 +233,7 @@ public final class Unix {
     }
 
     public static int errno(MemorySegment callState) {
-        return callState.get(JAVA_INT, ERRNO);
+        return (int) ERRNO.get(callState, 0L);
     }
 
     public static IOException error(String call, MemorySegment callState) {
