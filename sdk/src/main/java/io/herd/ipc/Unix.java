@@ -118,10 +118,15 @@ public final class Unix {
         static final MethodHandle BIND = function("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     }
 
-    /** sendmsg(2) and recvmsg(2), one shape: (int, struct msghdr *, int) -> ssize_t. */
+    /**
+     * sendmsg(2) and recvmsg(2): (int, struct msghdr *, int) -> ssize_t, linked as returning a C
+     * int, which makes them connect's shape, so a worker links two shapes, not three. That reads
+     * the low half of the 64-bit result register, which holds the whole result here: a message is
+     * at most a few hundred bytes, and -1 is -1 in either width.
+     */
     private static final class MessageCalls {
-        static final MethodHandle SENDMSG = function("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
-        static final MethodHandle RECVMSG = function("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle SENDMSG = function("sendmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle RECVMSG = function("recvmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     }
 
     /** close(2). */
@@ -389,7 +394,7 @@ public final class Unix {
     public static long sendmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
         try {
             while (true) {
-                long n = (long) MessageCalls.SENDMSG.invokeExact(state, fd, msghdr, flags);
+                long n = (int) MessageCalls.SENDMSG.invokeExact(state, fd, msghdr, flags);
                 if (n >= 0) return n;
                 int errno = errno(state);
                 if (errno != EINTR) return -errno;
@@ -403,7 +408,7 @@ public final class Unix {
     public static long recvmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
         try {
             while (true) {
-                long n = (long) MessageCalls.RECVMSG.invokeExact(state, fd, msghdr, flags);
+                long n = (int) MessageCalls.RECVMSG.invokeExact(state, fd, msghdr, flags);
                 if (n >= 0) return n;
                 int errno = errno(state);
                 if (errno != EINTR) return -errno;
