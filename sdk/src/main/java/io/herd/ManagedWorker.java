@@ -36,6 +36,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * the worker exits by itself, so a killed master leaves no orphan JVMs. So does a worker whose
  * master speaks no IPC version this SDK does (see {@link Protocol}): it says why in one line on
  * stderr and exits with status 1, before the app gets a worker that could not work.
+ *
+ * <p>What runs before the app says it is ready is on every restart's path, so it is kept lean:
+ * no lambda, method reference or string concatenation (each spins a class the first time), no
+ * logger, and no native call linked that a worker does not need yet (SdkHandshakeTest checks
+ * the JVM's class-loading log for these).
  */
 final class ManagedWorker extends HerdWorker {
     /** How often, roughly, closed connections are reported; jittered so workers do not beat together. */
