@@ -39,20 +39,26 @@ public final class JdkSockets {
             MethodHandle getFdVal = null, newFd = null, remoteAddress = null, newChannel = null;
             Throwable unavailable = null;
             try {
-                // Found, not initialized: Net's initialization probes the platform's socket options,
-                // which a worker need not do before it is ready; its first connection does it.
+                // Everything a handed-off connection needs is made ready here (on a worker's reader
+                // thread, before its first read) rather than when the first one arrives: Net's
+                // initialization, the selector provider, and handles already of the types they are
+                // called with (invoke on any other type adapts the handle at that call).
                 ClassLoader platform = SelectorProvider.class.getClassLoader();
                 Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl", false, platform);
                 Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil", false, platform);
-                Class<?> net = Class.forName("sun.nio.ch.Net", false, platform);
+                Class<?> net = Class.forName("sun.nio.ch.Net", true, platform);
                 Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl", false, platform);
                 MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(channelImpl, MethodHandles.lookup());
-                getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class));
+                getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class))
+                        .asType(MethodType.methodType(int.class, SocketChannel.class));
                 newFd = lookup.findStatic(ioUtil, "newFD", MethodType.methodType(FileDescriptor.class, int.class));
                 remoteAddress = lookup.findStatic(net, "remoteAddress",
                         MethodType.methodType(InetSocketAddress.class, FileDescriptor.class));
                 newChannel = lookup.findConstructor(channelImpl, MethodType.methodType(void.class,
-                        SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
+                        SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class))
+                        .asType(MethodType.methodType(SocketChannel.class,
+                                SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
+                SelectorProvider.provider();
             } catch (ReflectiveOperationException | RuntimeException e) {
                 unavailable = e;
             }
@@ -94,7 +100,7 @@ public final class JdkSockets {
     public static int fdOf(SocketChannel channel) {
         check();
         try {
-            return (int) Internals.GET_FD_VAL.invoke(channel);
+            return (int) Internals.GET_FD_VAL.invokeExact(channel);
         } catch (Throwable t) {
             throw new IllegalStateException("cannot read the descriptor of " + channel, t);
         }
@@ -107,10 +113,10 @@ public final class JdkSockets {
     public static SocketChannel channelOf(int fd, int family) throws java.io.IOException {
         check();
         try {
-            FileDescriptor descriptor = (FileDescriptor) Internals.NEW_FD.invoke(fd);
-            InetSocketAddress remote = (InetSocketAddress) Internals.REMOTE_ADDRESS.invoke(descriptor);
+            FileDescriptor descriptor = (FileDescriptor) Internals.NEW_FD.invokeExact(fd);
+            SocketAddress remote = (InetSocketAddress) Internals.REMOTE_ADDRESS.invokeExact(descriptor);
             ProtocolFamily protocol = family == 6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
-            return (SocketChannel) Internals.NEW_CHANNEL.invoke(SelectorProvider.provider(), protocol, descriptor, remote);
+            return (SocketChannel) Internals.NEW_CHANNEL.invokeExact(SelectorProvider.provider(), protocol, descriptor, remote);
         } catch (java.io.IOException e) {
             throw e;
         } catch (Throwable t) {
