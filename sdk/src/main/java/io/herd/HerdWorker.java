@@ -39,8 +39,8 @@ public abstract sealed class HerdWorker implements Closeable permits ManagedWork
     public static HerdWorker start(InetSocketAddress standaloneAddress) throws IOException {
         String ipc = System.getenv("HERD_IPC");
         if (ipc == null || ipc.isBlank()) return new StandaloneWorker(standaloneAddress);
-        return new ManagedWorker(java.nio.file.Path.of(ipc), System.getenv("HERD_APP"),
-                Integer.parseInt(System.getenv().getOrDefault("HERD_INSTANCE", "0")));
+        String instance = System.getenv("HERD_INSTANCE");
+        return new ManagedWorker(java.nio.file.Path.of(ipc), System.getenv("HERD_APP"), instance == null ? 0 : Integer.parseInt(instance));
     }
 
     /**

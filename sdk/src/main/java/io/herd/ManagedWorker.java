@@ -36,6 +36,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * the worker exits by itself, so a killed master leaves no orphan JVMs. So does a worker whose
  * master speaks no IPC version this SDK does (see {@link Protocol}): it says why in one line on
  * stderr and exits with status 1, before the app gets a worker that could not work.
+ *
+ * <p>What runs before the app says it is ready is on every restart's path, so it is kept lean:
+ * no lambda, method reference or string concatenation (each spins a class the first time), no
+ * logger, and no native call linked that a worker does not need yet (SdkHandshakeTest checks
+ * the JVM's class-loading log for these).
  */
 final class ManagedWorker extends HerdWorker {
     /** How often, roughly, closed connections are reported; jittered so workers do not beat together. */
@@ -61,25 +66,56 @@ final class ManagedWorker extends HerdWorker {
     private volatile Runnable drain;
 
     ManagedWorker(Path ipcPath, String app, int instance) throws IOException {
-        JdkSockets.check();
+        JdkSockets.checkOpened(); // the rest of the check is the reader thread's, before its first read
         this.app = app;
         this.instance = instance;
         this.ipc = IpcChannel.connect(ipcPath);
         IpcChannel.Reader channelReader = ipc.reader(IpcMessage.Sender.MASTER);
         handshake(channelReader);
-        Thread reader = new Thread(() -> readLoop(channelReader), "herd-ipc");
+        // The threads' tasks are classes, not lambdas: the first lambda a JVM meets costs it
+        // milliseconds of spinning, and this runs before the worker is ready.
+        Thread reader = new Thread(new ReadLoop(channelReader), "herd-ipc");
         reader.setDaemon(true);
         reader.start();
-        Thread reporter = new Thread(this::reportClosedLoop, "herd-ipc-closes");
+        Thread reporter = new Thread(new ReportClosedLoop(), "herd-ipc-closes");
         reporter.setDaemon(true);
         reporter.start();
-        // SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
-        // Had the message come first, the hook waits for that drain: the JVM halts once its hooks
-        // are done, whatever other threads are still running.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runtime.getRuntime().addShutdownHook(new Thread(new ShutdownHook(), "herd-shutdown-hook"));
+    }
+
+    /** The reader thread's task: {@link #readLoop}. */
+    private final class ReadLoop implements Runnable {
+        private final IpcChannel.Reader reader;
+
+        ReadLoop(IpcChannel.Reader reader) {
+            this.reader = reader;
+        }
+
+        @Override
+        public void run() {
+            readLoop(reader);
+        }
+    }
+
+    /** The reporter thread's task: {@link #reportClosedLoop}. */
+    private final class ReportClosedLoop implements Runnable {
+        @Override
+        public void run() {
+            reportClosedLoop();
+        }
+    }
+
+    /**
+     * SIGTERM (a reload, or a stop whose message could not be sent) drains like the message does.
+     * Had the message come first, the hook waits for that drain: the JVM halts once its hooks are
+     * done, whatever other threads are still running.
+     */
+    private final class ShutdownHook implements Runnable {
+        @Override
+        public void run() {
             if (shutdownStarted.compareAndSet(false, true)) {
                 close();
-                Runnable drain = this.drain;
+                Runnable drain = ManagedWorker.this.drain;
                 if (drain != null) drain.run();
             } else {
                 try {
@@ -88,7 +124,7 @@ final class ManagedWorker extends HerdWorker {
                     Thread.currentThread().interrupt();
                 }
             }
-        }, "herd-shutdown-hook"));
+        }
     }
 
     @Override
@@ -183,6 +219,12 @@ final class ManagedWorker extends HerdWorker {
     }
 
     private void readLoop(IpcChannel.Reader channelReader) {
+        try {
+            JdkSockets.check(); // makes its method handles, which every handoff needs
+        } catch (IllegalStateException e) {
+            exitOrphaned(e.getMessage());
+            return;
+        }
         try (IpcChannel.Reader reader = channelReader) {
             while (true) {
                 IpcMessage message = reader.read();

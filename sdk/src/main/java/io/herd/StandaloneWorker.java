@@ -27,10 +27,22 @@ final class StandaloneWorker extends HerdWorker {
 
     @Override
     public void onShutdown(Runnable drain) {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runtime.getRuntime().addShutdownHook(new Thread(new ShutdownHook(drain), "herd-shutdown"));
+    }
+
+    /** Stops accepting, then drains. A class, not a lambda: apps call onShutdown as they start, when a first lambda costs milliseconds. */
+    private final class ShutdownHook implements Runnable {
+        private final Runnable drain;
+
+        ShutdownHook(Runnable drain) {
+            this.drain = drain;
+        }
+
+        @Override
+        public void run() {
             close();
             drain.run();
-        }, "herd-shutdown"));
+        }
     }
 
     @Override

@@ -17,7 +17,7 @@ public record ProcStats(long cpuNanos, long rssBytes) {
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
             String[] statm = Files.readString(Path.of("/proc", Long.toString(pid), "statm")).trim().split(" ");
-            return new ProcStats(ticks * 1_000_000_000L / Unix.CLOCK_TICKS, Long.parseLong(statm[1]) * Unix.PAGE_SIZE);
+            return new ProcStats(ticks * 1_000_000_000L / Unix.clockTicks(), Long.parseLong(statm[1]) * Unix.pageSize());
         } catch (IOException | RuntimeException gone) {
             return null;
         }

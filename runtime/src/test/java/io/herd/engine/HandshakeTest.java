@@ -95,7 +95,8 @@ class HandshakeTest {
             long peer = instance(online, 0).pid();
             for (int i = 0; i < 20; i++) assertThat(Reply.ask(herd.port).pid(), is(peer));
 
-            ClusterInfo after = herd.info();
+            // A handoff counts once the master has read its ACK, which may come after the reply did.
+            ClusterInfo after = awaitInfo(herd, "the 20 handoffs acknowledged", info -> instance(info, 0).handedOff() >= 20);
             assertThat(state(after, 0), is("online"));
             assertThat(instance(after, 0).pid(), is(peer));
             assertThat(instance(after, 0).handedOff(), is(greaterThanOrEqualTo(20L)));

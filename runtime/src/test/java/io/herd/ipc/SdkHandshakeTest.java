@@ -1,6 +1,7 @@
 package io.herd.ipc;
 
 import io.herd.HerdWorker;
+import io.herd.testapp.ReadyAndIdle;
 import io.herd.testapp.WhoAmI;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,11 @@ import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 /**
  * The SDK's side of the IPC handshake: a real worker JVM ({@link WhoAmI} on the real SDK) under
@@ -85,21 +90,82 @@ class SdkHandshakeTest {
         }
     }
 
+    /**
+     * A worker's start-up is herd's restart time, and the SDK's part of it is what it does before
+     * READY: the JVM's class-loading log shows it. It spins no code of its own (each lambda or
+     * string concatenation met first costs milliseconds), links only the native calls it needs
+     * (each shape of downcall costs more: socket's, and the one connect, sendmsg and recvmsg
+     * share), and starts no logging backend.
+     */
+    @Test
+    void beforeItIsReadyAWorkerSpinsNoCodeLinksOnlyTheCallsItNeedsAndStartsNoLogging() throws Exception {
+        Path classLog = dir.resolve("classes.log");
+        try (RawIpcPeer master = startWorker(ReadyAndIdle.class, "-Xlog:class+load:file=" + classLog)) {
+            master.receive(WAIT_MILLIS); // its HELLO
+            master.send(RawIpcPeer.hello());
+            assertThat("the app said it is ready", master.receive(WAIT_MILLIS).is(IpcMessage.Type.READY), is(true));
+
+            // Read once READY came: the log holds all the worker loaded before, and maybe a little after.
+            List<String> loaded = Files.readAllLines(classLog, StandardCharsets.UTF_8);
+            assertThat("lambdas spun for herd-sdk's classes", matching(loaded, "$$Lambda", "source: io.herd."), is(empty()));
+            assertThat("string concatenations spun", matching(loaded, "$$StringConcat", ""), is(empty()));
+            assertThat("downcall shapes linked", matching(loaded, "jdk.internal.foreign.abi.DowncallStub", ""), hasSize(lessThanOrEqualTo(2)));
+            assertThat("logging classes loaded", matching(loaded, "jdk.internal.logger.", ""), is(empty()));
+        }
+    }
+
+    /**
+     * The SDK checks for herd's --add-opens as it starts, and makes its method handles into the
+     * JDK only later, on its reader thread: a worker started by hand without the flag still fails
+     * in HerdWorker.start, before it connects, saying what to add.
+     */
+    @Test
+    void aWorkerStartedWithoutHerdsFlagsFailsAsItStartsNamingThem() throws Exception {
+        Path socket = dir.resolve("ipc.sock");
+        try (IpcChannel.Listener listener = new IpcChannel.Listener(socket)) {
+            worker = workerProcess(ReadyAndIdle.class, List.of(), socket).start();
+
+            assertThat("the worker exited", worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS), is(true));
+            assertThat("its exit status", worker.exitValue(), is(1));
+            assertThat(Files.readString(dir.resolve("stderr"), StandardCharsets.UTF_8),
+                    containsString("IllegalStateException: herd cannot reach the JDK's socket internals on Java " + Runtime.version()
+                            + ": start this JVM with " + String.join(" ", JdkSockets.JVM_FLAGS)));
+            assertThat("it connected to the master", Unix.pollReadable(listener.fd, 0), is(false));
+        }
+    }
+
+    /** The lines of the class-loading log that name a class containing {@code name} and contain {@code also}. */
+    private static List<String> matching(List<String> classLog, String name, String also) {
+        return classLog.stream().filter(line -> line.contains(name) && line.contains(also)).toList();
+    }
+
     /** Starts a WhoAmI worker JVM whose master is the returned fake, once it has connected. */
     private RawIpcPeer startWorker() throws Exception {
+        return startWorker(WhoAmI.class);
+    }
+
+    /** Starts a worker JVM running {@code app} whose master is the returned fake, once it has connected. */
+    private RawIpcPeer startWorker(Class<?> app, String... jvmOptions) throws Exception {
         Path socket = dir.resolve("ipc.sock");
+        List<String> options = new ArrayList<>(JdkSockets.JVM_FLAGS);
+        options.addAll(List.of(jvmOptions));
+        try (IpcChannel.Listener listener = new IpcChannel.Listener(socket)) {
+            worker = workerProcess(app, options, socket).start();
+            return RawIpcPeer.accept(listener, WAIT_MILLIS);
+        }
+    }
+
+    /** A worker JVM running {@code app} with {@code jvmOptions}, as herd would start it on the IPC socket {@code socket}. */
+    private ProcessBuilder workerProcess(Class<?> app, List<String> jvmOptions, Path socket) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.addAll(JdkSockets.JVM_FLAGS);
-        command.addAll(List.of("-Xmx32m", "-XX:TieredStopAtLevel=1", "-cp", location(WhoAmI.class) + File.pathSeparator + location(HerdWorker.class),
-                WhoAmI.class.getName()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Xmx32m", "-XX:TieredStopAtLevel=1", "-cp", location(app) + File.pathSeparator + location(HerdWorker.class),
+                app.getName()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("stderr").toFile())
                 .redirectOutput(dir.resolve("stdout").toFile());
         builder.environment().putAll(java.util.Map.of("HERD_IPC", socket.toString(), "HERD_APP", "test", "HERD_INSTANCE", "0"));
-        try (IpcChannel.Listener listener = new IpcChannel.Listener(socket)) {
-            worker = builder.start();
-            return RawIpcPeer.accept(listener, WAIT_MILLIS);
-        }
+        return builder;
     }
 
     private static String location(Class<?> type) throws Exception {

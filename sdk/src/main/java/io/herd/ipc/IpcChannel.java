@@ -140,7 +140,14 @@ public final class IpcChannel implements Closeable {
      * a handoff per connection, and a worker's reader an acknowledgement. Freed by the GC with
      * its thread.
      */
-    private static final ThreadLocal<SendBuffers> SEND_BUFFERS = ThreadLocal.withInitial(SendBuffers::new);
+    private static final ThreadLocal<SendBuffers> SEND_BUFFERS = new ThreadLocal<>() {
+        // Not withInitial(SendBuffers::new): a worker sends its HELLO before it is ready, and a
+        // method reference spins a class at its first use.
+        @Override
+        protected SendBuffers initialValue() {
+            return new SendBuffers();
+        }
+    };
 
     private static final class SendBuffers {
         private final MemorySegment state;
@@ -200,7 +207,6 @@ public final class IpcChannel implements Closeable {
      * skipped: a peer cannot make this process hold a descriptor it did not ask for.
      */
     public final class Reader implements Closeable {
-        private static final System.Logger LOG = System.getLogger(IpcChannel.class.getName());
         private final IpcMessage.Sender from;
         // Shared, not confined: the SDK reads the master's HELLO on the app's thread, the rest on its reader thread.
         private final Arena arena = Arena.ofShared();
@@ -267,7 +273,8 @@ public final class IpcChannel implements Closeable {
             IpcMessage.Type type = IpcMessage.Type.of(code);
             if (problem == null && type == null && IpcMessage.isOptional(code)) {
                 for (int passed : fds) Unix.close(passed);
-                LOG.log(System.Logger.Level.DEBUG, "skipped an IPC message of unknown optional type {0} from the {1}",
+                // The logger is looked up only here: System.getLogger loads the logging backend, which a worker need not start with.
+                System.getLogger(IpcChannel.class.getName()).log(System.Logger.Level.DEBUG, "skipped an IPC message of unknown optional type {0} from the {1}",
                         Integer.toString(code & 0xff), from);
                 return null;
             }

@@ -105,7 +105,7 @@ public record IpcMessage(Type type, int family, int count, long id, int fd, Stri
             if (text.isEmpty() || text.length() > Protocol.MAX_VERSION_TEXT) {
                 return "HELLO with a version text of " + text.length() + " bytes, not 1 to " + Protocol.MAX_VERSION_TEXT;
             }
-            if (!text.chars().allMatch(c -> c > 0x20 && c < 0x7f)) return "HELLO whose version text is not printable ASCII";
+            if (!Protocol.isPrintableAscii(text)) return "HELLO whose version text is not printable ASCII";
         } else if (!text.isEmpty()) {
             return type + " with a " + text.length() + "-byte payload, which it may not carry";
         }

@@ -24,53 +24,83 @@ public final class JdkSockets {
     public static final java.util.List<String> JVM_FLAGS = java.util.List.of(
             "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED");
 
-    private static final MethodHandle GET_FD_VAL;
-    private static final MethodHandle NEW_FD;
-    private static final MethodHandle REMOTE_ADDRESS;
-    private static final MethodHandle NEW_CHANNEL;
-    private static final Throwable UNAVAILABLE;
+    /**
+     * The method handles into the JDK, made the first time one is needed: a worker does that on
+     * its IPC reader thread, so that its app's thread does not wait for them before it is ready.
+     */
+    private static final class Internals {
+        private static final MethodHandle GET_FD_VAL;
+        private static final MethodHandle NEW_FD;
+        private static final MethodHandle REMOTE_ADDRESS;
+        private static final MethodHandle NEW_CHANNEL;
+        private static final Throwable UNAVAILABLE;
 
-    static {
-        MethodHandle getFdVal = null, newFd = null, remoteAddress = null, newChannel = null;
-        Throwable unavailable = null;
-        try {
-            Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl");
-            Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
-            Class<?> net = Class.forName("sun.nio.ch.Net");
-            Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl");
-            MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(channelImpl, MethodHandles.lookup());
-            getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class));
-            newFd = lookup.findStatic(ioUtil, "newFD", MethodType.methodType(FileDescriptor.class, int.class));
-            remoteAddress = lookup.findStatic(net, "remoteAddress",
-                    MethodType.methodType(InetSocketAddress.class, FileDescriptor.class));
-            newChannel = lookup.findConstructor(channelImpl, MethodType.methodType(void.class,
-                    SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            unavailable = e;
+        static {
+            MethodHandle getFdVal = null, newFd = null, remoteAddress = null, newChannel = null;
+            Throwable unavailable = null;
+            try {
+                // Everything a handed-off connection needs is made ready here (on a worker's reader
+                // thread, before its first read) rather than when the first one arrives: Net's
+                // initialization, the selector provider, and handles already of the types they are
+                // called with (invoke on any other type adapts the handle at that call).
+                ClassLoader platform = SelectorProvider.class.getClassLoader();
+                Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl", false, platform);
+                Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil", false, platform);
+                Class<?> net = Class.forName("sun.nio.ch.Net", true, platform);
+                Class<?> channelImpl = Class.forName("sun.nio.ch.SocketChannelImpl", false, platform);
+                MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(channelImpl, MethodHandles.lookup());
+                getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class))
+                        .asType(MethodType.methodType(int.class, SocketChannel.class));
+                newFd = lookup.findStatic(ioUtil, "newFD", MethodType.methodType(FileDescriptor.class, int.class));
+                remoteAddress = lookup.findStatic(net, "remoteAddress",
+                        MethodType.methodType(InetSocketAddress.class, FileDescriptor.class));
+                newChannel = lookup.findConstructor(channelImpl, MethodType.methodType(void.class,
+                        SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class))
+                        .asType(MethodType.methodType(SocketChannel.class,
+                                SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
+                SelectorProvider.provider();
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                unavailable = e;
+            }
+            GET_FD_VAL = getFdVal;
+            NEW_FD = newFd;
+            REMOTE_ADDRESS = remoteAddress;
+            NEW_CHANNEL = newChannel;
+            UNAVAILABLE = unavailable;
         }
-        GET_FD_VAL = getFdVal;
-        NEW_FD = newFd;
-        REMOTE_ADDRESS = remoteAddress;
-        NEW_CHANNEL = newChannel;
-        UNAVAILABLE = unavailable;
     }
 
     private JdkSockets() {
     }
 
-    /** Throws with the fix in the message when this JVM was started without herd's flags. */
+    /**
+     * Throws with the fix in the message when this JVM was started without herd's flags, or its
+     * JDK's internals are not the ones this class knows.
+     */
     public static void check() {
-        if (UNAVAILABLE != null) {
-            throw new IllegalStateException("herd cannot reach the JDK's socket internals on Java "
-                    + Runtime.version() + ": start this JVM with " + String.join(" ", JVM_FLAGS), UNAVAILABLE);
+        if (Internals.UNAVAILABLE != null) throw unavailable(Internals.UNAVAILABLE);
+    }
+
+    /**
+     * The cheap half of {@link #check()}, for a worker before it is ready: throws the same when
+     * herd's {@code --add-opens} flag is missing, without making the method handles yet.
+     */
+    public static void checkOpened() {
+        if (!Object.class.getModule().isOpen("sun.nio.ch", JdkSockets.class.getModule())) {
+            throw unavailable(new IllegalAccessException("java.base does not open sun.nio.ch to " + JdkSockets.class.getModule()));
         }
+    }
+
+    private static IllegalStateException unavailable(Throwable why) {
+        return new IllegalStateException("herd cannot reach the JDK's socket internals on Java "
+                + Runtime.version() + ": start this JVM with " + String.join(" ", JVM_FLAGS), why);
     }
 
     /** The descriptor number behind a JDK socket channel. The channel keeps owning it. */
     public static int fdOf(SocketChannel channel) {
         check();
         try {
-            return (int) GET_FD_VAL.invoke(channel);
+            return (int) Internals.GET_FD_VAL.invokeExact(channel);
         } catch (Throwable t) {
             throw new IllegalStateException("cannot read the descriptor of " + channel, t);
         }
@@ -83,10 +113,10 @@ public final class JdkSockets {
     public static SocketChannel channelOf(int fd, int family) throws java.io.IOException {
         check();
         try {
-            FileDescriptor descriptor = (FileDescriptor) NEW_FD.invoke(fd);
-            InetSocketAddress remote = (InetSocketAddress) REMOTE_ADDRESS.invoke(descriptor);
+            FileDescriptor descriptor = (FileDescriptor) Internals.NEW_FD.invokeExact(fd);
+            SocketAddress remote = (InetSocketAddress) Internals.REMOTE_ADDRESS.invokeExact(descriptor);
             ProtocolFamily protocol = family == 6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
-            return (SocketChannel) NEW_CHANNEL.invoke(SelectorProvider.provider(), protocol, descriptor, remote);
+            return (SocketChannel) Internals.NEW_CHANNEL.invokeExact(SelectorProvider.provider(), protocol, descriptor, remote);
         } catch (java.io.IOException e) {
             throw e;
         } catch (Throwable t) {

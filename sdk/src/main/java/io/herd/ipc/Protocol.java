@@ -47,6 +47,7 @@ public final class Protocol {
      *                                   message is the reason an operator reads)
      */
     public static int agreeWithWorker(IpcMessage first) throws IncompatiblePeerException {
+        if (speaksOurs(first)) return Math.min(VERSION, first.highestVersion());
         String needed = "this herd needs " + range(OLDEST, VERSION);
         if (first.type() != IpcMessage.Type.HELLO) {
             throw new IncompatiblePeerException("refused: it sent " + first.type() + " before any HELLO, so its herd-sdk is from before the IPC handshake ("
@@ -56,11 +57,9 @@ public final class Protocol {
         if (first.highestVersion() < OLDEST) {
             throw new IncompatiblePeerException("refused: " + theirs + "; " + needed + ": rebuild the app with herd-sdk ≥ " + FIRST_SDK_SPEAKING_OLDEST);
         }
-        if (first.oldestVersion() > VERSION) {
-            throw new IncompatiblePeerException("refused: " + theirs + "; this herd (" + HERD_VERSION + ") speaks " + range(OLDEST, VERSION)
-                    + ": run the app under a newer herd, or rebuild it with herd-sdk " + HERD_VERSION);
-        }
-        return Math.min(VERSION, first.highestVersion());
+        // What is left: it speaks only versions newer than this herd's.
+        throw new IncompatiblePeerException("refused: " + theirs + "; this herd (" + HERD_VERSION + ") speaks " + range(OLDEST, VERSION)
+                + ": run the app under a newer herd, or rebuild it with herd-sdk " + HERD_VERSION);
     }
 
     /**
@@ -70,6 +69,7 @@ public final class Protocol {
      * @throws IncompatiblePeerException when the master speaks no version this SDK does
      */
     public static int agreeWithMaster(IpcMessage first) throws IncompatiblePeerException {
+        if (speaksOurs(first)) return Math.min(VERSION, first.highestVersion());
         String ours = "this herd-sdk " + HERD_VERSION + " speaks " + range(OLDEST, VERSION);
         if (first.type() != IpcMessage.Type.HELLO) {
             throw new IncompatiblePeerException("the herd master sent " + first.type() + " before its HELLO; " + ours
@@ -80,14 +80,30 @@ public final class Protocol {
             throw new IncompatiblePeerException(theirs + "; " + ours + ": run the app under a newer herd, or rebuild it with the herd-sdk "
                     + first.text() + " that herd ships");
         }
-        if (first.oldestVersion() > VERSION) {
-            throw new IncompatiblePeerException(theirs + "; " + ours + ": rebuild the app with herd-sdk ≥ " + first.text());
-        }
-        return Math.min(VERSION, first.highestVersion());
+        // What is left: it speaks only versions newer than this SDK's.
+        throw new IncompatiblePeerException(theirs + "; " + ours + ": rebuild the app with herd-sdk ≥ " + first.text());
+    }
+
+    /**
+     * True when {@code first} is a HELLO whose versions overlap ours. Checked before any reason
+     * for a refusal is put into words: a worker shakes hands before it is ready, and its first
+     * string concatenation spins a class.
+     */
+    private static boolean speaksOurs(IpcMessage first) {
+        return first.type() == IpcMessage.Type.HELLO && first.highestVersion() >= OLDEST && first.oldestVersion() <= VERSION;
     }
 
     private static String range(int oldest, int newest) {
         return oldest == newest ? "IPC " + newest : "IPC " + oldest + " to " + newest;
+    }
+
+    /** True when every character is printable ASCII other than a space (0x21 to 0x7E), as a HELLO's version text must be. */
+    static boolean isPrintableAscii(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c <= 0x20 || c >= 0x7f) return false;
+        }
+        return true;
     }
 
     private static String readVersion() {
@@ -97,7 +113,8 @@ public final class Protocol {
             properties.load(in);
             String version = properties.getProperty("version", "unknown");
             // Unfiltered (a build outside Maven) or odd: HELLO carries printable ASCII only.
-            return version.matches("[\\x21-\\x7e]{1," + MAX_VERSION_TEXT + "}") && !version.contains("${") ? version : "unknown";
+            boolean fits = !version.isEmpty() && version.length() <= MAX_VERSION_TEXT && isPrintableAscii(version);
+            return fits && !version.contains("${") ? version : "unknown";
         } catch (IOException e) {
             return "unknown";
         }

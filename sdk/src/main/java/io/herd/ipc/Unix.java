@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -78,49 +77,159 @@ public final class Unix {
             JAVA_SHORT.withName("sun_family"), MemoryLayout.sequenceLayout(108, JAVA_BYTE).withName("sun_path"));
     public static final int SUN_PATH_MAX = 107;
 
-    public static final VarHandle MSG_NAME = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_name"));
-    public static final VarHandle MSG_IOV = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_iov"));
-    public static final VarHandle MSG_IOVLEN = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_iovlen"));
-    public static final VarHandle MSG_CONTROL = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_control"));
-    public static final VarHandle MSG_CONTROLLEN = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_controllen"));
-    public static final VarHandle MSG_FLAGS = MSGHDR.varHandle(MemoryLayout.PathElement.groupElement("msg_flags"));
-    public static final VarHandle IOV_BASE = IOVEC.varHandle(MemoryLayout.PathElement.groupElement("iov_base"));
-    public static final VarHandle IOV_LEN = IOVEC.varHandle(MemoryLayout.PathElement.groupElement("iov_len"));
-    public static final VarHandle CMSG_LEN = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_len"));
-    public static final VarHandle CMSG_LEVEL = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_level"));
-    public static final VarHandle CMSG_TYPE = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("cmsg_type"));
-    public static final VarHandle CMSG_FD = CMSG_ONE_FD.varHandle(MemoryLayout.PathElement.groupElement("fd"));
-    private static final VarHandle CMSGHDR_LEN = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_len"));
-    private static final VarHandle CMSGHDR_LEVEL = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_level"));
-    private static final VarHandle CMSGHDR_TYPE = CMSGHDR.varHandle(MemoryLayout.PathElement.groupElement("cmsg_type"));
+    public static final Field MSG_NAME = new Field(MSGHDR, "msg_name");
+    public static final Field MSG_IOV = new Field(MSGHDR, "msg_iov");
+    public static final Field MSG_IOVLEN = new Field(MSGHDR, "msg_iovlen");
+    public static final Field MSG_CONTROL = new Field(MSGHDR, "msg_control");
+    public static final Field MSG_CONTROLLEN = new Field(MSGHDR, "msg_controllen");
+    public static final Field MSG_FLAGS = new Field(MSGHDR, "msg_flags");
+    public static final Field IOV_BASE = new Field(IOVEC, "iov_base");
+    public static final Field IOV_LEN = new Field(IOVEC, "iov_len");
+    public static final Field CMSG_LEN = new Field(CMSG_ONE_FD, "cmsg_len");
+    public static final Field CMSG_LEVEL = new Field(CMSG_ONE_FD, "cmsg_level");
+    public static final Field CMSG_TYPE = new Field(CMSG_ONE_FD, "cmsg_type");
+    public static final Field CMSG_FD = new Field(CMSG_ONE_FD, "fd");
+    private static final Field CMSGHDR_LEN = new Field(CMSGHDR, "cmsg_len");
+    private static final Field CMSGHDR_LEVEL = new Field(CMSGHDR, "cmsg_level");
+    private static final Field CMSGHDR_TYPE = new Field(CMSGHDR, "cmsg_type");
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Field ERRNO = new Field(CALL_STATE, "errno");
 
-    private static final MethodHandle SOCKET = function("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle BIND = function("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle LISTEN = function("listen", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle ACCEPT4 = function("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
-    private static final MethodHandle CONNECT = function("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SENDMSG = function("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle RECVMSG = function("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SHUTDOWN = function("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle CLOSE = function("close", JAVA_INT, JAVA_INT);
-    private static final MethodHandle GETSOCKOPT = function("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle POLL = function("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
-    private static final MethodHandle SYSCONF = LINKER.downcallHandle(LIBC.find("sysconf").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
-            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    /*
+     * libc's functions, each group linked the first time one of its functions is called (its
+     * holder class is initialized then). Linking is what a worker spends most of its start-up on
+     * (a first downcall costs tens of milliseconds, every other shape a few more), and a worker
+     * needs only socket, connect and sendmsg/recvmsg to become ready: the listening side is the
+     * master's. Functions of one shape share a group, as they share the code the JDK generates
+     * for a shape.
+     */
+
+    /** socket(2). */
+    private static final class SocketCall {
+        static final MethodHandle SOCKET = function("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+
+    /** The calls that take a socket address: (int, const struct sockaddr *, socklen_t) -> int. */
+    private static final class AddressCalls {
+        static final MethodHandle CONNECT = function("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle BIND = function("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    }
+
+    /**
+     * sendmsg(2) and recvmsg(2): (int, struct msghdr *, int) -> ssize_t, linked as returning a C
+     * int, which makes them connect's shape, so a worker links two shapes, not three. That reads
+     * the low half of the 64-bit result register, which holds the whole result here: a message is
+     * at most a few hundred bytes, and -1 is -1 in either width.
+     */
+    private static final class MessageCalls {
+        static final MethodHandle SENDMSG = function("sendmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle RECVMSG = function("recvmsg", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    }
+
+    /** close(2). */
+    private static final class CloseCall {
+        static final MethodHandle CLOSE = function("close", JAVA_INT, JAVA_INT);
+    }
+
+    /** What only the master calls: listening for a worker, and ending a channel. */
+    private static final class MasterCalls {
+        static final MethodHandle LISTEN = function("listen", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle SHUTDOWN = function("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle ACCEPT4 = function("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle GETSOCKOPT = function("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle POLL = function("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    }
+
+    /** strerror(3), for error messages only. */
+    private static final class Strerror {
+        static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
+                FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
+
+    /** sysconf(3)'s two answers the master's process statistics need. */
+    private static final class Sysconf {
+        static final MethodHandle SYSCONF = LINKER.downcallHandle(LIBC.find("sysconf").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+        static final long CLOCK_TICKS = sysconf(2 /* _SC_CLK_TCK */, 100);
+        static final long PAGE_SIZE = sysconf(30 /* _SC_PAGESIZE */, 4096);
+
+        private static long sysconf(int name, long fallback) {
+            try {
+                long value = (long) SYSCONF.invokeExact(name);
+                return value > 0 ? value : fallback;
+            } catch (Throwable t) {
+                return fallback;
+            }
+        }
+    }
 
     private Unix() {
     }
 
     private static MethodHandle function(String name, MemoryLayout result, MemoryLayout... args) {
-        MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        MemorySegment address = LIBC.find(name).orElse(null);
+        if (address == null) throw new UnsatisfiedLinkError("libc has no " + name);
         return LINKER.downcallHandle(address, FunctionDescriptor.of(result, args), Linker.Option.captureCallState("errno"));
+    }
+
+    /**
+     * One field of a C struct, read and written at its offset: what the struct layout's
+     * VarHandle would do, without the method handles a VarHandle spins when it is made (some
+     * milliseconds each, at start-up, for a worker that is about to say it is ready).
+     */
+    public static final class Field {
+        private final long offset;
+        private final long size;
+
+        /**
+         * The member {@code name} of {@code struct}, found by adding up the sizes of the members
+         * before it: the structs here spell out their padding, so that is its offset (a layout
+         * path would find the same, at the cost of a few milliseconds of set-up).
+         */
+        Field(StructLayout struct, String name) {
+            long at = 0;
+            for (MemoryLayout member : struct.memberLayouts()) {
+                if (name.equals(member.name().orElse(null))) {
+                    this.offset = at;
+                    this.size = member.byteSize();
+                    return;
+                }
+                at += member.byteSize();
+            }
+            throw new IllegalArgumentException(struct + " has no member " + name);
+        }
+
+        /** Writes an integer field (int or long) of the struct at {@code base}. */
+        public void set(MemorySegment segment, long base, long value) {
+            if (size == Integer.BYTES) segment.set(JAVA_INT, base + offset, (int) value);
+            else segment.set(JAVA_LONG, base + offset, value);
+        }
+
+        /**
+         * Writes a pointer field of the struct at {@code base}, as the 64-bit number it is here
+         * (ADDRESS's own accessor adapts a VarHandle the first time, milliseconds at start-up).
+         */
+        public void set(MemorySegment segment, long base, MemorySegment address) {
+            segment.set(JAVA_LONG, base + offset, address.address());
+        }
+
+        /** Reads an integer field (int or long) of the struct at {@code base}. */
+        public long get(MemorySegment segment, long base) {
+            return size == Integer.BYTES ? segment.get(JAVA_INT, base + offset) : segment.get(JAVA_LONG, base + offset);
+        }
+    }
+
+    /** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+    public static long clockTicks() {
+        return Sysconf.CLOCK_TICKS;
+    }
+
+    /** The memory page size, the unit of /proc/<pid>/statm. */
+    public static long pageSize() {
+        return Sysconf.PAGE_SIZE;
     }
 
     /** Scratch memory for one thread's calls: the errno capture area. */
@@ -142,7 +251,7 @@ public final class Unix {
 
     private static String describe(int errno) {
         try {
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment text = (MemorySegment) Strerror.STRERROR.invokeExact(errno);
             return text.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
@@ -165,8 +274,8 @@ public final class Unix {
 
     /**
      * Calls a libc function that returns -1 and sets errno on failure, retrying EINTR. For the
-     * calls made once per socket; the per-message calls below use invokeExact on memory the
-     * calling thread prepared.
+     * master's calls, made once per socket; the per-message calls below use invokeExact on memory
+     * the calling thread prepared.
      */
     private static long call(String what, MethodHandle function, Object... args) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
@@ -187,8 +296,24 @@ public final class Unix {
         }
     }
 
+    /*
+     * socket and connect are what a worker calls before it is ready, and are called with
+     * invokeExact: call()'s invokeWithArguments spins argument-spreading code the first time.
+     */
+
     public static int socketSeqPacket() throws IOException {
-        return (int) call("socket", SOCKET, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = callState(arena);
+            while (true) {
+                int fd = (int) SocketCall.SOCKET.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                if (fd >= 0) return fd;
+                if (errno(state) != EINTR) throw error("socket", state);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("socket", t);
+        }
     }
 
     /** A SOCK_SEQPACKET socket connected to {@code path}; nothing is left open when it cannot connect. */
@@ -216,21 +341,31 @@ public final class Unix {
 
     public static void bind(int fd, Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            call("bind " + path, BIND, fd, sockaddr(arena, path), (int) SOCKADDR_UN.byteSize());
+            call("bind " + path, AddressCalls.BIND, fd, sockaddr(arena, path), (int) SOCKADDR_UN.byteSize());
         }
     }
 
     public static void listen(int fd, int backlog) throws IOException {
-        call("listen", LISTEN, fd, backlog);
+        call("listen", MasterCalls.LISTEN, fd, backlog);
     }
 
     public static int accept(int fd) throws IOException {
-        return (int) call("accept4", ACCEPT4, fd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+        return (int) call("accept4", MasterCalls.ACCEPT4, fd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
     }
 
     public static void connect(int fd, Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            call("connect " + path, CONNECT, fd, sockaddr(arena, path), (int) SOCKADDR_UN.byteSize());
+            MemorySegment state = callState(arena);
+            MemorySegment address = sockaddr(arena, path);
+            while (true) {
+                int result = (int) AddressCalls.CONNECT.invokeExact(state, fd, address, (int) SOCKADDR_UN.byteSize());
+                if (result >= 0) return;
+                if (errno(state) != EINTR) throw error("connect ".concat(path.toString()), state);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("connect", t);
         }
     }
 
@@ -240,7 +375,7 @@ public final class Unix {
             MemorySegment pollfd = arena.allocate(8, 4);
             pollfd.set(JAVA_INT, 0, fd);
             pollfd.set(JAVA_SHORT, 4, POLLIN);
-            return call("poll", POLL, pollfd, 1L, timeoutMillis) > 0;
+            return call("poll", MasterCalls.POLL, pollfd, 1L, timeoutMillis) > 0;
         }
     }
 
@@ -250,22 +385,8 @@ public final class Unix {
             MemorySegment cred = arena.allocate(UCRED);
             MemorySegment length = arena.allocate(JAVA_INT);
             length.set(JAVA_INT, 0, (int) UCRED.byteSize());
-            call("getsockopt(SO_PEERCRED)", GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred, length);
+            call("getsockopt(SO_PEERCRED)", MasterCalls.GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred, length);
             return cred.get(JAVA_INT, 0);
-        }
-    }
-
-    /** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
-    public static final long CLOCK_TICKS = sysconf(2 /* _SC_CLK_TCK */, 100);
-    /** The memory page size, the unit of /proc/<pid>/statm. */
-    public static final long PAGE_SIZE = sysconf(30 /* _SC_PAGESIZE */, 4096);
-
-    private static long sysconf(int name, long fallback) {
-        try {
-            long value = (long) SYSCONF.invokeExact(name);
-            return value > 0 ? value : fallback;
-        } catch (Throwable t) {
-            return fallback;
         }
     }
 
@@ -273,7 +394,7 @@ public final class Unix {
     public static long sendmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
         try {
             while (true) {
-                long n = (long) SENDMSG.invokeExact(state, fd, msghdr, flags);
+                long n = (int) MessageCalls.SENDMSG.invokeExact(state, fd, msghdr, flags);
                 if (n >= 0) return n;
                 int errno = errno(state);
                 if (errno != EINTR) return -errno;
@@ -287,7 +408,7 @@ public final class Unix {
     public static long recvmsg(MemorySegment state, int fd, MemorySegment msghdr, int flags) {
         try {
             while (true) {
-                long n = (long) RECVMSG.invokeExact(state, fd, msghdr, flags);
+                long n = (int) MessageCalls.RECVMSG.invokeExact(state, fd, msghdr, flags);
                 if (n >= 0) return n;
                 int errno = errno(state);
                 if (errno != EINTR) return -errno;
@@ -341,7 +462,7 @@ public final class Unix {
     /** shutdown(SHUT_RDWR): wakes a thread blocked reading the socket, without freeing the fd number. */
     public static void shutdown(int fd) {
         try {
-            call("shutdown", SHUTDOWN, fd, SHUT_RDWR);
+            call("shutdown", MasterCalls.SHUTDOWN, fd, SHUT_RDWR);
         } catch (IOException alreadyGone) {
             // ENOTCONN: the peer is gone, which is what shutdown was for.
         }
@@ -351,7 +472,7 @@ public final class Unix {
         // Once only: on Linux close(2) frees the number even when interrupted, so a retry could
         // close a descriptor another thread has just been given.
         try (Arena arena = Arena.ofConfined()) {
-            int ignored = (int) CLOSE.invokeExact(callState(arena), fd);
+            int ignored = (int) CloseCall.CLOSE.invokeExact(callState(arena), fd);
         } catch (Throwable t) {
             throw new IllegalStateException("close", t);
         }
