@@ -231,6 +231,7 @@ public final class Cluster extends LifeCycle {
         worker.exitCode = worker.process().exitValue();
         String refusal = worker.refusal();
         boolean expected = worker.state == WorkerState.STOPPING || stopping || refusal != null;
+        launcher.exited(worker, worker.state == WorkerState.STOPPING || stopping);
         move(worker, WorkerState.STOPPED, (expected ? "" : "unexpectedly: ") + "exited with " + describeExit(worker.exitCode));
         live.remove(worker);
         updateRotation();
