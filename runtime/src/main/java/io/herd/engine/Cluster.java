@@ -103,7 +103,8 @@ public final class Cluster extends LifeCycle {
     @Override
     protected void doStop() throws Exception {
         try {
-            shutdown().get(master.config().stopTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            // a worker writing the AOT cache has longer (Retirement.killRemaining)
+            shutdown().get(master.config().stopTimeout().toMillis() + WorkerAot.DUMP_ALLOWANCE_MILLIS + 10_000, TimeUnit.MILLISECONDS);
         } finally {
             if (expiry != null) expiry.cancel(false);
             post(snapshots::takeLast);

@@ -4,6 +4,7 @@ import io.herd.config.AppConfig;
 
 import java.lang.System.Logger.Level;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * How a worker leaves, on its cluster's event thread: out of rotation first, then (in proxy
@@ -70,18 +71,26 @@ final class Retirement {
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();
         long killAfter = config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
-        cluster.later(() -> {
-            if (!worker.process().isAlive()) return;
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(killAfter));
-            worker.process().destroyForcibly();
-        }, killAfter);
+        cluster.later(() -> kill(worker, killAfter), killAfter);
     }
 
-    /** The app's stop timeout has passed: the workers still running are killed. */
+    /**
+     * The app's stop timeout has passed: the workers still running are killed; one that writes
+     * the AOT cache as it exits gets {@link WorkerAot#DUMP_ALLOWANCE_MILLIS} more first.
+     */
     void killRemaining(Collection<Worker> workers, long stopTimeoutMillis) {
-        for (Worker worker : workers) {
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(stopTimeoutMillis));
-            worker.process().destroyForcibly();
+        for (Worker worker : List.copyOf(workers)) {
+            if (worker.trainsAotCache) {
+                cluster.later(() -> kill(worker, stopTimeoutMillis + WorkerAot.DUMP_ALLOWANCE_MILLIS), WorkerAot.DUMP_ALLOWANCE_MILLIS);
+            } else {
+                kill(worker, stopTimeoutMillis);
+            }
         }
+    }
+
+    private static void kill(Worker worker, long afterMillis) {
+        if (!worker.process().isAlive()) return;
+        LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(afterMillis));
+        worker.process().destroyForcibly();
     }
 }
