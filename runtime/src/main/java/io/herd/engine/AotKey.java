@@ -32,7 +32,7 @@ import java.util.jar.Manifest;
  * not the jars — measured on 25.0.3, a jar rewritten in place (new size, new mtime, new classes)
  * still ran the cached, old classes. So a new release of an app's jar must get a new key, and
  * does: its bytes are hashed (once per jar version: a jar is hashed again only when its size,
- * mtime or inode changes).
+ * mtime, ctime or inode changes).
  */
 final class AotKey {
     /** Raised with the whole scheme: a key of an older herd never matches. */
@@ -42,7 +42,8 @@ final class AotKey {
     /** The environment variables the JVM (or its launcher) takes options from. */
     static final List<String> OPTION_VARIABLES = List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS");
 
-    private record Version(long size, long modifiedNanos, Object fileKey) {
+    /** What tells one version of a file from the next: its ctime too, which no copy or touch can set back. */
+    private record Version(long size, long modifiedNanos, Object changed, Object fileKey) {
     }
 
     private record Digest(Version version, String sha256) {
@@ -116,7 +117,7 @@ final class AotKey {
     private static String digest(Path jar) throws IOException {
         BasicFileAttributes attributes = Files.readAttributes(jar, BasicFileAttributes.class);
         Version version = new Version(attributes.size(), attributes.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS),
-                attributes.fileKey());
+                changeTime(jar), attributes.fileKey());
         Digest known = DIGESTS.get(jar);
         if (known != null && known.version().equals(version)) return known.sha256();
         MessageDigest digest = sha256();
@@ -127,6 +128,15 @@ final class AotKey {
         String sha256 = HexFormat.of().formatHex(digest.digest());
         DIGESTS.put(jar, new Digest(version, sha256));
         return sha256;
+    }
+
+    /** The file's ctime where the platform tells it (Linux does), else null: then size, mtime and inode must do. */
+    private static Object changeTime(Path file) {
+        try {
+            return Files.getAttribute(file, "unix:ctime");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException unknown) {
+            return null;
+        }
     }
 
     /** Adds one item, its length first: no two lists of items hash alike, whatever they hold. */
