@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -87,17 +88,34 @@ final class AotCaches {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
             if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return "not a directory (a link, say)";
-            var self = FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name"));
+            UserPrincipal self = serviceUser();
             if (!Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(self)) return "not owned by the service's user";
-            Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-            if (permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE)) {
-                return "others may write to it (a cache is code the workers run): chmod go-w it";
+            if (othersMayWrite(dir, LinkOption.NOFOLLOW_LINKS)) return "others may write to it (a cache is code the workers run): chmod go-w it";
+            // Whoever may write to its parent could swap it for a directory of theirs.
+            var parentOwner = Files.getOwner(dir.getParent());
+            if (othersMayWrite(dir.getParent()) || !(parentOwner.equals(self) || parentOwner.getName().equals("root"))) {
+                return "its directory " + dir.getParent() + " may be changed by another user";
             }
             if (!Files.isWritable(dir)) return "not writable by the service's user";
             return null;
         } catch (IOException | UnsupportedOperationException e) {
             return "cannot be made or checked: " + e;
         }
+    }
+
+    /**
+     * The user this JVM runs as now: the owner of /proc/self (after jsvc drops root, user.name
+     * still says root); where there is no /proc, the user it was started as.
+     */
+    private static UserPrincipal serviceUser() throws IOException {
+        Path proc = Path.of("/proc/self");
+        if (Files.exists(proc)) return Files.getOwner(proc);
+        return FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name"));
+    }
+
+    private static boolean othersMayWrite(Path path, LinkOption... options) throws IOException {
+        Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(path, options);
+        return permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE);
     }
 
     /** Where the cache for {@code app} and {@code key} is kept. */
