@@ -106,6 +106,8 @@ class AotCacheTest {
         Path sdk = jarOf(Path.of(TestCluster.location(HerdWorker.class)), "", jars.resolve("herd-sdk.jar"));
         Files.createDirectories(home.resolve("class-loads"));
         Map<String, String> values = new HashMap<>(Map.of(
+                // A stopping worker may take its time: its JVM writes the cache first (seconds, on busy cores).
+                "herd.stop.timeout", "60s", "kill.timeout", "60s",
                 "classpath", app + File.pathSeparator + sdk,
                 "jvm.options", "-XX:+UseSerialGC -Xmx32m -XX:TieredStopAtLevel=1 -Xlog:class+load=info:file=" + home.resolve("class-loads") + "/%p.log"));
         values.putAll(settings);
