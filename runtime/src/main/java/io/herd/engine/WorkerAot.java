@@ -91,6 +91,8 @@ final class WorkerAot {
     private String said;
     /** A trainer crashed: none trains again until a worker of the app has come online (a crash loop pays no dumps). */
     private boolean trainingSuspended;
+    /** var/aot was tidied for this app: once as it starts, then after each training. */
+    private boolean tidied;
 
     WorkerAot(AppConfig config, AotCaches caches) {
         this.config = config;
@@ -106,6 +108,10 @@ final class WorkerAot {
             return Run.NONE;
         }
         if (caches.check() != null) return Run.NONE;
+        if (!tidied) {
+            tidied = true;
+            caches.prune(config.name()); // what a master killed midway left
+        }
         List<Path> classPath = AotKey.classPath(entries());
         Path directory = classPath.stream().filter(Files::isDirectory).findFirst().orElse(null);
         if (directory != null) {
