@@ -8,8 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -49,6 +52,8 @@ final class AotKey {
     private record Digest(Version version, String sha256) {
     }
 
+    /** How recent a change is too recent to trust a file's times to tell the next change from it. */
+    private static final Duration RECENT = Duration.ofSeconds(2);
     /** Each jar's last digest, with the version of the file it was taken from. */
     private static final Map<Path, Digest> DIGESTS = new ConcurrentHashMap<>();
 
@@ -126,8 +131,15 @@ final class AotKey {
             for (int read; (read = in.read(buffer)) > 0; ) digest.update(buffer, 0, read);
         }
         String sha256 = HexFormat.of().formatHex(digest.digest());
-        DIGESTS.put(jar, new Digest(version, sha256));
+        // A file changed within the clock's last ticks could change again with the same times
+        // (ctime moves in jiffies): such a digest is not remembered, as git re-reads "racily clean" files.
+        if (!changedRecently(attributes, version)) DIGESTS.put(jar, new Digest(version, sha256));
         return sha256;
+    }
+
+    private static boolean changedRecently(BasicFileAttributes attributes, Version version) {
+        FileTime changed = version.changed() instanceof FileTime ctime ? ctime : attributes.lastModifiedTime();
+        return changed.toInstant().isAfter(Instant.now().minus(RECENT));
     }
 
     /** The file's ctime where the platform tells it (Linux does), else null: then size, mtime and inode must do. */
