@@ -19,6 +19,7 @@ import java.util.Map;
  * @param classpath     used with {@code mainClass} when there is no jar; may be empty
  * @param mainClass     may be null when {@code jar} names its own main class
  * @param jvmOptions    options for each worker JVM; herd adds the flags its SDK needs itself
+ * @param aot           whether workers start with an AOT cache herd trained from an earlier worker
  * @param args          the app's arguments
  * @param env           environment added to each worker's (after the service's own)
  * @param workDir       each worker's working directory
@@ -49,6 +50,7 @@ public record AppConfig(
         List<Path> classpath,
         String mainClass,
         List<String> jvmOptions,
+        Aot aot,
         List<String> args,
         Map<String, String> env,
         Path workDir,
@@ -87,7 +89,7 @@ public record AppConfig(
 
     /** This app with another number of workers, as after a scale. */
     public AppConfig withInstances(int count) {
-        return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, args, env, workDir, balance, queueSize,
+        return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, aot, args, env, workDir, balance, queueSize,
                 queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemoryBytes,
                 memoryCheckInterval, dispatch, proxy);
     }

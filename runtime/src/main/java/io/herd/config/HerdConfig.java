@@ -362,8 +362,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             AppConfig.Proxy proxy = proxy(name, keys, dispatch);
             List<String> jvmOptions = value(name, keys, Settings.JVM_OPTIONS);
             List<String> args = value(name, keys, Settings.ARGS);
+            Aot aot = value(name, keys, Settings.AOT);
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), orEmpty(args), env, workDir, balance,
+            return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), aot, orEmpty(args), env, workDir, balance,
                     queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemory,
                     memoryCheck, dispatch, proxy);
         }

@@ -109,6 +109,10 @@ public final class Settings {
                     + "(`\"-Dgreeting=hello world\"`), inside which `\\\"` is a quote and `\\\\` a backslash");
     public static final Setting<AppConfig, List<String>> ARGS = Setting.app("args", null, words(),
             app -> app.args().isEmpty() ? null : app.args(), "the app's arguments, written as `jvm.options` are");
+    public static final Setting<AppConfig, Aot> AOT = Setting.app("aot", "auto", choice(Aot.class), AppConfig::aot,
+            "`auto`: herd trains a JDK AOT cache from a worker's run, written as herd stops that worker, and starts later workers "
+                    + "with it (faster start, less memory); kept in `var/aot/` per jar content, JDK and JVM options. Needs jars, not "
+                    + "class directories. `off`: none");
     /** A family of keys, {@code app.<name>.env.<VAR>}: the parser and {@code save} handle each variable. */
     public static final Setting<AppConfig, String> ENV = Setting.app("env.<VAR>", null, text(0), app -> null,
             "environment for the workers (`HERD_*` is herd's)");
@@ -178,7 +182,7 @@ public final class Settings {
             JMX_SSL_KEYSTORE_PASSWORD, JMX_SSL_KEYSTORE_PASSWORD_FILE, JOLOKIA_HOST, JOLOKIA_PORT, JOLOKIA_PASSWORD, JOLOKIA_PASSWORD_FILE,
             JOLOKIA_MONITOR_PASSWORD, JOLOKIA_MONITOR_PASSWORD_FILE, JOLOKIA_POLICY, JOLOKIA_SSL, JOLOKIA_SSL_KEYSTORE,
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
-            LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
+            LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, AOT, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
             RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
             PROXY_THREADS);

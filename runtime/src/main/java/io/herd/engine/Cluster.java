@@ -105,7 +105,8 @@ public final class Cluster extends LifeCycle {
     @Override
     protected void doStop() throws Exception {
         try {
-            shutdown().get(master.config().stopTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            // a worker writing the AOT cache has longer (Retirement.killRemaining)
+            shutdown().get(master.config().stopTimeout().toMillis() + WorkerAot.DUMP_ALLOWANCE_MILLIS + 10_000, TimeUnit.MILLISECONDS);
         } finally {
             if (expiry != null) expiry.cancel(false);
             post(snapshots::takeLast);
@@ -233,6 +234,7 @@ public final class Cluster extends LifeCycle {
         worker.exitCode = worker.process().exitValue();
         String refusal = worker.refusal();
         boolean expected = worker.state == WorkerState.STOPPING || stopping || refusal != null;
+        launcher.exited(worker, worker.state == WorkerState.STOPPING || stopping);
         move(worker, WorkerState.STOPPED, (expected ? "" : "unexpectedly: ") + "exited with " + describeExit(worker.exitCode));
         live.remove(worker);
         updateRotation();

@@ -274,7 +274,7 @@ final class ClusterOperations {
 
     /** "stopped", or what went wrong. */
     private String awaitExit(Worker worker) {
-        String failure = await(worker.exit, cluster.retirement().retireMillis(), "exited");
+        String failure = await(worker.exit, cluster.retirement().retireMillis(worker), "exited");
         return failure == null ? "stopped" : failure;
     }
 

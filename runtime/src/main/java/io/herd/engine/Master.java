@@ -47,6 +47,7 @@ public final class Master extends Container {
     private final Relay relay;
     private final ScheduledThreadPoolExecutor housekeeping;
     private final WorkerOutput workerOutput;
+    private final AotCaches aotCaches;
     private boolean bound;
     private Path ipcDir;
 
@@ -68,6 +69,7 @@ public final class Master extends Container {
         this.config = config;
         this.workerOutput = workerOutput;
         this.fatalErrors = new FatalErrors(onFatalError != null ? onFatalError : this::stopAfterFatalError);
+        this.aotCaches = new AotCaches(config.home().resolve("var").resolve("aot"));
         // Started in this order, stopped in reverse: the acceptor stops before the relay and the
         // clusters, so connections stop coming before the workers drain.
         relay = addPart(new Relay(config.proxyThreads(), fatalErrors));
@@ -284,6 +286,11 @@ public final class Master extends Container {
     /** The service's private (0700) directory of IPC sockets; each socket is unlinked once its worker connected. */
     public Path ipcDir() {
         return ipcDir;
+    }
+
+    /** The workers' AOT caches, in var/aot/ under herd's home. */
+    AotCaches aotCaches() {
+        return aotCaches;
     }
 
     WorkerOutput workerOutput() {

@@ -4,6 +4,7 @@ import io.herd.config.AppConfig;
 
 import java.lang.System.Logger.Level;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * How a worker leaves, on its cluster's event thread: out of rotation first, then (in proxy
@@ -38,10 +39,13 @@ final class Retirement {
         else stopNow(worker, graceful);
     }
 
-    /** The longest {@link #retire} takes before the worker is killed: proxy dispatch drains first, for up to kill.timeout. */
-    long retireMillis() {
-        long killTimeout = config.killTimeout().toMillis();
-        return config.proxied() ? 2 * killTimeout : killTimeout;
+    /**
+     * The longest {@link #retire} takes before the worker is killed: proxy dispatch drains first,
+     * for up to kill.timeout; a worker training the AOT cache has longer to write it.
+     */
+    long retireMillis(Worker worker) {
+        long killTimeout = config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
+        return config.proxied() ? config.killTimeout().toMillis() + killTimeout : killTimeout;
     }
 
     /**
@@ -58,23 +62,35 @@ final class Retirement {
         stopNow(worker, graceful);
     }
 
-    /** The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL after kill.timeout. */
+    /**
+     * The SDK's shutdown message ({@code graceful}, SIGTERM without the SDK) or SIGTERM; SIGKILL
+     * after kill.timeout, and {@link WorkerAot#DUMP_ALLOWANCE_MILLIS} more for a worker whose JVM
+     * writes the AOT cache as it exits: killed midway, it would leave none, and the next would try again.
+     */
     void stopNow(Worker worker, boolean graceful) {
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();
-        cluster.later(() -> {
-            if (!worker.process().isAlive()) return;
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(),
-                    Long.toString(config.killTimeout().toMillis()));
-            worker.process().destroyForcibly();
-        }, config.killTimeout().toMillis());
+        long killAfter = config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
+        cluster.later(() -> kill(worker, killAfter), killAfter);
     }
 
-    /** The app's stop timeout has passed: the workers still running are killed. */
+    /**
+     * The app's stop timeout has passed: the workers still running are killed; one that writes
+     * the AOT cache as it exits gets {@link WorkerAot#DUMP_ALLOWANCE_MILLIS} more first.
+     */
     void killRemaining(Collection<Worker> workers, long stopTimeoutMillis) {
-        for (Worker worker : workers) {
-            LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(stopTimeoutMillis));
-            worker.process().destroyForcibly();
+        for (Worker worker : List.copyOf(workers)) {
+            if (worker.trainsAotCache) {
+                cluster.later(() -> kill(worker, stopTimeoutMillis + WorkerAot.DUMP_ALLOWANCE_MILLIS), WorkerAot.DUMP_ALLOWANCE_MILLIS);
+            } else {
+                kill(worker, stopTimeoutMillis);
+            }
         }
+    }
+
+    private static void kill(Worker worker, long afterMillis) {
+        if (!worker.process().isAlive()) return;
+        LOG.log(Level.WARNING, "{0} did not stop within {1} ms: killing it", worker.name(), Long.toString(afterMillis));
+        worker.process().destroyForcibly();
     }
 }

@@ -59,7 +59,7 @@ final class RollingReplacement {
             if (!starting.isEmpty()) settle(nextSettled());
         }
         for (Worker worker : swappedOut) {
-            String stopped = ClusterOperations.await(worker.exit, cluster.retirement().retireMillis(), "exited");
+            String stopped = ClusterOperations.await(worker.exit, cluster.retirement().retireMillis(worker), "exited");
             if (stopped != null) outcomes.put(worker, step(worker, outcomes.get(worker).newPid(), "replaced; the old worker " + stopped));
         }
         return failure == null;

@@ -78,6 +78,8 @@ final class Worker {
     PortOwnership ownPort;
     /** Proxy dispatch: a periodic check that could not read /proc was logged already. */
     boolean portUnreadableSaid;
+    /** Its JVM writes the app's AOT cache as it exits: asked to stop, it gets longer before it is killed. */
+    boolean trainsAotCache;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;

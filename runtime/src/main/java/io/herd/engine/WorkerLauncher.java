@@ -11,7 +11,9 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,19 +21,24 @@ import java.util.concurrent.TimeUnit;
  * to listen on, the command line (herd's JVM flags first, so no app needs to know
  * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}; in proxy
  * dispatch {@code PORT}, which also replaces {@code {port}} in the JVM options and arguments), and
- * where the output goes.
+ * where the output goes. With {@code aot = auto}, the AOT cache's flags come after the app's own
+ * options ({@link WorkerAot} decides which, and looks at what became of the cache).
  */
 final class WorkerLauncher {
     private static final System.Logger LOG = System.getLogger(WorkerLauncher.class.getName());
 
     private final AppConfig config;
     private final Master master;
+    private final WorkerAot aot;
     /** Launches so far, so that each worker's IPC socket has a name of its own (event thread). */
     private int launches;
+    /** What each live worker does with the AOT cache (event thread). */
+    private final Map<Worker, WorkerAot.Run> aotRuns = new HashMap<>();
 
     WorkerLauncher(AppConfig config, Master master) {
         this.config = config;
         this.master = master;
+        this.aot = new WorkerAot(config, master.aotCaches());
     }
 
     /**
@@ -43,14 +50,30 @@ final class WorkerLauncher {
     Worker launch(Cluster cluster, int instance) throws IOException {
         Path socket = master.ipcDir().resolve(config.name() + "-" + instance + "-" + (++launches) + ".sock");
         IpcChannel.Listener listener = new IpcChannel.Listener(socket);
+        WorkerAot.Run aotRun = aot.plan();
         try {
             InetSocketAddress proxyAddress = config.proxied() ? freeLoopbackAddress() : null;
-            Process process = start(instance, socket, proxyAddress == null ? 0 : proxyAddress.getPort());
-            return new Worker(cluster, instance, process, listener, proxyAddress);
-        } catch (IOException e) {
+            Process process = start(instance, socket, proxyAddress == null ? 0 : proxyAddress.getPort(), aotRun.flags);
+            Worker worker = new Worker(cluster, instance, process, listener, proxyAddress);
+            aotRuns.put(worker, aotRun);
+            worker.trainsAotCache = aotRun.mode == WorkerAot.Mode.TRAIN;
+            worker.online.thenRun(() -> aot.online(aotRun, process.pid()));
+            return worker;
+        } catch (IOException | RuntimeException e) {
+            aot.launchFailed(aotRun);
             listener.close();
             throw e;
         }
+    }
+
+    /**
+     * The worker's JVM exited (event thread); {@code asked} when herd had asked it to stop. An AOT
+     * cache it trained is kept now, before the cluster reports the exit: a stopping service
+     * keeps the cache its last workers wrote.
+     */
+    void exited(Worker worker, boolean asked) {
+        WorkerAot.Run run = aotRuns.remove(worker);
+        if (run != null) aot.exited(run, worker.pid(), worker.exitCode, asked);
     }
 
     /**
@@ -67,10 +90,11 @@ final class WorkerLauncher {
     /**
      * Starts the JVM for {@code instance}, which is to connect to {@code ipcSocket}.
      *
-     * @param port the loopback port the app is to listen on (proxy dispatch), else 0
+     * @param port     the loopback port the app is to listen on (proxy dispatch), else 0
+     * @param aotFlags the AOT cache's flags for this worker, if any
      */
-    private Process start(int instance, Path ipcSocket, int port) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command(port)).directory(config.workDir().toFile());
+    private Process start(int instance, Path ipcSocket, int port, List<String> aotFlags) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command(port, aotFlags)).directory(config.workDir().toFile());
         WorkerOutput output = master.workerOutput();
         if (output == null) {
             builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-out.log")))
@@ -115,13 +139,17 @@ final class WorkerLauncher {
         return List.of();
     }
 
-    /** The worker's command line; {@code {port}} stands for {@code port} in the app's options and arguments. */
-    List<String> command(int port) {
+    /**
+     * The worker's command line; {@code {port}} stands for {@code port} in the app's options and
+     * arguments. The AOT flags come last among the JVM's options, after the app's own.
+     */
+    List<String> command(int port, List<String> aotFlags) {
         List<String> command = new ArrayList<>();
         command.addAll(IGNORE_TERMINAL_SIGNALS);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JdkSockets.JVM_FLAGS);
         command.addAll(withPort(config.jvmOptions(), port));
+        command.addAll(aotFlags);
         if (config.mainClass() != null) {
             List<String> classpath = new ArrayList<>();
             if (config.jar() != null) classpath.add(config.jar().toString());

@@ -85,6 +85,7 @@ class SettingsTest {
                 app.web.main = com.example.Outer$Main
                 app.web.jvm.options = -Xmx64m "-Dgreeting=hello world" -Dq="a \\\\"quoted\\\\" word"
                 app.web.args = one "two words" ""
+                app.web.aot = off
                 app.web.env.GREETING = hello, world
                 app.web.workdir = lib dir
                 app.web.balance = least-connections
