@@ -44,8 +44,8 @@ class ServiceMBeanTest {
     void start() throws Exception {
         config = HelloCluster.config(2, Map.of());
         Files.writeString(config.source(), "# a service file with a comment to keep\nherd.stop.timeout = 10s\napp.hello.instances = 2\n");
+        startingNanos = System.nanoTime(); // before the service exists: its bean's clock starts as it is made
         service = new HerdService(config);
-        startingNanos = System.nanoTime();
         service.start();
         herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
     }
