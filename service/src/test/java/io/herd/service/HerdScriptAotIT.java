@@ -23,11 +23,15 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
- * bin/herd's AOT caches for its own JVMs, on the packaged service (so: after package): the CLI's
+ * bin/herd's AOT caches for its own JVMs, on the packaged service (so: after package): the
+ * master's is recorded by a run, assembled at the next start and used by the one after; the CLI's
  * is made in the background by a read verb, used by the next ones, and one the JVM refuses is
  * deleted and made again, the commands working all along. bin/herd runs from a home of its own
  * here (its scripts copied, the build linked), so that the caches land under that home's var/aot.
@@ -49,11 +53,15 @@ class HerdScriptAotIT {
         Files.createDirectories(home.resolve("conf"));
         Files.createDirectories(home.resolve("service"));
         Files.createDirectories(home.resolve("examples/hello"));
-        for (String script : List.of("bin/herd", "bin/java25.sh", "conf/jvm.options")) {
-            Files.copy(REPO.resolve(script), home.resolve(script));
+        for (String file : List.of("bin/herd", "bin/java25.sh", "conf/jvm.options", "conf/log4j2.xml")) {
+            Files.copy(REPO.resolve(file), home.resolve(file));
         }
         Files.createSymbolicLink(home.resolve("service/target"), REPO.resolve("service/target"));
         Files.createSymbolicLink(home.resolve("examples/hello/target"), REPO.resolve("examples/hello/target"));
+    }
+
+    /** The service for the CLI to talk to, started as the tests start it (not by bin/herd). */
+    private void startService() throws Exception {
         service = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 1, ""));
         endpoint = List.of("--url", service.jolokiaUrl(), "--password-file", home.resolve("var/jolokia.password").toString());
         service.awaitOutput("-> online", 1);
@@ -96,13 +104,57 @@ class HerdScriptAotIT {
         return list;
     }
 
-    /** The CLI's finished caches under var/aot (a training's files live in a directory of their own). */
-    private List<Path> cliCaches() throws IOException {
+    /** The files under var/aot named {@code regex}. */
+    private List<Path> aotFiles(String regex) throws IOException {
         Path dir = home.resolve("var/aot");
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(file -> file.getFileName().toString().matches("cli-[0-9a-f]{16}\\.aot")).toList();
+            return files.filter(file -> file.getFileName().toString().matches(regex)).toList();
         }
+    }
+
+    /**
+     * {@code bin/herd run} on a hello config until its worker is online, then
+     * SIGTERM; returns the JVM's command line. bin/herd execs the JVM, so the process is the master.
+     */
+    private List<String> runServiceOnce() throws Exception {
+        Path config = ServiceProcess.helloConfig(home, 1, "");
+        Process herd = new ProcessBuilder(home.resolve("bin/herd").toString(), "run", config.toString())
+                .redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile()).start();
+        try {
+            Await.until("the service's worker online", () -> Files.readString(home.resolve("run.log")).contains("-> online"),
+                    Duration.ofSeconds(120));
+            List<String> command = List.of(herd.info().arguments().orElseThrow());
+            herd.destroy(); // SIGTERM
+            assertThat(herd.waitFor(120, TimeUnit.SECONDS), is(true));
+            assertThat(Files.readString(home.resolve("run.log")), herd.exitValue(), is(0));
+            return command;
+        } finally {
+            herd.descendants().forEach(ProcessHandle::destroyForcibly);
+            herd.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aServiceRunRecordsTheMasterCacheTheNextStartAssemblesItAndTheOneAfterUsesIt() throws Exception {
+        List<String> recording = runServiceOnce();
+        assertThat(recording, hasItem(startsWith("-XX:AOTConfiguration=")));
+        assertThat("the classes it used, recorded as it stopped", aotFiles("master-[0-9a-f]{16}\\.aot\\.config"), hasSize(1));
+
+        List<String> assembling = runServiceOnce();
+        assertThat(assembling, not(hasItem(startsWith("-XX:AOT"))));
+        Await.until("the master's AOT cache assembled in the background", () -> aotFiles("master-[0-9a-f]{16}\\.aot"),
+                caches -> !caches.isEmpty(), Duration.ofSeconds(120));
+
+        Path cache = aotFiles("master-[0-9a-f]{16}\\.aot").getFirst();
+        List<String> using = runServiceOnce();
+        assertThat(using, hasItem("-XX:AOTCache=" + cache));
+        assertThat(Files.readString(Path.of(cache + ".log")), not(containsString("[error")));
+    }
+
+    /** The CLI's finished caches under var/aot (a training's files live in a directory of their own). */
+    private List<Path> cliCaches() throws IOException {
+        return aotFiles("cli-[0-9a-f]{16}\\.aot");
     }
 
     private Path awaitCliCache() throws InterruptedException {
@@ -112,6 +164,7 @@ class HerdScriptAotIT {
 
     @Test
     void aReadVerbMakesTheCliCacheTheNextUseItAndARefusedOneIsDeletedAndMadeAgain() throws Exception {
+        startService();
         assertThat(cliCaches(), is(empty()));
         list();
         Path cache = awaitCliCache();
@@ -132,6 +185,7 @@ class HerdScriptAotIT {
 
     @Test
     void herdAotOffNeitherMakesNorUsesOne() throws Exception {
+        startService();
         Result list = herd(Map.of("HERD_AOT", "off"), "list");
         assertThat(list.err(), list.exit(), is(0));
         assertThat(list.out(), containsString("hello"));
