@@ -181,6 +181,11 @@ class HerdScriptAotIT {
         assertThat(next.err(), containsString("herd: the JVM refused the AOT cache " + cache + "; deleted"));
         Path again = awaitCliCache();
         assertThat(Files.size(again), greaterThan(1_000_000L));
+
+        // options that choose a class data archive themselves: the JVM would not start with a cache as well
+        Result ownArchive = herd(Map.of("HERD_CLI_OPTS", "-Xshare:auto"), "list");
+        assertThat(ownArchive.err(), ownArchive.exit(), is(0));
+        assertThat(ownArchive.out(), containsString("hello"));
     }
 
     @Test
