@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The master's footprint and its cost per handed-off connection, for two sets of master JVM
 # options side by side in one run: bin/herd's defaults (conf/jvm.options') and OLD_OPTS (the
-# options herd shipped before issue 14). For each: RSS idle, then REQUESTS connection-per-request
-# requests with wrk on loopback (hello, 2 workers, handoff), then RSS after, req/s, and what the
-# master allocated and how many young GCs it ran over those requests (heap bytes per connection:
-# the hot path's garbage, plus Jolokia's one read before and after). The first 2 s of load, a
-# warm-up that also sizes the run, are not counted.
+# options herd shipped before issue 14). For each: RSS idle, then at least REQUESTS
+# connection-per-request requests with wrk on loopback (hello, 2 workers, handoff; wrk stops on
+# time only, so the run lasts what a 2 s warm-up's rate says REQUESTS take, and usually serves
+# more as the JIT warms up), then RSS after, req/s, and what the master allocated and how many
+# young GCs it ran over them (heap bytes per connection: the hot path's garbage, plus Jolokia's
+# one read before and after). The warm-up is not counted. A run of bin/herd makes and uses the
+# master's AOT cache as usual (HERD_AOT=off for none).
 # Targets (issue 14): RSS <= 64 MiB idle, <= 72 MiB after load; throughput ratio ~1.
 #
 #   bench/master.sh [REQUESTS=100000] [SOAK_SECONDS=0]
@@ -19,7 +21,6 @@ PORT=${PORT:-18091}
 OLD_OPTS=${OLD_OPTS:--XX:+UseSerialGC -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+ExitOnOutOfMemoryError}
 NEW_OPTS=${NEW_OPTS:-}   # empty: bin/herd's defaults
 DEFAULTS="(bin/herd's defaults)"
-
 
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 young_gcs() { "$JAVA_HOME/bin/jstat" -gc "$1" | awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "YGC") column = i} NR == 2 {print $column}'; }
