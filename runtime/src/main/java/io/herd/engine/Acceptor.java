@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The master's one accept thread: a NIO selector over every app's listening sockets. Each
@@ -43,6 +44,10 @@ final class Acceptor extends LifeCycle {
     private volatile boolean running;
     private long nextId;
     private long lastErrorLog;
+    /** What select does with each listening socket that has connections: made once, not an iterator a wake-up. */
+    private final Consumer<SelectionKey> acceptReady = key -> {
+        if (key.isValid()) acceptAll((Endpoint) key.attachment());
+    };
 
     Acceptor(FatalErrors fatalErrors) {
         this.fatalErrors = fatalErrors;
@@ -134,12 +139,8 @@ final class Acceptor extends LifeCycle {
     private void acceptLoop() {
         while (running) {
             try {
-                selector.select();
+                selector.select(acceptReady);
                 for (Runnable change; (change = changes.poll()) != null; ) change.run();
-                for (SelectionKey key : selector.selectedKeys()) {
-                    if (key.isValid()) acceptAll((Endpoint) key.attachment());
-                }
-                selector.selectedKeys().clear();
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.ERROR, "accept loop", e);
                 pause();

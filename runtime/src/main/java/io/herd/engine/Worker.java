@@ -148,7 +148,7 @@ final class Worker {
             if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
             pending.put(connection.id, connection);
             try {
-                if (ipc.send(IpcMessage.handoff(connection.id, connection.family, connection.fd), true)) return true;
+                if (ipc.sendHandoff(connection.id, connection.family, connection.fd, true)) return true;
             } catch (IOException broken) {
                 LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
             }

@@ -121,12 +121,25 @@ public final class IpcChannel implements Closeable {
      * @throws IOException when the channel is closed or broken (the peer is gone)
      */
     public boolean send(IpcMessage message, boolean dontWait) throws IOException {
+        return send(message.type(), message.family(), message.count(), message.id(), message.fd(), message.text(), dontWait);
+    }
+
+    /**
+     * Sends a HANDOFF of connection {@code id}, passing {@code fd}: what {@link #send} does with
+     * {@link IpcMessage#handoff}, without making the message, since the master sends one for
+     * every connection.
+     */
+    public boolean sendHandoff(long id, int family, int fd, boolean dontWait) throws IOException {
+        return send(IpcMessage.Type.HANDOFF, family, 0, id, fd, "", dontWait);
+    }
+
+    private boolean send(IpcMessage.Type type, int family, int count, long id, int passedFd, String text, boolean dontWait) throws IOException {
         SendBuffers buffers = SEND_BUFFERS.get();
         closeLock.readLock().lock();
         try {
             if (closed) throw new EOFException("IPC channel closed");
-            long length = IpcMessage.SIZE + message.text().length();
-            long sent = buffers.send(fd, message, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
+            long length = IpcMessage.SIZE + text.length();
+            long sent = buffers.send(fd, type, family, count, id, passedFd, text, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
             if (sent == length) return true;
             if (sent == -Unix.EAGAIN && dontWait) return false;
             throw sent < 0 ? Unix.error("sendmsg", (int) -sent) : new IOException("sendmsg: short write " + sent);
@@ -150,6 +163,7 @@ public final class IpcChannel implements Closeable {
     };
 
     private static final class SendBuffers {
+        private static final byte[] NO_PAYLOAD = {};
         private final MemorySegment state;
         private final MemorySegment data;
         private final MemorySegment control;
@@ -171,18 +185,19 @@ public final class IpcChannel implements Closeable {
             Unix.CMSG_TYPE.set(control, 0L, Unix.SCM_RIGHTS);
         }
 
-        long send(int fd, IpcMessage message, int flags) {
-            byte[] payload = message.text().getBytes(StandardCharsets.US_ASCII);
+        long send(int fd, IpcMessage.Type type, int family, int count, long id, int passedFd, String text, int flags) {
+            // most messages carry no payload: no bytes to make for them
+            byte[] payload = text.isEmpty() ? NO_PAYLOAD : text.getBytes(StandardCharsets.US_ASCII);
             if (payload.length > IpcMessage.MAX_PAYLOAD) throw new IllegalArgumentException("a payload of " + payload.length + " bytes");
-            data.set(JAVA_BYTE, 0, message.type().code);
-            data.set(JAVA_BYTE, 1, (byte) message.family());
+            data.set(JAVA_BYTE, 0, type.code);
+            data.set(JAVA_BYTE, 1, (byte) family);
             data.set(JAVA_SHORT_UNALIGNED, 2, (short) payload.length);
             MemorySegment.copy(payload, 0, data, JAVA_BYTE, IpcMessage.SIZE, payload.length);
             Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE + payload.length);
-            data.set(JAVA_INT_UNALIGNED, 4, message.count());
-            data.set(JAVA_LONG_UNALIGNED, 8, message.id());
-            boolean passing = message.fd() >= 0;
-            if (passing) Unix.CMSG_FD.set(control, 0L, message.fd());
+            data.set(JAVA_INT_UNALIGNED, 4, count);
+            data.set(JAVA_LONG_UNALIGNED, 8, id);
+            boolean passing = passedFd >= 0;
+            if (passing) Unix.CMSG_FD.set(control, 0L, passedFd);
             Unix.MSG_CONTROL.set(msg, 0L, passing ? control : MemorySegment.NULL);
             Unix.MSG_CONTROLLEN.set(msg, 0L, passing ? Unix.CMSG_ONE_FD.byteSize() : 0L);
             return Unix.sendmsg(state, fd, msg, flags);
@@ -311,6 +326,7 @@ public final class IpcChannel implements Closeable {
 
         /** The payload as text, a character a byte; one outside ASCII becomes U+FFFD, which the type's checks refuse. */
         private String payload() {
+            if (payloadLength() == 0) return ""; // nearly every message: nothing to make
             byte[] bytes = new byte[payloadLength()];
             MemorySegment.copy(data, JAVA_BYTE, IpcMessage.SIZE, bytes, 0, bytes.length);
             return new String(bytes, StandardCharsets.US_ASCII);

@@ -83,11 +83,15 @@ public record IpcMessage(Type type, int family, int count, long id, int fd, Stri
             return this == HANDOFF ? 1 : 0;
         }
 
+        /** Each type at its code's index (codes are below 128: bit 7 is the optional flag); read once, not cloned per message. */
+        private static final Type[] BY_CODE = new Type[OPTIONAL];
+
+        static {
+            for (Type type : values()) BY_CODE[type.code] = type;
+        }
+
         static Type of(byte code) {
-            for (Type type : values()) {
-                if (type.code == code) return type;
-            }
-            return null;
+            return code >= 0 ? BY_CODE[code] : null;
         }
     }
 

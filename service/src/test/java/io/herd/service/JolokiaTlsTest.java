@@ -2,6 +2,7 @@ package io.herd.service;
 
 import io.herd.config.ConfigException;
 import io.herd.config.HerdConfig;
+import io.herd.service.cli.Cli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,14 +17,17 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -70,6 +74,20 @@ class JolokiaTlsTest {
         tls.init(null, trust.getTrustManagers(), null);
         HttpClient https = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
         assertThat(https.send(read(service.jolokiaUrl()), HttpResponse.BodyHandlers.ofString()).body(), containsString("\"value\":\"hello\""));
+    }
+
+    @Test
+    void theCliTrustingTheCertificateListsTheAppsOverHttps() throws Exception {
+        Path passwordFile = Files.writeString(dir.resolve("operator.password"), OPERATOR_PASSWORD);
+        String[] list = {"--url", service.jolokiaUrl(), "--password-file", passwordFile.toString(), "list"};
+        // in a JVM of its own, as bin/herd runs it: the trust store is the JVM's, from its options
+        String listed = JavaMain.run(Cli.class, List.of("-Djavax.net.ssl.trustStore=" + stores.truststore(),
+                "-Djavax.net.ssl.trustStorePassword=" + STORE_PASSWORD), list);
+        assertThat(listed, containsString("hello  1"));
+
+        JavaMain.Ended untrusting = JavaMain.runToEnd(Cli.class, List.of(), list);
+        assertThat(untrusting.output(), untrusting.exitCode(), is(3));
+        assertThat(untrusting.output(), containsString("cannot reach the herd service at " + service.jolokiaUrl()));
     }
 
     @Test

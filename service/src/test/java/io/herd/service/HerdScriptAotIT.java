@@ -1,0 +1,199 @@
+package io.herd.service;
+
+import io.herd.testing.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.startsWith;
+
+/**
+ * bin/herd's AOT caches for its own JVMs, on the packaged service (so: after package): the
+ * master's is recorded by a run, assembled at the next start and used by the one after; the CLI's
+ * is made in the background by a read verb, used by the next ones, and one the JVM refuses is
+ * deleted and made again, the commands working all along. bin/herd runs from a home of its own
+ * here (its scripts copied, the build linked), so that the caches land under that home's var/aot.
+ */
+@Timeout(300)
+class HerdScriptAotIT {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    @TempDir
+    Path home;
+    private ServiceProcess service;
+    private List<String> endpoint;
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    @BeforeEach
+    void install() throws Exception {
+        Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("conf"));
+        Files.createDirectories(home.resolve("service"));
+        Files.createDirectories(home.resolve("examples/hello"));
+        for (String file : List.of("bin/herd", "bin/java25.sh", "conf/jvm.options", "conf/log4j2.xml")) {
+            Files.copy(REPO.resolve(file), home.resolve(file));
+        }
+        Files.createSymbolicLink(home.resolve("service/target"), REPO.resolve("service/target"));
+        Files.createSymbolicLink(home.resolve("examples/hello/target"), REPO.resolve("examples/hello/target"));
+    }
+
+    /** The service for the CLI to talk to, started as the tests start it (not by bin/herd). */
+    private void startService() throws Exception {
+        service = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 1, ""));
+        endpoint = List.of("--url", service.jolokiaUrl(), "--password-file", home.resolve("var/jolokia.password").toString());
+        service.awaitOutput("-> online", 1);
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (service != null) service.close();
+    }
+
+    private Result herd(Map<String, String> env, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(home.resolve("bin/herd").toString()));
+        command.addAll(List.of(args));
+        command.addAll(endpoint);
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+        String out = readAll(process.getInputStream());
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("herd " + String.join(" ", args) + " did not finish: " + out);
+        }
+        return new Result(process.exitValue(), out, err.join());
+    }
+
+    private static String readAll(java.io.InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(lost: " + e + ")";
+        }
+    }
+
+    private Result list() throws IOException, InterruptedException {
+        Result list = herd(Map.of(), "list");
+        assertThat(list.err(), list.exit(), is(0));
+        assertThat("the table, and nothing of the JVM's", list.out(), containsString("APP "));
+        assertThat(list.out(), not(containsString("aot")));
+        return list;
+    }
+
+    /** The files under var/aot named {@code regex}. */
+    private List<Path> aotFiles(String regex) throws IOException {
+        Path dir = home.resolve("var/aot");
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(file -> file.getFileName().toString().matches(regex)).toList();
+        }
+    }
+
+    /**
+     * {@code bin/herd run} on a hello config until its worker is online, then
+     * SIGTERM; returns the JVM's command line. bin/herd execs the JVM, so the process is the master.
+     */
+    private List<String> runServiceOnce() throws Exception {
+        Path config = ServiceProcess.helloConfig(home, 1, "");
+        Process herd = new ProcessBuilder(home.resolve("bin/herd").toString(), "run", config.toString())
+                .redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile()).start();
+        try {
+            Await.until("the service's worker online", () -> Files.readString(home.resolve("run.log")).contains("-> online"),
+                    Duration.ofSeconds(120));
+            List<String> command = List.of(herd.info().arguments().orElseThrow());
+            herd.destroy(); // SIGTERM
+            assertThat(herd.waitFor(120, TimeUnit.SECONDS), is(true));
+            assertThat(Files.readString(home.resolve("run.log")), herd.exitValue(), is(0));
+            return command;
+        } finally {
+            herd.descendants().forEach(ProcessHandle::destroyForcibly);
+            herd.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aServiceRunRecordsTheMasterCacheTheNextStartAssemblesItAndTheOneAfterUsesIt() throws Exception {
+        List<String> recording = runServiceOnce();
+        assertThat(recording, hasItem(startsWith("-XX:AOTConfiguration=")));
+        assertThat("the classes it used, recorded as it stopped", aotFiles("master-[0-9a-f]{16}\\.aot\\.config"), hasSize(1));
+
+        List<String> assembling = runServiceOnce();
+        assertThat(assembling, not(hasItem(startsWith("-XX:AOT"))));
+        Await.until("the master's AOT cache assembled in the background", () -> aotFiles("master-[0-9a-f]{16}\\.aot"),
+                caches -> !caches.isEmpty(), Duration.ofSeconds(120));
+
+        Path cache = aotFiles("master-[0-9a-f]{16}\\.aot").getFirst();
+        List<String> using = runServiceOnce();
+        assertThat(using, hasItem("-XX:AOTCache=" + cache));
+        assertThat(Files.readString(Path.of(cache + ".log")), not(containsString("[error")));
+    }
+
+    /** The CLI's finished caches under var/aot (a training's files live in a directory of their own). */
+    private List<Path> cliCaches() throws IOException {
+        return aotFiles("cli-[0-9a-f]{16}\\.aot");
+    }
+
+    private Path awaitCliCache() throws InterruptedException {
+        return Await.until("the CLI's AOT cache made in the background", this::cliCaches, caches -> !caches.isEmpty(), Duration.ofSeconds(120))
+                .getFirst();
+    }
+
+    @Test
+    void aReadVerbMakesTheCliCacheTheNextUseItAndARefusedOneIsDeletedAndMadeAgain() throws Exception {
+        startService();
+        assertThat(cliCaches(), is(empty()));
+        list();
+        Path cache = awaitCliCache();
+        assertThat(Files.size(cache), greaterThan(1_000_000L));
+
+        list();
+        Path log = Path.of(cache + ".log");
+        assertThat("the JVM was given the cache, and logged no error about it", Files.readString(log), not(containsString("[error")));
+
+        Files.writeString(cache, "not an AOT cache");
+        list(); // the JVM refuses it, and runs on without
+        assertThat(Files.readString(log), containsString("[error"));
+        Result next = list();
+        assertThat(next.err(), containsString("herd: the JVM refused the AOT cache " + cache + "; deleted"));
+        Path again = awaitCliCache();
+        assertThat(Files.size(again), greaterThan(1_000_000L));
+
+        // options that choose a class data archive themselves: the JVM would not start with a cache as well
+        Result ownArchive = herd(Map.of("HERD_CLI_OPTS", "-Xshare:auto"), "list");
+        assertThat(ownArchive.err(), ownArchive.exit(), is(0));
+        assertThat(ownArchive.out(), containsString("hello"));
+    }
+
+    @Test
+    void herdAotOffNeitherMakesNorUsesOne() throws Exception {
+        startService();
+        Result list = herd(Map.of("HERD_AOT", "off"), "list");
+        assertThat(list.err(), list.exit(), is(0));
+        assertThat(list.out(), containsString("hello"));
+        assertThat(Files.exists(home.resolve("var/aot")), is(false));
+    }
+}
