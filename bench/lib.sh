@@ -31,9 +31,10 @@ ${2:-}
 CONF
 }
 
-# start_herd: runs bin/herd on $work/herd.properties and waits until both workers are online.
+# start_herd: runs bin/herd on $work/herd.properties and waits until both workers are online. The
+# master runs with what herd ships (conf/jvm.options, through bin/herd) unless HERD_JAVA_OPTS says otherwise.
 start_herd() {
-  HERD_JAVA_OPTS="${HERD_JAVA_OPTS:--XX:+UseSerialGC -Xmx256m}" "$HERD_HOME/bin/herd" run "$work/herd.properties" > "$work/herd.log" 2>&1 &
+  "$HERD_HOME/bin/herd" run "$work/herd.properties" > "$work/herd.log" 2>&1 &
   herd_pid=$!
   pids+=("$herd_pid")
   for _ in $(seq 1 300); do [ "$(grep -c -- '-> online' "$work/herd.log")" -ge 2 ] && return 0; sleep 0.1; done
