@@ -194,6 +194,14 @@ class HerdScriptAotIT {
         Result list = herd(Map.of("HERD_AOT", "off"), "list");
         assertThat(list.err(), list.exit(), is(0));
         assertThat(list.out(), containsString("hello"));
-        assertThat(Files.exists(home.resolve("var/aot")), is(false));
+        // var/aot may exist: the service's own workers keep their caches there (app.<name>.aot)
+        Path dir = home.resolve("var/aot");
+        List<String> cliFiles = new ArrayList<>();
+        if (Files.isDirectory(dir)) {
+            try (var files = Files.list(dir)) {
+                files.map(file -> file.getFileName().toString()).filter(name -> name.startsWith("cli-")).forEach(cliFiles::add);
+            }
+        }
+        assertThat("the CLI's caches and trainings in var/aot", cliFiles, is(empty()));
     }
 }
