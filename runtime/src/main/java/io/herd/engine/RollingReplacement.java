@@ -47,7 +47,8 @@ final class RollingReplacement {
     }
 
     /**
-     * Replaces {@code old}, {@code surge} at a time, and waits for the replaced workers to exit.
+     * Replaces {@code old}, {@code surge} at a time, and waits for the replaced workers to exit
+     * (except one writing the AOT cache as it exits: see {@link WorkerAot}).
      *
      * @return true when every one of them was replaced
      */
@@ -59,6 +60,12 @@ final class RollingReplacement {
             if (!starting.isEmpty()) settle(nextSettled());
         }
         for (Worker worker : swappedOut) {
+            if (worker.trainsAotCache) {
+                // Out of rotation already; its JVM writes the app's AOT cache as it exits, which can take
+                // seconds: waiting for that would make every deploy's reload seconds longer. Retirement
+                // still kills it if it outlasts its allowance. Its outcome stays "replaced".
+                continue;
+            }
             String stopped = ClusterOperations.await(worker.exit, cluster.retirement().retireMillis(worker), "exited");
             if (stopped != null) outcomes.put(worker, step(worker, outcomes.get(worker).newPid(), "replaced; the old worker " + stopped));
         }
