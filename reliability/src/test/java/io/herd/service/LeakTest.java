@@ -50,7 +50,7 @@ class LeakTest {
     void handoffsAndRestartsLeaveDescriptorsThreadsAndHeapWhereTheyWere() throws Exception {
         long handoffs = Long.getLong("herd.leak.handoffs", 200_000);
         int restarts = Integer.getInteger("herd.leak.restarts", 500);
-        try (HelloCluster herd = HelloCluster.start(2, Map.of("min.uptime", "0ms", "restart.delay", "10ms", "restart.delay.max", "10ms"))) {
+        try (HelloCluster herd = HelloCluster.start(2, Map.of("min.uptime", "0ms", "restart.delay", "10ms", "restart.backoff", "10ms", "restart.delay.max", "10ms"))) {
             herd.awaitInfo(info -> info.online() == 2);
             connectionPerRequest(herd.port, 2_000); // warm-up: every path taken once
             Usage before = settled(herd);

@@ -78,13 +78,14 @@ public record AppConfig(
 
     /**
      * The restart policy. A worker that had been online at least {@code minUptime} exited stable
-     * and is restarted after {@code delay}, always. One that exits sooner, or never came online,
-     * is unstable: consecutive unstable exits wait ×1.5 longer each, up to {@code maxDelay}, and
-     * more than {@code maxRestarts} of them in a row leave the instance errored instead of
-     * restarted. A stable exit resets both. (PM2's exponential back-off grows over every exit
-     * and resets only after 30 s of stability; see the README.)
+     * and is restarted after {@code delay} (by default 0: at once), always. One that exits sooner,
+     * or never came online, is unstable: the first of them waits the longer of {@code delay} and
+     * {@code backoff}, each further one in a row ×1.5 longer, up to {@code maxDelay}, and more
+     * than {@code maxRestarts} of them in a row leave the instance errored instead of restarted.
+     * A stable exit resets both. (PM2's exponential back-off grows over every exit and resets
+     * only after 30 s of stability; see the README.)
      */
-    public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration maxDelay) {
+    public record Restart(int maxRestarts, Duration minUptime, Duration delay, Duration backoff, Duration maxDelay) {
     }
 
     /** This app with another number of workers, as after a scale. */

@@ -352,9 +352,13 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             ReloadSurge reloadSurge = value(name, keys, Settings.RELOAD_SURGE);
             Integer spares = value(name, keys, Settings.SPARES);
             AppConfig.Restart restart = new AppConfig.Restart(nonNull(value(name, keys, Settings.MAX_RESTARTS), 0),
-                    value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_DELAY_MAX));
+                    value(name, keys, Settings.MIN_UPTIME), value(name, keys, Settings.RESTART_DELAY), value(name, keys, Settings.RESTART_BACKOFF),
+                    value(name, keys, Settings.RESTART_DELAY_MAX));
             if (restart.delay() != null && restart.maxDelay() != null && restart.maxDelay().compareTo(restart.delay()) < 0) {
                 problem(Settings.RESTART_DELAY_MAX.key(name), "is shorter than " + Settings.RESTART_DELAY.key(name));
+            }
+            if (restart.backoff() != null && restart.maxDelay() != null && restart.maxDelay().compareTo(restart.backoff()) < 0) {
+                problem(Settings.RESTART_DELAY_MAX.key(name), "is shorter than " + Settings.RESTART_BACKOFF.key(name));
             }
             Long maxMemory = value(name, keys, Settings.MAX_MEMORY);
             Duration memoryCheck = value(name, keys, Settings.MEMORY_CHECK_INTERVAL);

@@ -143,10 +143,14 @@ public final class Settings {
             app -> app.restart().maxRestarts(), "more unstable exits in a row than this (see `min.uptime`): `errored`, not restarted until an operator acts");
     public static final Setting<AppConfig, Duration> MIN_UPTIME = Setting.app("min.uptime", "1s", duration(Duration.ZERO, LONGEST),
             app -> app.restart().minUptime(), "a worker that exits before it has been online this long, or that never came online, is unstable; `0`: only one that never came online is");
-    public static final Setting<AppConfig, Duration> RESTART_DELAY = Setting.app("restart.delay", "100ms", duration(Duration.ZERO, LONGEST),
-            app -> app.restart().delay(), "a stable worker (online at least `min.uptime`) is restarted after this, always; unstable exits in a row wait ×1.5 longer each, and a stable one resets that; `0` restarts at once");
+    public static final Setting<AppConfig, Duration> RESTART_DELAY = Setting.app("restart.delay", "0ms", duration(Duration.ZERO, LONGEST),
+            app -> app.restart().delay(), "a stable worker (online at least `min.uptime`) is restarted after this, always; `0`: at once");
+    public static final Setting<AppConfig, Duration> RESTART_BACKOFF = Setting.app("restart.backoff", "100ms", duration(SHORTEST, LONGEST),
+            app -> app.restart().backoff(), "an unstable exit waits this (or `restart.delay`, if longer) before its restart; each further "
+                    + "unstable exit in a row waits ×1.5 longer, and a stable one resets that");
     public static final Setting<AppConfig, Duration> RESTART_DELAY_MAX = Setting.app("restart.delay.max", "15s",
-            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(), "the longest the delay grows to over unstable exits in a row (at least `restart.delay`)");
+            duration(Duration.ZERO, LONGEST), app -> app.restart().maxDelay(),
+            "the longest the delay grows to over unstable exits in a row (at least `restart.delay` and `restart.backoff`)");
     public static final Setting<AppConfig, Long> MAX_MEMORY = Setting.app("max.memory", "0", size(1L << 40), AppConfig::maxMemoryBytes,
             "e.g. `512M`: a worker whose resident memory passes it is replaced, replacement first; `0` for no limit").shownAs("none");
     public static final Setting<AppConfig, Duration> MEMORY_CHECK_INTERVAL = Setting.app("memory.check.interval", "30s",
@@ -184,7 +188,7 @@ public final class Settings {
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
             LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, AOT, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
-            RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
+            RESTART_BACKOFF, RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
             PROXY_THREADS);
 
     /** The service's settings, {@code herd.*}. */

@@ -6,11 +6,12 @@ import io.herd.config.AppConfig;
  * When a worker that exited unexpectedly is started again (see {@link AppConfig.Restart}).
  *
  * <p>A worker that had been online at least {@code min.uptime} was stable: it is restarted after
- * {@code restart.delay}, always, however often it happens — a healthy app whose workers are
- * killed now and then never waits longer. Only consecutive unstable exits (online less than
- * {@code min.uptime}, or never online at all) back off, ×1.5 each time up to
- * {@code restart.delay.max}, and more than {@code max.restarts} of them in a row end in errored.
- * A stable exit resets both.
+ * {@code restart.delay} (by default 0: at once, as PM2's {@code restart_delay}), always, however
+ * often it happens — a healthy app whose workers are killed now and then never waits longer.
+ * Only consecutive unstable exits (online less than {@code min.uptime}, or never online at all)
+ * back off: the first waits {@code restart.backoff} (or {@code restart.delay}, if longer), each
+ * further one ×1.5 longer up to {@code restart.delay.max}, and more than {@code max.restarts} of
+ * them in a row end in errored. A stable exit resets both.
  *
  * <p>Stability is measured from when the worker came online, not from its launch: a JVM that
  * spent its life starting up (a slow start, a ready timeout) served nobody.
@@ -57,8 +58,13 @@ final class RestartPolicy {
         }
         slot.unstableRestarts++;
         if (slot.unstableRestarts > settings.maxRestarts()) return new Decision(true, 0);
-        long delay = slot.nextDelayMillis == 0 ? settings.delay().toMillis() : slot.nextDelayMillis;
+        long delay = slot.nextDelayMillis == 0 ? firstUnstableDelayMillis() : slot.nextDelayMillis;
         slot.nextDelayMillis = Math.min((long) (delay * BACK_OFF), settings.maxDelay().toMillis());
         return new Decision(false, delay);
+    }
+
+    /** The back-off's base: never shorter than a stable exit's delay, and never 0, so that ×1.5 grows it. */
+    private long firstUnstableDelayMillis() {
+        return Math.max(settings.delay().toMillis(), settings.backoff().toMillis());
     }
 }

@@ -55,6 +55,8 @@ class HerdConfigTest {
         assertThat(web.env().get("GREETING"), is("hi"));
         assertThat(web.balance(), is(Balance.ROUND_ROBIN));
         assertThat(web.queueTimeout(), is(Duration.ofSeconds(10)));
+        assertThat("a stable worker is restarted at once; a crash loop backs off from 100 ms",
+                web.restart(), is(new AppConfig.Restart(16, Duration.ofSeconds(1), Duration.ZERO, Duration.ofMillis(100), Duration.ofSeconds(15))));
         assertThat(config.stopTimeout(), is(Duration.ofSeconds(10)));
     }
 
@@ -317,10 +319,27 @@ class HerdConfigTest {
 
     @Test
     void aDurationOfZeroIsKeptWhereItMeansOff() throws Exception {
-        AppConfig web = HerdConfig.load(write(APP + "app.web.min.uptime = 0\napp.web.restart.delay = 0\napp.web.restart.delay.max = 0\n"
-                + "app.web.max.memory = 0\n"), home).app("web");
-        assertThat(web.restart(), is(new AppConfig.Restart(16, Duration.ZERO, Duration.ZERO, Duration.ZERO)));
+        AppConfig web = HerdConfig.load(write(APP + "app.web.min.uptime = 0\napp.web.restart.delay = 0\napp.web.max.memory = 0\n"), home).app("web");
+        assertThat(web.restart(), is(new AppConfig.Restart(16, Duration.ZERO, Duration.ZERO, Duration.ofMillis(100), Duration.ofSeconds(15))));
         assertThat("0 is no limit", web.maxMemoryBytes(), is(0L));
+    }
+
+    @Test
+    void aRestartBackoffOfZeroIsRefusedForNothingWouldGrowFromIt() throws Exception {
+        assertThat(problemsWith(APP + "app.web.restart.backoff = 0\n"),
+                containsString("herd.properties: app.web.restart.backoff: '0' is not a duration from 1ms to 1h"));
+    }
+
+    @Test
+    void aRestartDelayMaxShorterThanTheDelayOrTheBackoffIsRefusedNamingBoth() throws Exception {
+        Path file = home.resolve("herd.properties");
+        assertThat(problemsWith(APP + "app.web.restart.delay.max = 50ms\n"),
+                containsString(file + ": app.web.restart.delay.max: is shorter than app.web.restart.backoff"));
+        assertThat(problemsWith(APP + "app.web.restart.delay = 2s\napp.web.restart.backoff = 3s\napp.web.restart.delay.max = 1s\n"), allOf(
+                containsString(file + ": app.web.restart.delay.max: is shorter than app.web.restart.delay"),
+                containsString(file + ": app.web.restart.delay.max: is shorter than app.web.restart.backoff")));
+        AppConfig web = HerdConfig.load(write(APP + "app.web.restart.backoff = 20ms\napp.web.restart.delay.max = 20ms\n"), home).app("web");
+        assertThat("as long as both is enough", web.restart().maxDelay(), is(Duration.ofMillis(20)));
     }
 
     @Test

@@ -99,6 +99,7 @@ class SettingsTest {
                 app.web.max.restarts = 0
                 app.web.min.uptime = 0
                 app.web.restart.delay = 0ms
+                app.web.restart.backoff = 250ms
                 app.web.restart.delay.max = 20s
                 app.web.max.memory = 1536k
                 app.web.memory.check.interval = 45s
@@ -131,5 +132,6 @@ class SettingsTest {
         assertThat(web.args(), contains("one", "two words", ""));
         assertThat(web.maxMemoryBytes(), is(1536L * 1024));
         assertThat(web.restart().delay(), is(Duration.ZERO));
+        assertThat(web.restart().backoff(), is(Duration.ofMillis(250)));
     }
 }

@@ -35,7 +35,7 @@ class RestartTest {
     void aCrashLoopingWorkerEndsErroredWithGrowingDelaysWhileItsSiblingServes() throws Exception {
         List<WorkerEvent> events = new CopyOnWriteArrayList<>();
         Map<String, String> crashing = Map.of("env.WHOAMI_CRASH_INSTANCE", "0", "max.restarts", "4",
-                "min.uptime", "5s", "restart.delay", "20ms", "restart.delay.max", "1s");
+                "min.uptime", "5s", "restart.backoff", "20ms", "restart.delay.max", "1s");
         try (TestCluster herd = TestCluster.start(2, crashing)) {
             herd.cluster.addListener(event -> {
                 if (event.instance() == 0) events.add(event);
@@ -52,12 +52,13 @@ class RestartTest {
 
     /**
      * The chaos case of issue 14: workers that had served for a while, killed again and again,
-     * are each restarted after restart.delay — the back-off is for crash loops, not for them.
+     * are each restarted at once (restart.delay's default, 0) — the back-off is for crash loops,
+     * not for them.
      */
     @Test
-    void aWorkerKilledAgainAndAgainAfterServingMinUptimeIsRestartedEachTimeAfterRestartDelay() throws Exception {
+    void aWorkerKilledAgainAndAgainAfterServingMinUptimeIsRestartedEachTimeAtOnce() throws Exception {
         List<WorkerEvent> events = new CopyOnWriteArrayList<>();
-        try (TestCluster herd = TestCluster.start(2, Map.of("min.uptime", "300ms", "restart.delay", "40ms", "restart.delay.max", "10s"))) {
+        try (TestCluster herd = TestCluster.start(2, Map.of("min.uptime", "300ms"))) {
             herd.cluster.addListener(event -> {
                 if (event.instance() == 0) events.add(event);
             });
@@ -73,24 +74,25 @@ class RestartTest {
             herd.awaitInfo("instance 0 restarted after the last kill, and online", info -> info.online() == 2
                     && info.workers().stream().anyMatch(w -> w.instance() == 0 && w.restarts() == 4 && w.state().equals("online")));
 
-            assertThat("every restart waits restart.delay, no longer", plannedDelays(events), contains(40L, 40L, 40L, 40L));
+            assertThat("no restart waits", plannedDelays(events), contains(0L, 0L, 0L, 0L));
         }
     }
 
     /**
      * A worker that never came online is unstable however long it lived: a JVM that spends
-     * min.uptime and more starting, then is killed at ready.timeout, backs off and ends errored.
+     * min.uptime and more starting, then is killed at ready.timeout, backs off from
+     * restart.backoff's default and ends errored, though a stable exit would restart at once.
      */
     @Test
     void aWorkerThatNeverComesOnlineIsUnstableHoweverLongItRan() throws Exception {
         List<WorkerEvent> events = new CopyOnWriteArrayList<>();
         Map<String, String> neverReady = Map.of("env.WHOAMI_READY_DELAY_MS", "600000", "ready.timeout", "800ms",
-                "min.uptime", "100ms", "max.restarts", "3", "restart.delay", "20ms", "restart.delay.max", "1s");
+                "min.uptime", "100ms", "max.restarts", "3");
         try (TestCluster herd = TestCluster.start(1, neverReady)) {
             herd.cluster.addListener(events::add);
             herd.awaitInfo("the worker errored", info -> info.workers().stream().anyMatch(w -> w.state().equals("errored")));
 
-            assertThat("the back-off grows over the unstable exits", plannedDelays(events), contains(20L, 30L, 45L));
+            assertThat("the back-off grows over the unstable exits", plannedDelays(events), contains(100L, 150L, 225L));
             assertThat(events.getLast().to(), is(WorkerState.ERRORED));
             assertThat(events.getLast().reason(), containsString("crashed 4 times in a row, each before it had been online 100 ms"));
         }
