@@ -1,6 +1,7 @@
 package io.herd.service;
 
 import io.herd.mbeans.ClusterBean;
+import io.herd.testing.Await;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,6 +37,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -108,6 +110,9 @@ class JmxConnectorTest {
                 Map.of(JMXConnector.CREDENTIALS, new String[] {"herd", OPERATOR_PASSWORD}))) {
             MBeanServerConnection jmx = connector.getMBeanServerConnection();
             assertThat(jmx.getAttribute(CLUSTER, "App"), is("hello"));
+            // the service's first worker may still be starting (one that trains the AOT cache starts slower)
+            Await.until("hello's first worker online", () -> (Integer) jmx.getAttribute(CLUSTER, "Online"), online -> online == 1,
+                    Duration.ofSeconds(60));
             BlockingQueue<Notification> heard = listen(jmx, CLUSTER, "herd.operation.finished");
             CompositeData scaled = (CompositeData) jmx.invoke(CLUSTER, "scale", new Object[] {2}, new String[] {"int"});
             assertThat(scaled.get("message").toString(), scaled.get("succeeded"), is(true));
