@@ -118,7 +118,7 @@ final class ClusterOperations {
             String name = running.get();
             List<Worker> old = cluster.call(() -> cluster.instances().online());
             int instances = cluster.call(() -> cluster.instances().count());
-            RollingReplacement rollout = new RollingReplacement(cluster, graceful);
+            RollingReplacement rollout = new RollingReplacement(cluster, graceful, RollingReplacement.Kind.WORKERS);
             if (!rollout.run(old, cluster.config().reloadSurge().workers(instances))) {
                 return result(name, false, rollout.failure(), rollout.steps());
             }
@@ -146,7 +146,7 @@ final class ClusterOperations {
                     worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
             long start = System.nanoTime();
             started(name);
-            RollingReplacement replacement = new RollingReplacement(cluster, true);
+            RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS);
             boolean replaced = replacement.run(List.of(worker), 1);
             cluster.call(() -> {
                 ended.accept(replaced);
@@ -169,26 +169,9 @@ final class ClusterOperations {
      */
     private boolean replaceSpares(boolean graceful, List<OperationResult.Step> steps) {
         List<Worker> old = cluster.call(() -> cluster.instances().currentSpares().values().stream().filter(w -> w != null).toList());
-        List<Worker> fresh = cluster.call(() -> old.stream().map(w -> cluster.instances().launchReplacement(w.instance)).toList());
-        boolean all = true;
-        for (int i = 0; i < old.size(); i++) {
-            Worker spare = old.get(i);
-            Worker replacement = fresh.get(i);
-            String failure = replacement == null ? "no JVM could be started" : awaitOnline(replacement);
-            cluster.call(() -> {
-                if (failure != null) {
-                    if (replacement != null) cluster.retirement().retire(replacement, false);
-                } else {
-                    cluster.instances().swapIn(replacement, spare);
-                    cluster.retirement().retire(spare, graceful);
-                }
-                return null;
-            });
-            String outcome = failure != null ? "failed: the spare's replacement " + failure + "; the old spare stays" : awaitExit(spare);
-            all &= failure == null;
-            steps.add(new OperationResult.Step(spare.instance, spare.pid(), replacement == null ? 0 : replacement.pid(),
-                    failure != null ? outcome : outcome.equals("stopped") ? "spare replaced" : "spare replaced; the old spare " + outcome));
-        }
+        RollingReplacement rollout = new RollingReplacement(cluster, graceful, RollingReplacement.Kind.SPARES);
+        boolean all = rollout.run(old, Math.max(1, old.size()));
+        steps.addAll(rollout.steps());
         return all;
     }
 

@@ -44,8 +44,12 @@ final class Retirement {
      * for up to kill.timeout; a worker training the AOT cache has longer to write it.
      */
     long retireMillis(Worker worker) {
-        long killTimeout = config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
-        return config.proxied() ? config.killTimeout().toMillis() + killTimeout : killTimeout;
+        return config.proxied() ? config.killTimeout().toMillis() + killAfterMillis(worker) : killAfterMillis(worker);
+    }
+
+    /** How long a worker asked to stop has before SIGKILL: kill.timeout, and more for one writing the AOT cache. */
+    private long killAfterMillis(Worker worker) {
+        return config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
     }
 
     /**
@@ -70,7 +74,7 @@ final class Retirement {
     void stopNow(Worker worker, boolean graceful) {
         if (graceful) worker.requestShutdown();
         else worker.process().destroy();
-        long killAfter = config.killTimeout().toMillis() + (worker.trainsAotCache ? WorkerAot.DUMP_ALLOWANCE_MILLIS : 0);
+        long killAfter = killAfterMillis(worker);
         cluster.later(() -> kill(worker, killAfter), killAfter);
     }
 

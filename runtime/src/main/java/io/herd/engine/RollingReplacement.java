@@ -27,8 +27,27 @@ import java.util.concurrent.TimeoutException;
  * stay. Each old worker's outcome is kept, in the order the workers were given.
  */
 final class RollingReplacement {
+    /** What is replaced, an app's serving workers or its spares: it names them in each outcome. */
+    enum Kind {
+        WORKERS("replaced", "the replacement", "the old worker", "keeps serving"),
+        SPARES("spare replaced", "the spare's replacement", "the old spare", "stays");
+
+        private final String replaced;
+        private final String replacement;
+        private final String old;
+        private final String oldRemains;
+
+        Kind(String replaced, String replacement, String old, String oldRemains) {
+            this.replaced = replaced;
+            this.replacement = replacement;
+            this.old = old;
+            this.oldRemains = oldRemains;
+        }
+    }
+
     private final Cluster cluster;
     private final boolean graceful;
+    private final Kind kind;
     /** What happened to each old worker, in the order given: "not attempted" until it is tried. */
     private final Map<Worker, OperationResult.Step> outcomes = new LinkedHashMap<>();
     /** The replacements starting now, and the old worker each replaces. */
@@ -41,9 +60,10 @@ final class RollingReplacement {
     private int replaced;
 
     /** @param graceful the old workers are asked over IPC to drain and exit (SIGTERM otherwise) */
-    RollingReplacement(Cluster cluster, boolean graceful) {
+    RollingReplacement(Cluster cluster, boolean graceful, Kind kind) {
         this.cluster = cluster;
         this.graceful = graceful;
+        this.kind = kind;
     }
 
     /**
@@ -67,7 +87,7 @@ final class RollingReplacement {
                 continue;
             }
             String stopped = ClusterOperations.await(worker.exit, cluster.retirement().retireMillis(worker), "exited");
-            if (stopped != null) outcomes.put(worker, step(worker, outcomes.get(worker).newPid(), "replaced; the old worker " + stopped));
+            if (stopped != null) outcomes.put(worker, step(worker, outcomes.get(worker).newPid(), kind.replaced + "; " + kind.old + " " + stopped));
         }
         return failure == null;
     }
@@ -129,7 +149,7 @@ final class RollingReplacement {
             });
             swappedOut.add(old);
             replaced++;
-            outcomes.put(old, step(old, fresh.pid(), "replaced"));
+            outcomes.put(old, step(old, fresh.pid(), kind.replaced));
         } else {
             cluster.call(() -> {
                 cluster.retirement().retire(fresh, false);
@@ -141,7 +161,7 @@ final class RollingReplacement {
 
     private void failed(Worker old, long freshPid, String why) {
         if (failure == null) failure = "instance " + old.instance + ": its replacement " + why;
-        outcomes.put(old, step(old, freshPid, "failed: the replacement " + why + "; the old worker keeps serving"));
+        outcomes.put(old, step(old, freshPid, "failed: " + kind.replacement + " " + why + "; " + kind.old + " " + kind.oldRemains));
     }
 
     /** @param freshPid the replacement's pid, 0 for none */
