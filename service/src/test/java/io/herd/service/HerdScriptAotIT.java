@@ -189,6 +189,19 @@ class HerdScriptAotIT {
     }
 
     @Test
+    void aCacheDirectoryOthersMayWriteIsNotUsed() throws Exception {
+        startService();
+        Path dir = home.resolve("var/aot");
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result list = herd(Map.of(), "list");
+        assertThat(list.err(), list.exit(), is(0));
+        assertThat(list.out(), containsString("hello"));
+        assertThat(list.err(), containsString("herd: no AOT cache: " + dir + " may be changed by another user"));
+        assertThat("no CLI cache made or trained there", aotFiles("cli-.*"), is(empty()));
+    }
+
+    @Test
     void herdAotOffNeitherMakesNorUsesOne() throws Exception {
         startService();
         Result list = herd(Map.of("HERD_AOT", "off"), "list");
