@@ -95,6 +95,8 @@ class DirectMemoryTest {
                     containsString("in thread herd-relay-0")));
             assertThat("the log says it too", Files.readString(home.resolve("logs").resolve("herd.log")), containsString("FATAL"));
             assertThat("workers left running", workers.stream().filter(worker -> ServiceProcess.running(worker.pid())).toList(), is(empty()));
+            // restarts too: a worker that exits as the service goes down is not started again, to outlive it
+            assertThat("any worker of this service still running", herd.workersAnywhere(), is(empty()));
             Figures.record("direct memory, exhausted", "MaxDirectMemorySize=1m, proxy.max.connections=1000, " + SLOW_READERS
                     + " slow readers: the relay ran out of direct memory; FATAL logged, both workers stopped, exit status "
                     + ExitOnFatalError.EXIT_CODE + " " + exitNanos / 1_000_000 + " ms after the first slow reader connected");

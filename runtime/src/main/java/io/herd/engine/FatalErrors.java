@@ -25,6 +25,14 @@ final class FatalErrors {
         this.handler = handler;
     }
 
+    /**
+     * True once an Error has gone to the handler: the service is going down, and starts nothing
+     * new (a worker started now would outlive it, unsupervised).
+     */
+    boolean fatal() {
+        return reported.get();
+    }
+
     /** {@code body}, with an Error escaping it reported (the thread running it then ends). */
     Runnable guarded(Runnable body) {
         return () -> {

@@ -48,6 +48,9 @@ final class WorkerLauncher {
      * @throws IOException when no JVM could be started; its socket is closed again
      */
     Worker launch(Cluster cluster, int instance) throws IOException {
+        // The service is halting: its fatal-error handler stops the workers it finds, and a restart
+        // of one of them started now would be left running.
+        if (master.fatalErrors().fatal()) throw new IOException("the service is exiting on a fatal error");
         Path socket = master.ipcDir().resolve(config.name() + "-" + instance + "-" + (++launches) + ".sock");
         IpcChannel.Listener listener = new IpcChannel.Listener(socket);
         WorkerAot.Run aotRun = aot.plan();

@@ -6,7 +6,9 @@ import io.herd.engine.FatalErrorHandler;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -83,12 +85,20 @@ final class ExitOnFatalError implements FatalErrorHandler, Thread.UncaughtExcept
         }
     }
 
-    /** Every child of the service's JVM is a worker JVM: the service starts no other process. */
+    /**
+     * Every child of the service's JVM is a worker JVM: the service starts no other process. The
+     * children are looked at again at each poll, and once more at the end: one whose start was
+     * under way as the Error came (a restart of a worker that exited) is stopped too.
+     */
     private void stopWorkers() throws InterruptedException {
-        List<ProcessHandle> workers = ProcessHandle.current().children().toList();
-        workers.forEach(ProcessHandle::destroy);
         long deadline = System.nanoTime() + workerGrace.toNanos();
-        while (workers.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() - deadline < 0) Thread.sleep(POLL_MILLIS);
-        workers.forEach(ProcessHandle::destroyForcibly);
+        Set<ProcessHandle> told = new HashSet<>();
+        List<ProcessHandle> workers;
+        while (!(workers = ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList()).isEmpty()
+                && System.nanoTime() - deadline < 0) {
+            for (ProcessHandle worker : workers) if (told.add(worker)) worker.destroy(); // SIGTERM, once each
+            Thread.sleep(POLL_MILLIS);
+        }
+        ProcessHandle.current().children().forEach(ProcessHandle::destroyForcibly);
     }
 }

@@ -191,6 +191,33 @@ final class ServiceProcess implements AutoCloseable {
     }
 
     /** True while the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
+    /**
+     * The running processes started as this service's workers, whoever their parent is now: a
+     * worker's environment names its master's IPC directory ({@code HERD_IPC=.../herd-<pid>-...}),
+     * so one left behind by a master that is gone is found too.
+     */
+    List<Long> workersAnywhere() throws IOException {
+        String mark = "HERD_IPC=";
+        String masterDir = "/herd-" + process.pid() + "-";
+        List<Long> found = new ArrayList<>();
+        try (var processes = Files.list(Path.of("/proc"))) {
+            for (Path proc : processes.filter(dir -> dir.getFileName().toString().matches("\\d+")).toList()) {
+                String environ;
+                try {
+                    environ = Files.readString(proc.resolve("environ"), java.nio.charset.StandardCharsets.ISO_8859_1);
+                } catch (IOException goneOrNotOurs) {
+                    continue;
+                }
+                for (String variable : environ.split("\0")) {
+                    if (variable.startsWith(mark) && variable.contains(masterDir) && running(Long.parseLong(proc.getFileName().toString()))) {
+                        found.add(Long.parseLong(proc.getFileName().toString()));
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
     static boolean running(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
@@ -207,6 +234,16 @@ final class ServiceProcess implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        // Stopped (SIGSTOP) first, the master starts no worker between this look at its children
+        // and its death: one started then would outlive it (an app without the SDK has no channel
+        // to notice the master is gone).
+        if (process.isAlive()) {
+            try {
+                new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            } catch (java.io.IOException e) {
+                // no kill(1): the children seen now are still ended below
+            }
+        }
         workers();
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
