@@ -380,14 +380,14 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
          */
         private AppConfig.Health health(String name, Map<String, String> keys) {
             List<Setting<AppConfig, ?>> healthSettings = List.of(Settings.HEALTH_INTERVAL, Settings.HEALTH_TIMEOUT, Settings.HEALTH_FAILURES);
-            HealthUrl url = value(name, keys, Settings.HEALTH_URL);
-            if (url == null) {
-                if (keys.containsKey(Settings.HEALTH_URL.name()) && !keys.get(Settings.HEALTH_URL.name()).isBlank()) return null; // said
+            String urlText = keys.get(Settings.HEALTH_URL.name());
+            if (urlText == null || urlText.isBlank()) {
                 for (Setting<AppConfig, ?> setting : healthSettings) {
                     if (keys.containsKey(setting.name())) problem(setting.key(name), "only means something with " + Settings.HEALTH_URL.key(name) + " set");
                 }
                 return null;
             }
+            HealthUrl url = value(name, keys, Settings.HEALTH_URL);
             Duration interval = value(name, keys, Settings.HEALTH_INTERVAL);
             Duration timeout = value(name, keys, Settings.HEALTH_TIMEOUT);
             Integer failures = value(name, keys, Settings.HEALTH_FAILURES);
@@ -395,7 +395,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
                 problem(Settings.HEALTH_TIMEOUT.key(name), "must be shorter than " + Settings.HEALTH_INTERVAL.key(name)
                         + " (" + keys.getOrDefault(Settings.HEALTH_INTERVAL.name(), Settings.HEALTH_INTERVAL.defaultValue()) + "): one check at a time per worker");
             }
-            if (interval == null || timeout == null || failures == null) return null;
+            if (url == null || interval == null || timeout == null || failures == null) return null; // each problem is said
             return new AppConfig.Health(url, interval, timeout, failures);
         }
 

@@ -48,6 +48,8 @@ final class HealthProbe implements Closeable {
      * counts those up from 1) in a worker's connections waiting to be acknowledged.
      */
     private static final AtomicLong IDS = new AtomicLong();
+    /** IPv4's loopback, whatever the JVM prefers: the handed connection is announced as family 4. */
+    private static final InetAddress LOOPBACK = InetAddress.ofLiteral("127.0.0.1");
 
     private final AppConfig config;
     private final byte[] request;
@@ -132,7 +134,7 @@ final class HealthProbe implements Closeable {
     }
 
     /** A connected pair: the check's end, and the end accepted from the master's loopback listener. */
-    private SocketChannel[] loopbackPair(long deadline) throws IOException {
+    SocketChannel[] loopbackPair(long deadline) throws IOException {
         try {
             if (!pairing.tryLock(remainingMillis(deadline), TimeUnit.MILLISECONDS)) throw new SocketTimeoutException();
         } catch (InterruptedException e) {
@@ -143,7 +145,7 @@ final class HealthProbe implements Closeable {
             if (closed) throw new IOException("the app is stopping");
             if (listener == null) {
                 listener = ServerSocketChannel.open();
-                listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+                listener.bind(new InetSocketAddress(LOOPBACK, 0), 64);
             }
             SocketChannel client = SocketChannel.open();
             try {
@@ -190,7 +192,7 @@ final class HealthProbe implements Closeable {
     }
 
     /** Null for a status from 200 to 399; else why not. */
-    private static String status(String line) {
+    static String status(String line) {
         Matcher matcher = STATUS_LINE.matcher(line);
         if (!matcher.matches()) return "not an HTTP answer: '" + io.herd.config.HerdConfig.printable(shortened(line)) + "'";
         int status = Integer.parseInt(matcher.group(1));
@@ -220,6 +222,16 @@ final class HealthProbe implements Closeable {
     /** {@code 2 s}, or {@code 1500 ms}: as the reason for a failed check says the timeout. */
     static String readable(long millis) {
         return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
+    /** Where the loopback listener listens (for tests); null before the first check in handoff dispatch. */
+    InetSocketAddress loopbackAddress() throws IOException {
+        pairing.lock();
+        try {
+            return listener == null ? null : (InetSocketAddress) listener.getLocalAddress();
+        } finally {
+            pairing.unlock();
+        }
     }
 
     /** Closes the loopback listener; a check after this fails. */

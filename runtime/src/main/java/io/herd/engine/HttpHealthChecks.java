@@ -25,8 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * worker fails (a database they all need is down, say), replacing them all at once would help
  * nobody: replacements run one at a time per app, never beside another operation, and when a
  * replacement fails too — it never comes online, or it fails its own checks before passing one —
- * the next replacement waits twice as long as the last (1, 2, 4 ... up to 16 intervals), until a
- * replacement passes a check.
+ * the next replacement waits 2 intervals, then 4, 8 and at most 16, until a replacement passes a
+ * check.
  */
 final class HttpHealthChecks implements AutoCloseable {
     /** Logs as the cluster, as {@link HealthChecks} does: operators' logging configuration finds these lines there. */
