@@ -40,8 +40,14 @@ final class HealthProbe implements Closeable {
     private static final System.Logger LOG = System.getLogger(HealthProbe.class.getName());
     /** The longest status line read; a longer one is not HTTP's. */
     static final int MAX_STATUS_LINE = 1024;
-    /** Connections to the check's listening socket from elsewhere that one check closes before it gives up. */
-    private static final int MAX_INTRUDERS = 16;
+    /** The loopback listener's backlog. */
+    private static final int BACKLOG = 64;
+    /**
+     * Connections to the loopback listener from elsewhere that one check closes before it gives
+     * up: the backlog's worth, for connections are accepted in the order they came, so the
+     * check's own is among the first {@code BACKLOG} when it got into the queue at all.
+     */
+    private static final int MAX_INTRUDERS = BACKLOG;
     private static final Pattern STATUS_LINE = Pattern.compile("HTTP/1\\.[01] (\\d{3})(?: .*)?");
     /**
      * Ids of health checks' connections: negative, so they never meet a client's (the acceptor
@@ -67,16 +73,27 @@ final class HealthProbe implements Closeable {
     }
 
     /**
+     * The check could not be made, for a reason on the master's side rather than the worker's
+     * (its loopback connection could not be made): it says nothing about the worker.
+     */
+    static final class NotMade extends Exception {
+        NotMade(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
      * Checks {@code worker} once, within the app's health timeout.
      *
      * @return null when it answered with a status from 200 to 399; otherwise what went wrong,
      *         in a few words ("status 503", "timed out after 2 s")
+     * @throws NotMade when the master could not make the check (handoff dispatch)
      */
-    String check(Worker worker) {
+    String check(Worker worker) throws NotMade {
         long deadline = System.nanoTime() + config.health().timeout().toNanos();
         SocketChannel client = null;
         try {
-            client = worker.proxyAddress() != null ? connectToPort(worker, deadline) : handOff(worker, deadline);
+            client = worker.proxyAddress() != null ? connectToPort(worker, deadline) : handOff(worker, pairOrNotMade(deadline));
             if (client == null) return "the worker took no connection (its IPC channel is full or closed)";
             return answer(client, deadline);
         } catch (SocketTimeoutException timedOut) {
@@ -115,8 +132,7 @@ final class HealthProbe implements Closeable {
      *
      * @return the check's end, or null when the worker could not be sent the other
      */
-    private SocketChannel handOff(Worker worker, long deadline) throws IOException {
-        SocketChannel[] pair = loopbackPair(deadline);
+    private SocketChannel handOff(Worker worker, SocketChannel[] pair) {
         Connection connection;
         try {
             connection = new Connection(-IDS.incrementAndGet(), pair[1], 4, true);
@@ -133,6 +149,14 @@ final class HealthProbe implements Closeable {
         return pair[0];
     }
 
+    private SocketChannel[] pairOrNotMade(long deadline) throws NotMade {
+        try {
+            return loopbackPair(deadline);
+        } catch (IOException e) {
+            throw new NotMade("no loopback connection to hand the worker: " + e, e);
+        }
+    }
+
     /** A connected pair: the check's end, and the end accepted from the master's loopback listener. */
     SocketChannel[] loopbackPair(long deadline) throws IOException {
         try {
@@ -145,7 +169,7 @@ final class HealthProbe implements Closeable {
             if (closed) throw new IOException("the app is stopping");
             if (listener == null) {
                 listener = ServerSocketChannel.open();
-                listener.bind(new InetSocketAddress(LOOPBACK, 0), 64);
+                listener.bind(new InetSocketAddress(LOOPBACK, 0), BACKLOG);
             }
             SocketChannel client = SocketChannel.open();
             try {

@@ -80,8 +80,15 @@ final class HttpHealthChecks implements AutoCloseable {
         if (!worker.accepting()) return; // out of rotation for good: its channel or port is gone, or it closed its HerdWorker
         watch.startedNanos = System.nanoTime();
         Thread.ofVirtual().name("herd-" + cluster.name() + "-health-" + worker.instance).start(() -> {
-            String failure = probe.check(worker);
-            cluster.post(() -> checked(worker, failure));
+            try {
+                String failure = probe.check(worker);
+                cluster.post(() -> checked(worker, failure));
+            } catch (HealthProbe.NotMade | RuntimeException notMade) {
+                // the master's fault, not the worker's: it is not counted against it
+                LOG.log(Level.WARNING, "{0}: no health check this time: {1}", worker.name(),
+                        notMade instanceof HealthProbe.NotMade ? notMade.getMessage() : notMade.toString());
+                cluster.post(() -> scheduleNext(worker));
+            }
         });
     }
 
@@ -101,6 +108,13 @@ final class HttpHealthChecks implements AutoCloseable {
                     watch.failures, health.failures(), failure, health.url().path());
             if (watch.failures >= health.failures()) failedTooOften(worker, watch, failure);
         }
+        scheduleNext(worker);
+    }
+
+    /** Its next check, an interval (±10%) after its last began. */
+    private void scheduleNext(Worker worker) {
+        Watch watch = watched.get(worker);
+        if (watch == null) return;
         long interval = health.interval().toMillis();
         long spread = Math.max(1, interval / 10);
         long sinceStart = (System.nanoTime() - watch.startedNanos) / 1_000_000;
