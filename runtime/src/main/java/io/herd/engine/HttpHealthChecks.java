@@ -133,7 +133,8 @@ final class HttpHealthChecks implements AutoCloseable {
             return;
         }
         replacing = true;
-        String why = "health check failed " + watch.failures + " times in a row: " + failure + " on GET " + health.url().path();
+        String why = "health check failed " + watch.failures + (watch.failures == 1 ? " time" : " times") + " in a row: " + failure
+                + " on GET " + health.url().path();
         Thread.ofVirtual().name("herd-" + cluster.name() + "-health-replacement").start(() -> {
             Boolean replaced = null;
             try {

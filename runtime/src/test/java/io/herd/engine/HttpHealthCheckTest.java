@@ -143,6 +143,39 @@ class HttpHealthCheckTest {
         }
     }
 
+    /**
+     * Every worker fails (a cause outside them): replaced one at a time, replacement first, and
+     * as each replacement fails too, the next replacement waits twice as long as the last.
+     */
+    @Test
+    void whenReplacementsFailTooEachNextReplacementWaitsTwiceAsLong() throws Exception {
+        List<WorkerEvent> events = new CopyOnWriteArrayList<>();
+        try (LogCapture log = LogCapture.of(Cluster.class);
+             TestCluster herd = start(2, Map.of("health.interval", "200ms", "health.timeout", "150ms", "health.failures", "1"))) {
+            herd.awaitOnline(2);
+            herd.cluster.addListener(events::add);
+            Files.writeString(dir.resolve("health-all"), "F");
+            Await.until("a replacement failing too, twice", () -> log.warnings().stream()
+                    .filter(line -> line.contains("its replacement fails it too")).count() >= 2, Duration.ofSeconds(60));
+            List<String> backoffs = log.warnings().stream().filter(line -> line.contains("its replacement fails it too"))
+                    .map(line -> line.substring(line.indexOf("the next replacement waits"))).toList();
+            assertThat(backoffs.subList(0, 2), is(List.of("the next replacement waits 400 ms", "the next replacement waits 800 ms")));
+            Files.delete(dir.resolve("health-all"));
+            herd.awaitOnline(2);
+            // One at a time, replacement first: never fewer than two online, never two replacements' old workers stopping at once.
+            int online = 2;
+            for (WorkerEvent event : events) {
+                if (event.to() == WorkerState.ONLINE) online++;
+                if (event.to() == WorkerState.STOPPING) {
+                    online--;
+                    assertThat(event.reason(), matchesPattern("health check failed \\d+ times? in a row: status 503 on GET /healthz: .*"));
+                }
+                assertThat("workers online after " + event, online >= 2, is(true));
+                assertThat("workers online after " + event, online <= 3, is(true));
+            }
+        }
+    }
+
     private static void pause() {
         try {
             Thread.sleep(5);

@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (any path but the health path) answers 200 with {@code <instance> <pid>}. {@code GET /healthz}
  * answers as the file {@code $HTTPAPP_DIR/health-<pid>} says, if it exists: its text is a
  * pattern, one character per health request, cycled — {@code P} 200, {@code F} 503, {@code H}
- * hang (never answer; the connection stays open). Without the file: 200. Every health request
+ * hang (never answer; the connection stays open). Without it, {@code $HTTPAPP_DIR/health-all} says
+ * so for every worker; without either: 200. Every health request
  * is appended to {@code $HTTPAPP_DIR/seen-<pid>} as one line: the request line, then the Host,
  * User-Agent and Connection headers, then the remote address, separated by {@code |}.
  *
@@ -79,6 +80,7 @@ public final class HttpApp {
             Files.writeString(dir.resolve("seen-" + PID), String.join("|", lines[0], header(lines, "Host"), header(lines, "User-Agent"),
                     header(lines, "Connection"), remote) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             Path healthFile = dir.resolve("health-" + PID);
+            if (!Files.exists(healthFile)) healthFile = dir.resolve("health-all");
             String pattern = Files.exists(healthFile) ? Files.readString(healthFile).strip() : "P";
             switch (pattern.charAt((int) (n % pattern.length()))) {
                 case 'H' -> Thread.sleep(Long.MAX_VALUE);
