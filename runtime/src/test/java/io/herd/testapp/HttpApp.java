@@ -53,14 +53,13 @@ public final class HttpApp {
         }
         HerdWorker worker = HerdWorker.start(new InetSocketAddress("127.0.0.1", 0));
         worker.ready();
-        while (true) {
-            SocketChannel channel;
-            try {
-                channel = worker.accept();
-            } catch (ClosedChannelException stopping) {
-                return;
+        try {
+            while (true) {
+                SocketChannel channel = worker.accept();
+                Thread.ofVirtual().start(() -> serve(channel.socket()));
             }
-            Thread.ofVirtual().start(() -> serve(channel.socket()));
+        } catch (ClosedChannelException stopping) {
+            // herd asked the worker to stop: it takes no more connections
         }
     }
 
