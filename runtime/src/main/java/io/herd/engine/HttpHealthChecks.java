@@ -85,6 +85,7 @@ final class HttpHealthChecks implements AutoCloseable {
                 cluster.post(() -> checked(worker, failure));
             } catch (HealthProbe.NotMade | RuntimeException notMade) {
                 // the master's fault, not the worker's: it is not counted against it
+                if (cluster.isStopping()) return; // its loopback listener is closed: nothing to say
                 LOG.log(Level.WARNING, "{0}: no health check this time: {1}", worker.name(),
                         notMade instanceof HealthProbe.NotMade ? notMade.getMessage() : notMade.toString());
                 cluster.post(() -> scheduleNext(worker));
