@@ -38,6 +38,7 @@ import java.util.Map;
  * @param maxMemoryBytes a worker whose resident memory (RSS) passes this is replaced, like in a
  *                      graceful reload; 0 for no limit
  * @param memoryCheckInterval how often, roughly (jittered), worker memory is checked against it
+ * @param health        the HTTP health check each worker in rotation gets, or null for none
  * @param dispatch      whether workers get the socket itself (the SDK) or a relay of its bytes
  * @param proxy         how proxy dispatch relays; unused in handoff dispatch
  */
@@ -65,6 +66,7 @@ public record AppConfig(
         Restart restart,
         long maxMemoryBytes,
         Duration memoryCheckInterval,
+        Health health,
         Dispatch dispatch,
         Proxy proxy) {
 
@@ -92,7 +94,20 @@ public record AppConfig(
     public AppConfig withInstances(int count) {
         return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, aot, args, env, workDir, balance, queueSize,
                 queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemoryBytes,
-                memoryCheckInterval, dispatch, proxy);
+                memoryCheckInterval, health, dispatch, proxy);
+    }
+
+    /**
+     * An HTTP health check: every {@code interval} (jittered), each worker in rotation gets a GET
+     * for {@code url}, reaching it as clients' connections do; one that fails {@code failures}
+     * checks in a row (no status 200-399 within {@code timeout}) is replaced, replacement first.
+     *
+     * @param url      the path asked for, and the Host header sent
+     * @param interval from one check of a worker to its next; none in a worker's first interval online
+     * @param timeout  a check that has no status line within this failed; shorter than {@code interval}
+     * @param failures checks failed in a row that get a worker replaced; at least 1
+     */
+    public record Health(HealthUrl url, Duration interval, Duration timeout, int failures) {
     }
 
     /** True when the master relays this app's bytes rather than handing off sockets. */

@@ -251,6 +251,12 @@ public final class Format<T> {
         }, Words::join);
     }
 
+    /** An HTTP health check's path or URL ({@link HealthUrl#parse}); empty means no check (null). */
+    static Format<HealthUrl> healthUrl() {
+        return new Format<>("a path or an `http://` URL", (text, home) -> text.isEmpty() ? null : HealthUrl.parse(text),
+                HealthUrl::toString);
+    }
+
     /** Any text of at least {@code minLength} characters, a password's, say. */
     static Format<String> text(int minLength) {
         return new Format<>(minLength <= 1 ? "text" : minLength + " characters or more", (text, home) -> {

@@ -362,6 +362,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             }
             Long maxMemory = value(name, keys, Settings.MAX_MEMORY);
             Duration memoryCheck = value(name, keys, Settings.MEMORY_CHECK_INTERVAL);
+            AppConfig.Health health = health(name, keys);
             Dispatch dispatch = value(name, keys, Settings.DISPATCH);
             AppConfig.Proxy proxy = proxy(name, keys, dispatch);
             List<String> jvmOptions = value(name, keys, Settings.JVM_OPTIONS);
@@ -370,7 +371,32 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (problems.size() > problemsBefore) return null;
             return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), aot, orEmpty(args), env, workDir, balance,
                     queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemory,
-                    memoryCheck, dispatch, proxy);
+                    memoryCheck, health, dispatch, proxy);
+        }
+
+        /**
+         * The HTTP health check, or null when {@code health.url} is unset or empty; then setting
+         * its other keys is a mistake (they would check nothing).
+         */
+        private AppConfig.Health health(String name, Map<String, String> keys) {
+            List<Setting<AppConfig, ?>> healthSettings = List.of(Settings.HEALTH_INTERVAL, Settings.HEALTH_TIMEOUT, Settings.HEALTH_FAILURES);
+            String urlText = keys.get(Settings.HEALTH_URL.name());
+            if (urlText == null || urlText.isBlank()) {
+                for (Setting<AppConfig, ?> setting : healthSettings) {
+                    if (keys.containsKey(setting.name())) problem(setting.key(name), "only means something with " + Settings.HEALTH_URL.key(name) + " set");
+                }
+                return null;
+            }
+            HealthUrl url = value(name, keys, Settings.HEALTH_URL);
+            Duration interval = value(name, keys, Settings.HEALTH_INTERVAL);
+            Duration timeout = value(name, keys, Settings.HEALTH_TIMEOUT);
+            Integer failures = value(name, keys, Settings.HEALTH_FAILURES);
+            if (interval != null && timeout != null && timeout.compareTo(interval) >= 0) {
+                problem(Settings.HEALTH_TIMEOUT.key(name), "must be shorter than " + Settings.HEALTH_INTERVAL.key(name)
+                        + " (" + keys.getOrDefault(Settings.HEALTH_INTERVAL.name(), Settings.HEALTH_INTERVAL.defaultValue()) + "): one check at a time per worker");
+            }
+            if (url == null || interval == null || timeout == null || failures == null) return null; // each problem is said
+            return new AppConfig.Health(url, interval, timeout, failures);
         }
 
         /** Proxy dispatch's settings; in handoff dispatch, setting any of them is a mistake, and the defaults stand unused. */

@@ -13,6 +13,7 @@ import static io.herd.config.Format.choice;
 import static io.herd.config.Format.className;
 import static io.herd.config.Format.classpath;
 import static io.herd.config.Format.duration;
+import static io.herd.config.Format.healthUrl;
 import static io.herd.config.Format.host;
 import static io.herd.config.Format.path;
 import static io.herd.config.Format.port;
@@ -155,6 +156,18 @@ public final class Settings {
             "e.g. `512M`: a worker whose resident memory passes it is replaced, replacement first; `0` for no limit").shownAs("none");
     public static final Setting<AppConfig, Duration> MEMORY_CHECK_INTERVAL = Setting.app("memory.check.interval", "30s",
             duration(Duration.ofSeconds(1), LONGEST), AppConfig::memoryCheckInterval, "how often, roughly, workers' memory is checked");
+    public static final Setting<AppConfig, HealthUrl> HEALTH_URL = Setting.app("health.url", null, healthUrl(),
+            health(AppConfig.Health::url), "an HTTP health check: `/healthz`, or `http://host[:port]/healthz` to send that Host "
+                    + "header (the check goes to the worker all the same). Each worker in rotation gets a GET, handed to it as "
+                    + "a client's connection is; one that fails `health.failures` checks in a row is replaced, replacement first")
+            .shownAs("off");
+    public static final Setting<AppConfig, Duration> HEALTH_INTERVAL = Setting.app("health.interval", "10s",
+            duration(Duration.ofMillis(100), LONGEST), health(AppConfig.Health::interval),
+            "how often, roughly (jittered), each worker is checked; none in its first interval online");
+    public static final Setting<AppConfig, Duration> HEALTH_TIMEOUT = Setting.app("health.timeout", "2s", duration(SHORTEST, LONGEST),
+            health(AppConfig.Health::timeout), "a check without a status 200-399 within this failed (shorter than `health.interval`)");
+    public static final Setting<AppConfig, Integer> HEALTH_FAILURES = Setting.app("health.failures", "3", wholeNumber(1, 100),
+            health(AppConfig.Health::failures), "failed checks in a row that get a worker replaced; a check that passes starts the count again");
     public static final Setting<AppConfig, Dispatch> DISPATCH = Setting.app("dispatch", "handoff", choice(Dispatch.class),
             AppConfig::dispatch, "`handoff` (the SDK takes the sockets) or `proxy` (the master relays the bytes of an unmodified app)");
     public static final Setting<AppConfig, AppConfig.Proxy.Header> PROXY_PROTOCOL = Setting.app("proxy.protocol", "none",
@@ -188,7 +201,8 @@ public final class Settings {
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
             LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, AOT, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
-            RESTART_BACKOFF, RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
+            RESTART_BACKOFF, RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, HEALTH_URL,
+            HEALTH_INTERVAL, HEALTH_TIMEOUT, HEALTH_FAILURES, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
             PROXY_THREADS);
 
     /** The service's settings, {@code herd.*}. */
@@ -253,6 +267,11 @@ public final class Settings {
 
     private static <T> Function<HerdConfig, T> jolokiaTls(Function<HerdConfig.Tls, T> value) {
         return config -> config.jolokia().ssl() == null ? null : value.apply(config.jolokia().ssl());
+    }
+
+    /** A health check setting's value: none for an app without a check, which may not set it. */
+    private static <T> Function<AppConfig, T> health(Function<AppConfig.Health, T> value) {
+        return app -> app.health() == null ? null : value.apply(app.health());
     }
 
     /** A proxy setting's value: none for an app in handoff dispatch, which may not set it. */

@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * <li>{@link WorkerLauncher}: starts a worker's JVM, with its IPC socket and proxy port;
  * <li>{@link Readiness}: a launched worker until it is ready, or killed at ready.timeout;
  * <li>{@link HealthChecks}: CPU and memory samples, pings, max.memory;
+ * <li>{@link HttpHealthChecks}: the app's HTTP health checks, if it has them;
  * <li>{@link Retirement}: how a worker leaves (out of rotation, drained, stopped, killed);
  * <li>{@link ClusterOperations}: scale, reload and restart, step by step;
  * <li>{@link PortWatch} (proxy dispatch): each worker's port kept its own, /proc read off the
@@ -49,6 +50,8 @@ public final class Cluster extends LifeCycle {
     private final Instances instances;
     private final Readiness readiness;
     private final HealthChecks health;
+    /** Null when the app has no HTTP health check. */
+    private final HttpHealthChecks httpHealth;
     private final Retirement retirement;
     private final ClusterOperations operations = new ClusterOperations(this);
     private final PortWatch portWatch = new PortWatch(this);
@@ -77,6 +80,7 @@ public final class Cluster extends LifeCycle {
         this.events = new EventThread(config.name(), master);
         this.snapshots = new ClusterSnapshot(this, events);
         this.health = new HealthChecks(this);
+        this.httpHealth = config.health() == null ? null : new HttpHealthChecks(this);
         this.instances = new Instances(this);
         this.retirement = new Retirement(this);
         this.readiness = new Readiness(this);
@@ -109,6 +113,7 @@ public final class Cluster extends LifeCycle {
             shutdown().get(master.config().stopTimeout().toMillis() + WorkerAot.DUMP_ALLOWANCE_MILLIS + 10_000, TimeUnit.MILLISECONDS);
         } finally {
             if (expiry != null) expiry.cancel(false);
+            if (httpHealth != null) httpHealth.close();
             post(snapshots::takeLast);
             events.stop(); // runs what was posted, the final snapshot last
         }
@@ -266,6 +271,7 @@ public final class Cluster extends LifeCycle {
         boolean bad = target == WorkerState.ERRORED || reason.startsWith("unexpectedly");
         LOG.log(target == WorkerState.ERRORED ? Level.ERROR : bad ? Level.WARNING : Level.INFO,
                 "{0}: {1} -> {2}: {3}", worker.name(), from.label(), target.label(), reason);
+        if (httpHealth != null) httpHealth.moved(worker, target);
         listeners.publish(new WorkerEvent(name(), worker.instance, worker.pid(), from, target, reason, Instant.now()));
     }
 

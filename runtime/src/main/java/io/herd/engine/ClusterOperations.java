@@ -131,28 +131,39 @@ final class ClusterOperations {
     }
 
     /**
-     * Replaces a worker whose memory passed max.memory, as in a graceful reload. Skipped (until the
-     * next check) while another operation runs, rather than refused: nobody asked for it.
+     * Replaces a worker whose memory passed max.memory, as in a graceful reload ({@link #replaceOne}).
      *
      * @param rssBytes its memory, as the event thread sampled it (this thread may not read the worker's)
      * @param ended    told on the event thread whether the worker was replaced, once a replacement was tried
      */
     void replaceOverMemory(Worker worker, long rssBytes, Consumer<Boolean> ended) {
-        String name = "memory restart of #" + worker.instance;
-        if (cluster.isStopping() || !running.compareAndSet(null, name)) return;
+        Boolean replaced = replaceOne(worker, "memory restart of #" + worker.instance, "uses " + (rssBytes >> 20)
+                + " MiB, over max.memory (" + (cluster.config().maxMemoryBytes() >> 20) + " MiB)");
+        if (replaced != null) cluster.post(() -> ended.accept(replaced));
+    }
+
+    /**
+     * Replaces one online worker that is unwell (over max.memory, failing its health checks), as
+     * in a graceful reload: its replacement is ready before it leaves rotation and drains. Skipped
+     * (until the next check) while another operation runs, rather than refused: nobody asked for it.
+     *
+     * @param operation what the operation's events and log call it ("memory restart of #1")
+     * @param why       why it is replaced, in a few words: logged, and the reason of its move to stopping
+     * @return true when it was replaced, false when its replacement did not come online (it keeps
+     *         serving), null when none was tried: the app is stopping, another operation runs, or
+     *         the worker is no longer online
+     */
+    Boolean replaceOne(Worker worker, String operation, String why) {
+        if (cluster.isStopping() || !running.compareAndSet(null, operation)) return null;
         try {
-            if (!cluster.call(() -> cluster.instances().online().contains(worker))) return;
-            LOG.log(Level.WARNING, "{0}: {1} uses {2} MiB, over max.memory ({3} MiB): replacing it", cluster.name(),
-                    worker.name(), Long.toString(rssBytes >> 20), Long.toString(cluster.config().maxMemoryBytes() >> 20));
+            if (!cluster.call(() -> cluster.instances().online().contains(worker))) return null;
+            LOG.log(Level.WARNING, "{0}: {1} {2}: replacing it", cluster.name(), worker.name(), why);
             long start = System.nanoTime();
-            started(name);
-            RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS);
+            started(operation);
+            RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS, why);
             boolean replaced = replacement.run(List.of(worker), 1);
-            cluster.call(() -> {
-                ended.accept(replaced);
-                return null;
-            });
-            ended(result(name, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start)));
+            ended(result(operation, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start)));
+            return replaced;
         } finally {
             running.set(null);
         }

@@ -16,6 +16,11 @@ final class Connection {
     final long id;
     final int fd;
     final int family;
+    /**
+     * A health check's connection ({@link HealthProbe}), not a client's: it is for the one worker
+     * it was handed to, never given to another, and not counted among the clients handed off.
+     */
+    final boolean healthCheck;
     /** When it last began to wait in the app's queue for a ready worker. */
     long waitingSinceNanos;
     private final SocketChannel channel;
@@ -25,10 +30,16 @@ final class Connection {
     private AtomicInteger countedIn;
 
     Connection(long id, SocketChannel channel, int family) {
+        this(id, channel, family, false);
+    }
+
+    /** @param healthCheck true for a health check's connection, which only the worker it is handed to may serve */
+    Connection(long id, SocketChannel channel, int family, boolean healthCheck) {
         this.id = id;
         this.channel = channel;
         this.fd = JdkSockets.fdOf(channel);
         this.family = family;
+        this.healthCheck = healthCheck;
     }
 
     /** The accepted socket: the master's copy in handoff dispatch, the client's end of a relay in proxy dispatch. */

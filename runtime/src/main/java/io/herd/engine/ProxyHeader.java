@@ -21,8 +21,11 @@ final class ProxyHeader {
 
     /** Puts the header for {@code client}'s connection into {@code buffer}. */
     static void write(Header header, SocketChannel client, ByteBuffer buffer) throws IOException {
-        InetSocketAddress source = (InetSocketAddress) client.getRemoteAddress();
-        InetSocketAddress destination = (InetSocketAddress) client.getLocalAddress();
+        write(header, (InetSocketAddress) client.getRemoteAddress(), (InetSocketAddress) client.getLocalAddress(), buffer);
+    }
+
+    /** Puts the header for a connection from {@code source} to {@code destination} into {@code buffer}. */
+    static void write(Header header, InetSocketAddress source, InetSocketAddress destination, ByteBuffer buffer) {
         switch (header) {
             case V1 -> v1(source, destination, buffer);
             case V2 -> v2(source, destination, buffer);

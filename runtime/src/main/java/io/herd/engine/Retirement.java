@@ -29,11 +29,17 @@ final class Retirement {
      * ({@code graceful}) or SIGTERM; SIGKILL after the app's kill timeout either way.
      */
     void retire(Worker worker, boolean graceful) {
+        retire(worker, graceful, null);
+    }
+
+    /** {@link #retire(Worker, boolean)}, with why it goes said first in its move to stopping; {@code why} may be null. */
+    void retire(Worker worker, boolean graceful, String why) {
         if (!worker.state.running()) return; // stopping or gone already
         String stop = graceful ? "asked to drain" : "SIGTERM";
-        cluster.move(worker, WorkerState.STOPPING, config.proxied()
+        String how = config.proxied()
                 ? "out of rotation; its connections may finish within " + config.killTimeout().toMillis() + " ms, then " + stop
-                : "out of rotation; " + stop);
+                : "out of rotation; " + stop;
+        cluster.move(worker, WorkerState.STOPPING, why == null ? how : why + ": " + how);
         cluster.updateRotation();
         if (config.proxied()) drainThenStop(worker, graceful, System.nanoTime() + config.killTimeout().toNanos());
         else stopNow(worker, graceful);

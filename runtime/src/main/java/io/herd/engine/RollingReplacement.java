@@ -56,14 +56,26 @@ final class RollingReplacement {
     private final Map<Worker, Long> deadlines = new HashMap<>();
     /** The old workers swapped out, stopping. */
     private final List<Worker> swappedOut = new ArrayList<>();
+    /** Why the old workers are replaced, for their move to stopping; null for a reload, which says so itself. */
+    private final String why;
     private String failure;
     private int replaced;
 
     /** @param graceful the old workers are asked over IPC to drain and exit (SIGTERM otherwise) */
     RollingReplacement(Cluster cluster, boolean graceful, Kind kind) {
+        this(cluster, graceful, kind, null);
+    }
+
+    /**
+     * @param graceful the old workers are asked over IPC to drain and exit (SIGTERM otherwise)
+     * @param why      why they are replaced ("health check failed 3 times in a row: ..."), said
+     *                 in each one's move to stopping; null to say nothing more
+     */
+    RollingReplacement(Cluster cluster, boolean graceful, Kind kind, String why) {
         this.cluster = cluster;
         this.graceful = graceful;
         this.kind = kind;
+        this.why = why;
     }
 
     /**
@@ -144,7 +156,7 @@ final class RollingReplacement {
         if (notOnline == null) {
             cluster.call(() -> {
                 cluster.instances().swapIn(fresh, old);
-                cluster.retirement().retire(old, graceful);
+                cluster.retirement().retire(old, graceful, why);
                 return null;
             });
             swappedOut.add(old);

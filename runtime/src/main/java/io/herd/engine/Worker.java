@@ -38,6 +38,8 @@ final class Worker {
     private final IpcChannel.Listener listener;
     private final ConcurrentHashMap<Long, Connection> pending = new ConcurrentHashMap<>();
     private final AtomicLong handedOff = new AtomicLong();
+    /** Health checks' connections it took: not clients', but the SDK reports their closes with the others. */
+    private final AtomicLong healthChecksTaken = new AtomicLong();
     private final AtomicLong closed = new AtomicLong();
     private final long launchedNanos = System.nanoTime();
     /** The channel, once the worker connected: what {@link #exited()} wakes the reader through. */
@@ -217,11 +219,15 @@ final class Worker {
         return bytesOut.sum();
     }
 
-    /** Connections this worker acknowledged (in proxy dispatch: was relayed) and has not yet closed. */
+    /**
+     * Connections this worker acknowledged (in proxy dispatch: was relayed) and has not yet
+     * closed, a health check's among them while it is open.
+     */
     long openConnections() {
-        return handedOff.get() - closed.get();
+        return handedOff.get() + healthChecksTaken.get() - closed.get();
     }
 
+    /** Clients' connections handed (or relayed) to it, in all; health checks' are not counted. */
     long handedOff() {
         return handedOff.get();
     }
@@ -397,14 +403,23 @@ final class Worker {
     private void acknowledged(long id) {
         Connection connection = pending.remove(id);
         if (connection == null) return;
-        handedOff.incrementAndGet();
+        (connection.healthCheck ? healthChecksTaken : handedOff).incrementAndGet();
         connection.closeMasterCopy();
         cluster.dispatcher().capacityFreed();
     }
 
     private void refused(long id) {
         Connection connection = pending.remove(id);
-        if (connection != null) cluster.dispatcher().redispatch(connection, this);
+        if (connection != null) notTaken(connection);
+    }
+
+    /**
+     * A connection this worker will never serve goes to another worker; a health check's is
+     * closed instead (it checks this worker only), which its prober reads as an end of stream.
+     */
+    private void notTaken(Connection connection) {
+        if (connection.healthCheck) connection.closeMasterCopy();
+        else cluster.dispatcher().redispatch(connection, this);
     }
 
     /** No more handoffs; the ones in flight go back to the cluster for another worker. */
@@ -414,7 +429,7 @@ final class Worker {
         }
         for (Long id : pending.keySet()) {
             Connection connection = pending.remove(id);
-            if (connection != null) cluster.dispatcher().redispatch(connection, this);
+            if (connection != null) notTaken(connection);
         }
     }
 

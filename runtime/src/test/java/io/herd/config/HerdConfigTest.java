@@ -111,6 +111,47 @@ class HerdConfigTest {
     }
 
     @Test
+    void aHealthCheckIsOffUnlessAUrlIsSetAndHasItsDefaultsOtherwise() throws Exception {
+        assertThat(HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\n"), home).app("web").health(), is((Object) null));
+        assertThat(HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.health.url =\n"), home)
+                .app("web").health(), is((Object) null));
+        AppConfig.Health health = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.health.url = /healthz\n"),
+                home).app("web").health();
+        assertThat(health, is(new AppConfig.Health(HealthUrl.parse("/healthz"), Duration.ofSeconds(10), Duration.ofSeconds(2), 3)));
+    }
+
+    @Test
+    void badHealthCheckSettingsAreNamedWithTheirKeysAndFile() throws Exception {
+        Path file = write("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.health.url = https://example.com/healthz
+                app.api.listen = 127.0.0.1:8081
+                app.api.jar = app.jar
+                app.api.health.url = /healthz
+                app.api.health.interval = 2s
+                app.api.health.timeout = 2s
+                app.api.health.failures = 0
+                app.db.listen = 127.0.0.1:8082
+                app.db.jar = app.jar
+                app.db.health.interval = 5s
+                app.db.health.failures = 2
+                app.ui.listen = 127.0.0.1:8083
+                app.ui.jar = app.jar
+                app.ui.health.url = /health check
+                app.ui.health.interval = 10ms
+                """);
+        String problems = assertThrows(ConfigException.class, () -> HerdConfig.load(file, home)).getMessage();
+        assertThat(problems, allOf(containsString(file + ": app.web.health.url: 'https://example.com/healthz': https is not supported"),
+                containsString(file + ": app.api.health.timeout: must be shorter than app.api.health.interval (2s)"),
+                containsString(file + ": app.api.health.failures: '0' is not a whole number from 1 to 100"),
+                containsString(file + ": app.db.health.interval: only means something with app.db.health.url set"),
+                containsString(file + ": app.db.health.failures: only means something with app.db.health.url set"),
+                containsString(file + ": app.ui.health.url: '/health check' holds a space"),
+                containsString(file + ": app.ui.health.interval: '10ms' is not a duration from 100ms to 1h")));
+    }
+
+    @Test
     void pingTimeoutIsReadAndChecked() throws Exception {
         HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.ping.timeout = 3s\n"), home);
         assertThat(config.app("web").pingTimeout(), is(Duration.ofSeconds(3)));

@@ -103,6 +103,10 @@ class SettingsTest {
                 app.web.restart.delay.max = 20s
                 app.web.max.memory = 1536k
                 app.web.memory.check.interval = 45s
+                app.web.health.url = http://web.example:8080/healthz?deep=1
+                app.web.health.interval = 30s
+                app.web.health.timeout = 500ms
+                app.web.health.failures = 5
                 app.web.dispatch = proxy
                 app.web.proxy.protocol = v1
                 app.web.proxy.idle.timeout = 90s

@@ -19,12 +19,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.matchesPattern;
 
 /** The restart policy with real worker JVMs: back-off, errored, and replacement under load. */
 @Timeout(120)
@@ -118,7 +121,8 @@ class RestartTest {
             herd.awaitInfo(info -> events.stream().filter(e -> e.to() == WorkerState.STOPPED).count() >= 2);
 
             List<WorkerEvent> stops = events.stream().filter(e -> e.to() == WorkerState.STOPPING).toList();
-            assertThat(stops.getFirst().reason(), is("out of rotation; asked to drain"));
+            assertThat(stops.getFirst().reason(), allOf(matchesPattern("uses \\d+ MiB, over max.memory \\(1 MiB\\): .*"),
+                    endsWith("out of rotation; asked to drain")));
             // One at a time, replacement first: every stop is preceded by a replacement coming online.
             int online = 2;
             for (WorkerEvent event : events) {
