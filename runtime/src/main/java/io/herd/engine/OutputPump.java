@@ -3,6 +3,7 @@ package io.herd.engine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
 
 /** Reads a worker's stdout or stderr line by line into a {@link WorkerOutput}, never more than a line at a time. */
 final class OutputPump implements Runnable {
@@ -10,25 +11,36 @@ final class OutputPump implements Runnable {
     private final WorkerOutput output;
     private final String app;
     private final int instance;
+    private final long pid;
     private final String stream;
+    private Consumer<String> sink;
 
-    private OutputPump(InputStream in, WorkerOutput output, String app, int instance, String stream) {
+    private OutputPump(InputStream in, WorkerOutput output, String app, int instance, long pid, String stream) {
         this.in = in;
         this.output = output;
         this.app = app;
         this.instance = instance;
+        this.pid = pid;
         this.stream = stream;
     }
 
-    static void start(InputStream in, WorkerOutput output, String app, int instance, String stream, FatalErrors fatalErrors) {
+    static void start(InputStream in, WorkerOutput output, String app, int instance, long pid, String stream, FatalErrors fatalErrors) {
         // A pump that died would leave the worker blocked on a full pipe: its Error is fatal.
-        Thread thread = new Thread(fatalErrors.guarded(new OutputPump(in, output, app, instance, stream)), "herd-" + app + "-" + instance + "-" + stream);
+        Thread thread = new Thread(fatalErrors.guarded(new OutputPump(in, output, app, instance, pid, stream)), "herd-" + app + "-" + instance + "-" + stream);
         thread.setDaemon(true);
         thread.start();
     }
 
     @Override
     public void run() {
+        try {
+            sink = output.stream(app, instance, pid, stream);
+        } catch (RuntimeException e) {
+            // still read the stream to its end: a worker must never block on a full pipe
+            System.getLogger(OutputPump.class.getName()).log(System.Logger.Level.WARNING, "worker output sink failed; " + app + " #"
+                    + instance + "'s " + stream + " is dropped", e);
+            sink = dropped -> { };
+        }
         byte[] line = new byte[WorkerOutput.MAX_LINE];
         byte[] chunk = new byte[8192];
         int length = 0;
@@ -54,7 +66,7 @@ final class OutputPump implements Runnable {
     private void emit(byte[] line, int length) {
         if (length > 0 && line[length - 1] == '\r') length--;
         try {
-            output.line(app, instance, stream, new String(line, 0, length, StandardCharsets.UTF_8));
+            sink.accept(new String(line, 0, length, StandardCharsets.UTF_8));
         } catch (RuntimeException e) {
             System.getLogger(OutputPump.class.getName()).log(System.Logger.Level.WARNING, "worker output sink failed", e);
         }
