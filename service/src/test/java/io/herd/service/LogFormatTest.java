@@ -86,18 +86,7 @@ class LogFormatTest {
             for (String line : herd.output().lines().toList()) console.add(object(line, "the console"));
             assertThat(console, hasItem(messageContaining("-> online")));
 
-            System.setProperty("herd.home", home.toString()); // the CLI finds logs/ under herd's home
-            try {
-                CliRunner.Run shown = CliRunner.run("logs", APP);
-                assertThat(shown.err(), shown.exit(), is(0));
-                assertThat(shown.out(), matchesPattern("(?s).*\\[" + APP + "#0 out] " + ISO_8601_MS + " out: \\Q" + TrickyLines.LINE + "\\E\n.*"));
-                assertThat(shown.out(), matchesPattern("(?s).*\\[" + APP + "#0 err] " + ISO_8601_MS + " err: \\Q" + TrickyLines.LINE + "\\E\n.*"));
-                List<JSONObject> asJson = cliJson();
-                assertThat(asJson, hasItem(lineIs("out: " + TrickyLines.LINE)));
-                assertThat(asJson.stream().map(line -> (String) line.get("timestamp")).toList(), everyItem(matchesPattern(ISO_8601_MS)));
-            } finally {
-                System.clearProperty("herd.home");
-            }
+            assertHerdLogsShowsBothLines(ISO_8601_MS);
         }
     }
 
@@ -113,18 +102,7 @@ class LogFormatTest {
                 assertThat(lines, everyItem(matchesPattern(TEXT_TIMESTAMP + " .*")));
             }
             assertThat(lines(home.resolve("logs").resolve("herd.log")), hasItem(matchesPattern(TEXT_TIMESTAMP + " INFO .*-> online.*")));
-
-            System.setProperty("herd.home", home.toString());
-            try {
-                CliRunner.Run shown = CliRunner.run("logs", APP);
-                assertThat(shown.err(), shown.exit(), is(0));
-                assertThat(shown.out(), matchesPattern("(?s).*\\[" + APP + "#0 err] " + TEXT_TIMESTAMP + " err: \\Q" + TrickyLines.LINE + "\\E\n.*"));
-                List<JSONObject> asJson = cliJson();
-                assertThat(asJson, hasItem(lineIs("err: " + TrickyLines.LINE)));
-                assertThat(asJson.stream().map(line -> (String) line.get("timestamp")).toList(), everyItem(matchesPattern(TEXT_TIMESTAMP)));
-            } finally {
-                System.clearProperty("herd.home");
-            }
+            assertHerdLogsShowsBothLines(TEXT_TIMESTAMP);
         }
     }
 
@@ -161,13 +139,28 @@ class LogFormatTest {
         }
     }
 
-    /** {@code herd logs --json}: one object a line. */
-    private static List<JSONObject> cliJson() throws ParseException, IOException {
-        CliRunner.Run run = CliRunner.run("logs", APP, "--json");
-        assertThat(run.err(), run.exit(), is(0));
-        List<JSONObject> objects = new ArrayList<>();
-        for (String line : run.out().lines().toList()) objects.add(object(line, "herd logs --json"));
-        return objects;
+    /**
+     * {@code herd logs}, and with {@code --json} (one object a line), shows the worker's out and err
+     * lines whole, each with its timestamp, written as {@code timestamp} matches.
+     */
+    private void assertHerdLogsShowsBothLines(String timestamp) throws ParseException, IOException {
+        System.setProperty("herd.home", home.toString()); // the CLI finds logs/ under herd's home
+        try {
+            CliRunner.Run shown = CliRunner.run("logs", APP);
+            assertThat(shown.err(), shown.exit(), is(0));
+            CliRunner.Run json = CliRunner.run("logs", APP, "--json");
+            assertThat(json.err(), json.exit(), is(0));
+            List<JSONObject> objects = new ArrayList<>();
+            for (String line : json.out().lines().toList()) objects.add(object(line, "herd logs --json"));
+            for (String stream : List.of("out", "err")) {
+                String line = stream + ": " + TrickyLines.LINE;
+                assertThat(shown.out(), matchesPattern("(?s).*\\[" + APP + "#0 " + stream + "] " + timestamp + " \\Q" + line + "\\E\n.*"));
+                assertThat(objects, hasItem(lineIs(line)));
+            }
+            assertThat(objects.stream().map(object -> (String) object.get("timestamp")).toList(), everyItem(matchesPattern(timestamp)));
+        } finally {
+            System.clearProperty("herd.home");
+        }
     }
 
     /** The whole lines of {@code file} (one being written, without its line end yet, is left for later). */
