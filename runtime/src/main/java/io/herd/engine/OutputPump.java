@@ -13,7 +13,6 @@ final class OutputPump implements Runnable {
     private final int instance;
     private final long pid;
     private final String stream;
-    private Consumer<String> sink;
 
     private OutputPump(InputStream in, WorkerOutput output, String app, int instance, long pid, String stream) {
         this.in = in;
@@ -33,14 +32,7 @@ final class OutputPump implements Runnable {
 
     @Override
     public void run() {
-        try {
-            sink = output.stream(app, instance, pid, stream);
-        } catch (RuntimeException e) {
-            // still read the stream to its end: a worker must never block on a full pipe
-            System.getLogger(OutputPump.class.getName()).log(System.Logger.Level.WARNING, "worker output sink failed; " + app + " #"
-                    + instance + "'s " + stream + " is dropped", e);
-            sink = dropped -> { };
-        }
+        Consumer<String> sink = sink();
         byte[] line = new byte[WorkerOutput.MAX_LINE];
         byte[] chunk = new byte[8192];
         int length = 0;
@@ -50,20 +42,32 @@ final class OutputPump implements Runnable {
                 for (int i = 0; i < read; i++) {
                     byte b = chunk[i];
                     if (b == '\n' || length == line.length) {
-                        emit(line, length);
+                        emit(sink, line, length);
                         length = 0;
                         if (b == '\n') continue;
                     }
                     line[length++] = b;
                 }
             }
-            if (length > 0) emit(line, length);
+            if (length > 0) emit(sink, line, length);
         } catch (IOException closed) {
             // the worker is gone
         }
     }
 
-    private void emit(byte[] line, int length) {
+    /** The sink for this stream, set up on this thread; one that cannot be had drops the lines, still read to the end. */
+    private Consumer<String> sink() {
+        try {
+            return output.stream(app, instance, pid, stream);
+        } catch (RuntimeException e) {
+            // the stream is still read to its end: a worker must never block on a full pipe
+            System.getLogger(OutputPump.class.getName()).log(System.Logger.Level.WARNING, "worker output sink failed; " + app + " #"
+                    + instance + "'s " + stream + " is dropped", e);
+            return dropped -> { };
+        }
+    }
+
+    private static void emit(Consumer<String> sink, byte[] line, int length) {
         if (length > 0 && line[length - 1] == '\r') length--;
         try {
             sink.accept(new String(line, 0, length, StandardCharsets.UTF_8));
