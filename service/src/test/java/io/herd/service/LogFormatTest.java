@@ -24,6 +24,7 @@ import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.matchesPattern;
@@ -55,7 +56,9 @@ class LogFormatTest {
         Path config = ServiceProcess.workerConfig(home, APP, 1, TrickyLines.class, WORKER_OPTIONS + "herd.log.format = json\n");
         try (ServiceProcess herd = ServiceProcess.start(home, config)) {
             herd.awaitOutput("-> online", 1);
-            long pid = herd.workers().getFirst().pid();
+            List<ProcessHandle> workers = herd.workers();
+            assertThat(workers, hasSize(1));
+            long pid = workers.getFirst().pid();
             Path logs = home.resolve("logs");
             for (String stream : List.of("out", "err")) {
                 Path file = logs.resolve(APP + "-0-" + stream + ".log");
