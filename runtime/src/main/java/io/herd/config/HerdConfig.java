@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * @param home        where relative paths point from
  * @param ipcDir      where the private IPC directory is made; null for the system's temp directory
  * @param logsDir     where the workers' output goes
+ * @param logFormat   how herd's log and the workers' output are written: lines for people, or JSON
  * @param stopTimeout how long a stopping service waits for its workers to finish
  * @param jolokia     the Jolokia HTTP endpoint's settings
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
@@ -40,7 +41,7 @@ import java.util.regex.Pattern;
  *                    logs nothing, as logging must not start before the service has said where
  *                    its log goes
  */
-public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Duration stopTimeout, Jolokia jolokia,
+public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogFormat logFormat, Duration stopTimeout, Jolokia jolokia,
                          Jmx jmx, int proxyThreads, List<AppConfig> apps, List<String> warnings) {
 
     /**
@@ -212,6 +213,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             }
             Path ipcDir = value(Settings.IPC_DIR);
             Path logsDir = value(Settings.LOGS_DIR);
+            LogFormat logFormat = value(Settings.LOG_FORMAT);
             Duration stopTimeout = value(Settings.STOP_TIMEOUT);
             Jolokia jolokia = new Jolokia(value(Settings.JOLOKIA_HOST), nonNull(value(Settings.JOLOKIA_PORT), 0), value(Settings.JOLOKIA_PASSWORD),
                     value(Settings.JOLOKIA_PASSWORD_FILE), value(Settings.JOLOKIA_MONITOR_PASSWORD), value(Settings.JOLOKIA_MONITOR_PASSWORD_FILE),
@@ -236,7 +238,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, Dura
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
             checkPortsDistinct(apps);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
+            return new HerdConfig(source, home, ipcDir, logsDir, logFormat, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
         }
 
         /**

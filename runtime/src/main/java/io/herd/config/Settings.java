@@ -46,6 +46,9 @@ public final class Settings {
 
     public static final Setting<HerdConfig, Path> LOGS_DIR = Setting.service("herd.logs.dir", "logs", path(), HerdConfig::logsDir,
             "herd's log and the workers' output");
+    public static final Setting<HerdConfig, LogFormat> LOG_FORMAT = Setting.service("herd.log.format", "text", choice(LogFormat.class),
+            HerdConfig::logFormat, "`json`: herd's log (console and `herd.log`) and every worker's files as one JSON object a line, for a "
+                    + "log shipper (see \"Logs as JSON\"); read at start only: a change takes a restart");
     public static final Setting<HerdConfig, Duration> STOP_TIMEOUT = Setting.service("herd.stop.timeout", "10s",
             duration(SHORTEST, LONGEST), HerdConfig::stopTimeout, "how long a stopping service gives its workers before SIGKILL");
     public static final Setting<HerdConfig, Path> IPC_DIR = Setting.service("herd.ipc.dir", null, path(), HerdConfig::ipcDir,
@@ -195,7 +198,7 @@ public final class Settings {
             HerdConfig::proxyThreads, "selector threads relaying the bytes of every proxied app").shownAs("one per core (at most 64)");
 
     /** Every setting, in the README's order. */
-    public static final List<Setting<?, ?>> ALL = List.of(LOGS_DIR, STOP_TIMEOUT, IPC_DIR, JMX_PORT, JMX_HOST, JMX_SSL, JMX_SSL_KEYSTORE,
+    public static final List<Setting<?, ?>> ALL = List.of(LOGS_DIR, LOG_FORMAT, STOP_TIMEOUT, IPC_DIR, JMX_PORT, JMX_HOST, JMX_SSL, JMX_SSL_KEYSTORE,
             JMX_SSL_KEYSTORE_PASSWORD, JMX_SSL_KEYSTORE_PASSWORD_FILE, JOLOKIA_HOST, JOLOKIA_PORT, JOLOKIA_PASSWORD, JOLOKIA_PASSWORD_FILE,
             JOLOKIA_MONITOR_PASSWORD, JOLOKIA_MONITOR_PASSWORD_FILE, JOLOKIA_POLICY, JOLOKIA_SSL, JOLOKIA_SSL_KEYSTORE,
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,

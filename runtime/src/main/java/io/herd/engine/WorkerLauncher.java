@@ -110,8 +110,8 @@ final class WorkerLauncher {
         if (port != 0) builder.environment().put("PORT", Integer.toString(port));
         Process process = builder.start();
         if (output != null) {
-            OutputPump.start(process.getInputStream(), output, config.name(), instance, "out", master.fatalErrors());
-            OutputPump.start(process.getErrorStream(), output, config.name(), instance, "err", master.fatalErrors());
+            OutputPump.start(process.getInputStream(), output, config.name(), instance, process.pid(), "out", master.fatalErrors());
+            OutputPump.start(process.getErrorStream(), output, config.name(), instance, process.pid(), "err", master.fatalErrors());
         }
         return process;
     }

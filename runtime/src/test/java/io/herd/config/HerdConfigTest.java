@@ -61,6 +61,14 @@ class HerdConfigTest {
     }
 
     @Test
+    void logsAreTextUnlessTheFileAsksForJson() throws Exception {
+        assertThat(HerdConfig.load(write(APP), home).logFormat(), is(LogFormat.TEXT));
+        assertThat(HerdConfig.load(write("herd.log.format = json\n" + APP), home).logFormat(), is(LogFormat.JSON));
+        assertThat(problemsWith("herd.log.format = JSON\n" + APP),
+                containsString(home.resolve("herd.properties") + ": herd.log.format: 'JSON' is not text or json"));
+    }
+
+    @Test
     void readsProxyDispatchAndItsSettings() throws Exception {
         HerdConfig config = HerdConfig.load(write("""
                 herd.proxy.threads = 2

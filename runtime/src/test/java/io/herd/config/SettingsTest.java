@@ -58,6 +58,7 @@ class SettingsTest {
         Files.createFile(home.resolve("app.jar"));
         Path file = Files.writeString(home.resolve("herd.properties"), """
                 herd.logs.dir = var/my logs
+                herd.log.format = json
                 herd.stop.timeout = 90s
                 herd.ipc.dir = /run/herd
                 herd.jmx.port = 9010

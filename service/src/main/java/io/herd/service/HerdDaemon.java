@@ -47,8 +47,10 @@ public final class HerdDaemon implements Daemon, DaemonUserSignal {
         } catch (ConfigException e) {
             throw new DaemonInitException("the configuration cannot be used:\n" + e.getMessage());
         }
-        // Before the first logger exists: log4j's configuration writes under this directory.
+        // Before the first logger exists: log4j's configuration writes under this directory, and
+        // picks its layouts by the format (read once: a later change takes a restart).
         System.setProperty("herd.logs.dir", config.logsDir().toString());
+        System.setProperty("herd.log.format", HerdConfig.keyOf(config.logFormat()));
         System.Logger log = System.getLogger(HerdDaemon.class.getName());
         config.warnings().forEach(warning -> log.log(System.Logger.Level.WARNING, warning));
         // This JVM is the service's alone (under jsvc as under herd run): an Error in any of its

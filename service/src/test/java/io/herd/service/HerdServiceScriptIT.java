@@ -31,7 +31,9 @@ import java.util.stream.Stream;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -109,6 +111,37 @@ class HerdServiceScriptIT {
             assertThat(Files.exists(home.resolve("herd.pid")), is(false));
             for (long worker : after) assertThat(ServiceProcess.running(worker), is(false));
             assertThat(script("status").exit(), is(3));
+        } finally {
+            service.descendants().forEach(ProcessHandle::destroyForcibly);
+            service.destroyForcibly();
+        }
+    }
+
+    /** jsvc starts the service through HerdDaemon.init too: herd.log.format = json reaches log4j before its first line. */
+    @Test
+    void jsonLogsUnderJsvc() throws Exception {
+        Path config = config(freePort());
+        Files.writeString(config, Files.readString(config) + "herd.log.format = json\n");
+        Result started = script("start", config.toString());
+        assertThat(started.out(), started.exit(), is(0));
+        ProcessHandle service = ProcessHandle.of(Long.parseLong(Files.readString(home.resolve("herd.pid")).trim())).orElseThrow();
+        try {
+            Path workerLog = home.resolve("logs/hello-0-out.log");
+            String line = Await.until("worker 0's first line in " + workerLog, () -> Files.exists(workerLog) ? Files.readString(workerLog) : "",
+                    text -> text.endsWith("\n"), Duration.ofSeconds(60)).lines().findFirst().orElseThrow();
+            org.jolokia.json.JSONObject object = new org.jolokia.json.parser.JSONParser().parse(line, org.jolokia.json.JSONObject.class);
+            assertThat(object.get("app"), is("hello"));
+            assertThat("a worker's pid", service.children().map(worker -> Long.toString(worker.pid())).toList(), hasItem((String) object.get("pid")));
+            assertThat((String) object.get("message"), containsString("serving for herd app hello"));
+            Result stopped = script("stop");
+            assertThat(stopped.out(), stopped.exit(), is(0));
+            for (Path file : List.of(home.resolve("logs/herd.log"), home.resolve("out/herd-service.out"))) {
+                List<String> lines = Files.readAllLines(file);
+                assertThat(file.toString(), lines, hasItem(containsString("\"message\":\"stopped\"")));
+                for (String logged : lines) {
+                    assertThat(file + ": " + logged, new org.jolokia.json.parser.JSONParser().parse(logged), instanceOf(org.jolokia.json.JSONObject.class));
+                }
+            }
         } finally {
             service.descendants().forEach(ProcessHandle::destroyForcibly);
             service.destroyForcibly();

@@ -50,6 +50,12 @@ final class ServiceProcess implements AutoCloseable {
                 "herd.proxy.threads = 1\napp.plain.dispatch = proxy\n" + extra);
     }
 
+    /** A configuration for app {@code app}, whose workers run {@code main} (a test class on the SDK), under a fresh home; {@code extra} is appended as is. */
+    static Path workerConfig(Path home, String app, int instances, Class<?> main, String extra) throws IOException, URISyntaxException {
+        String classpath = location(main) + java.io.File.pathSeparator + location(HerdWorker.class);
+        return config(home, app, instances, classpath, main.getName(), extra);
+    }
+
     private static Path config(Path home, String app, int instances, String classpath, String main, String extra) throws IOException {
         return Files.writeString(home.resolve("herd.properties"), """
                 herd.logs.dir = %1$s

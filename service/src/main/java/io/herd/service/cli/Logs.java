@@ -1,5 +1,9 @@
 package io.herd.service.cli;
 
+import org.jolokia.json.JSONObject;
+import org.jolokia.json.parser.JSONParser;
+import org.jolokia.json.parser.ParseException;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.RandomAccessFile;
@@ -19,6 +23,11 @@ import java.util.stream.Stream;
  * {@code herd logs <app>}: each worker's output files, read where the service writes them
  * (logs/<app>-<instance>-<out|err>.log), every line prefixed with its worker and stream; with
  * {@code --follow}, new lines as they come, across rotations.
+ *
+ * <p>The files hold lines in either {@code herd.log.format}: {@code <timestamp> <line>} (text) or
+ * one JSON object a line (json). Both print alike, as {@code <timestamp> <line>}, and with
+ * {@code --json} as objects with {@code timestamp} and {@code line}; each line is read as what it
+ * is, so a file written in both formats (the setting changed between two runs) reads whole.
  */
 final class Logs {
     private static final long POLL_MILLIS = 250;
@@ -39,21 +48,53 @@ final class Logs {
         this.json = json;
     }
 
-    /** One line of output: prefixed text, or (--json) one JSON object a line. */
-    private void print(Path file, String line) {
+    /** One line of a file: prefixed text, or (--json) one JSON object a line. */
+    private void print(Path file, String fileLine) {
+        LogLine line = LogLine.read(fileLine);
         if (!json) {
-            out.println(prefix(file) + line);
+            out.println(prefix(file) + (line.timestamp() == null ? "" : line.timestamp() + " ") + line.text());
             return;
         }
         Matcher matcher = WORKER_FILE.matcher(file.getFileName().toString());
-        org.jolokia.json.JSONObject object = new org.jolokia.json.JSONObject();
+        JSONObject object = new JSONObject();
         object.put("app", app);
         if (matcher.find()) {
             object.put("instance", Integer.parseInt(matcher.group(1)));
             object.put("stream", matcher.group(2));
         }
-        object.put("line", line);
+        if (line.timestamp() != null) object.put("timestamp", line.timestamp());
+        object.put("line", line.text());
         out.println(object.toJSONString());
+    }
+
+    /**
+     * A worker's line as its log file holds it: when it was written, if the file says so in a form
+     * known here, and what the worker wrote.
+     */
+    record LogLine(String timestamp, String text) {
+        /** herd.log.format = text: conf/log4j2.xml's {@code %d{ISO8601} %m}, 2026-01-31T23:59:59,999 and the line. */
+        private static final Pattern TEXT = Pattern.compile("(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d[,.]\\d{3}\\S*) (.*)", Pattern.DOTALL);
+
+        /**
+         * Reads {@code line}: a JSON object with a string {@code message} (herd.log.format = json,
+         * conf/herd-worker-log.json), or a timestamp and the text; anything else (a pattern the
+         * operator changed, a line cut short) is the text as it is.
+         */
+        static LogLine read(String line) {
+            if (line.startsWith("{")) {
+                try {
+                    JSONObject object = new JSONParser().parse(line, JSONObject.class);
+                    if (object.get("message") instanceof String message) {
+                        return new LogLine(object.get("timestamp") instanceof String timestamp ? timestamp : null, message);
+                    }
+                } catch (ParseException | IOException | RuntimeException notJson) {
+                    // printed as it is
+                }
+                return new LogLine(null, line);
+            }
+            Matcher text = TEXT.matcher(line);
+            return text.matches() ? new LogLine(text.group(1), text.group(2)) : new LogLine(null, line);
+        }
     }
 
     int show(int lines, boolean follow) {
