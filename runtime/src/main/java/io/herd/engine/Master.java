@@ -118,6 +118,16 @@ public final class Master extends Container {
         bound = true;
     }
 
+    /**
+     * Takes {@code sockets} as the ones systemd passed, instead of this process's LISTEN_FDS: for
+     * a test, which cannot have its JVM started with descriptors of its own. Before {@link #bind()}.
+     */
+    synchronized void usePassedSockets(PassedSockets sockets) {
+        if (passedSocketsRead) throw new IllegalStateException("the passed sockets were read already");
+        passedSockets = sockets;
+        passedSocketsRead = true;
+    }
+
     private void readPassedSockets() throws ConfigException {
         if (!passedSocketsRead) {
             passedSocketsRead = true;

@@ -76,7 +76,8 @@ final class PassedSockets implements AutoCloseable {
     /** Which passed socket each app holds now; a socket in none is free. */
     private final Map<Passed, String> holders = new LinkedHashMap<>();
 
-    private PassedSockets(List<Passed> sockets) {
+    /** These sockets, checked already: {@link #fromEnvironment} makes them in production, tests from their own. */
+    PassedSockets(List<Passed> sockets) {
         this.sockets = List.copyOf(sockets);
     }
 
@@ -256,7 +257,8 @@ final class PassedSockets implements AutoCloseable {
             String listens = apps.stream().map(app -> "app." + app.name() + ".listen = "
                     + app.listen().stream().map(PassedSockets::hostAndPort).collect(Collectors.joining(", "))).collect(Collectors.joining("; "));
             String named = apps.stream().anyMatch(app -> app.name().equals(socket.name()))
-                    ? "its app already has a socket from systemd for each of its listen addresses, none of which is " + hostAndPort(socket.address())
+                    ? "app " + socket.name() + " has several listen addresses and none is " + hostAndPort(socket.address())
+                            + ", or each has its socket already"
                     : "no app is named \"" + socket.name() + "\", and no app's listen address is " + hostAndPort(socket.address());
             problems.add("LISTEN_FDS: " + socket + ", passed by systemd, belongs to no app: " + named + " (" + listens
                     + "). Name it after its app (FileDescriptorName=) or listen where an app does.");
