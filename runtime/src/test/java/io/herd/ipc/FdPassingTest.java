@@ -36,34 +36,21 @@ class FdPassingTest {
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
              SocketChannel client = SocketChannel.open(server.getLocalAddress());
              SocketChannel accepted = server.accept()) {
-            IpcChannel.Listener listener = new IpcChannel.Listener(dir.resolve("t.sock"));
-            CompletableFuture<IpcChannel> masterSide = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return IpcChannel.acceptFrom(listener, ProcessHandle.current().pid(), 10_000, () -> true);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            try (IpcChannel workerSide = IpcChannel.connect(listener.path());
-                 IpcChannel master = masterSide.get();
-                 IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
-                assertThat(master.send(IpcMessage.handoff(42, 4, JdkSockets.fdOf(accepted)), false), is(true));
-                IpcMessage received = reader.read();
-                assertThat(received.type(), is(IpcMessage.Type.HANDOFF));
-                assertThat(received.id(), is(42L));
+            IpcMessage received = sendToSelf(IpcMessage.handoff(42, 4, JdkSockets.fdOf(accepted)), "t.sock");
+            assertThat(received.type(), is(IpcMessage.Type.HANDOFF));
+            assertThat(received.id(), is(42L));
 
-                accepted.close(); // the master's copy: the connection lives on in the passed descriptor
-                try (SocketChannel passed = JdkSockets.channelOf(received.fd(), received.family())) {
-                    assertThat(passed.getRemoteAddress(), is(client.getLocalAddress()));
-                    client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
-                    ByteBuffer in = ByteBuffer.allocate(4);
-                    while (in.hasRemaining()) passed.read(in);
-                    assertThat(new String(in.array(), StandardCharsets.US_ASCII), is("ping"));
-                    passed.write(ByteBuffer.wrap("pong".getBytes(StandardCharsets.US_ASCII)));
-                    ByteBuffer back = ByteBuffer.allocate(4);
-                    while (back.hasRemaining()) client.read(back);
-                    assertThat(new String(back.array(), StandardCharsets.US_ASCII), is("pong"));
-                }
+            accepted.close(); // the master's copy: the connection lives on in the passed descriptor
+            try (SocketChannel passed = JdkSockets.channelOf(received.fd(), received.family())) {
+                assertThat(passed.getRemoteAddress(), is(client.getLocalAddress()));
+                client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+                ByteBuffer in = ByteBuffer.allocate(4);
+                while (in.hasRemaining()) passed.read(in);
+                assertThat(new String(in.array(), StandardCharsets.US_ASCII), is("ping"));
+                passed.write(ByteBuffer.wrap("pong".getBytes(StandardCharsets.US_ASCII)));
+                ByteBuffer back = ByteBuffer.allocate(4);
+                while (back.hasRemaining()) client.read(back);
+                assertThat(new String(back.array(), StandardCharsets.US_ASCII), is("pong"));
             }
         }
     }
@@ -97,8 +84,11 @@ class FdPassingTest {
      */
     @Test
     void aListeningSocketPassedOverTheChannelBecomesARealServerSocketChannel() throws Exception {
-        try (ServerSocketChannel original = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            int received = passToSelf(JdkSockets.fdOf(original), "w.sock");
+        try (ServerSocketChannel original = ServerSocketChannel.open(StandardProtocolFamily.INET)
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            int listening = JdkSockets.fdOf(original);
+            int received = sendToSelf(IpcMessage.handoff(1, 4, listening), "w.sock").fd();
+            assertThat("a copy under a number of its own", received, is(not(listening)));
             try (ServerSocketChannel passed = JdkSockets.serverChannelOf(received, StandardProtocolFamily.INET);
                  Selector selector = Selector.open()) {
                 assertThat(passed.getLocalAddress(), is(original.getLocalAddress()));
@@ -150,8 +140,8 @@ class FdPassingTest {
         throw new AssertionError("this JVM holds no jar open");
     }
 
-    /** A copy of {@code fd} under a new number, sent to this process over an IPC channel as another process would. */
-    private int passToSelf(int fd, String socketName) throws Exception {
+    /** {@code message} as this process receives it over an IPC channel, its descriptor under a new number, as another process would. */
+    private IpcMessage sendToSelf(IpcMessage message, String socketName) throws Exception {
         IpcChannel.Listener listener = new IpcChannel.Listener(dir.resolve(socketName));
         CompletableFuture<IpcChannel> masterSide = CompletableFuture.supplyAsync(() -> {
             try {
@@ -163,10 +153,8 @@ class FdPassingTest {
         try (IpcChannel workerSide = IpcChannel.connect(listener.path());
              IpcChannel master = masterSide.get();
              IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
-            assertThat(master.send(IpcMessage.handoff(1, 4, fd), false), is(true));
-            IpcMessage received = reader.read();
-            assertThat(received.fd(), is(not(fd)));
-            return received.fd();
+            assertThat(master.send(message, false), is(true));
+            return reader.read();
         }
     }
 }
