@@ -74,9 +74,8 @@ final class Acceptor extends LifeCycle {
      * Accepts for {@code cluster} on a listening socket systemd passed, in place of binding one.
      * Unbinding gives it back open, and stopping only closes this process's descriptor.
      */
-    void adopt(Cluster cluster, ServerSocketChannel server) throws IOException {
-        add(new Endpoint(server, cluster, server.getLocalAddress() instanceof InetSocketAddress local
-                && local.getAddress() instanceof Inet6Address ? 6 : 4, true));
+    void adopt(Cluster cluster, ServerSocketChannel server, boolean v6) throws IOException {
+        add(new Endpoint(server, cluster, v6 ? 6 : 4, true));
     }
 
     private void add(Endpoint endpoint) throws IOException {

@@ -151,7 +151,7 @@ public final class Master extends Container {
                 continue;
             }
             try {
-                acceptor.adopt(cluster, socket.channel());
+                acceptor.adopt(cluster, socket.channel(), socket.v6());
             } catch (IOException e) {
                 throw new ConfigException("LISTEN_FDS: " + socket + " cannot be adopted for " + key + ": " + e.getMessage(), e);
             }

@@ -52,9 +52,10 @@ final class PassedSockets implements AutoCloseable {
     /**
      * One passed socket.
      *
-     * @param v6only an IPv6 socket that takes no IPv4 connections (IPV6_V6ONLY, BindIPv6Only=ipv6-only)
+     * @param v6      an AF_INET6 socket (its address may still be IPv4: an IPv4-mapped one)
+     * @param v6only  an IPv6 socket that takes no IPv4 connections (IPV6_V6ONLY, BindIPv6Only=ipv6-only)
      */
-    record Passed(int fd, String name, InetSocketAddress address, boolean v6only, ServerSocketChannel channel) {
+    record Passed(int fd, String name, InetSocketAddress address, boolean v6, boolean v6only, ServerSocketChannel channel) {
         /** How log lines and errors name it: {@code fd 3 (name "hello", 127.0.0.1:8080)}. */
         @Override
         public String toString() {
@@ -180,7 +181,7 @@ final class PassedSockets implements AutoCloseable {
         boolean v6only = v6 && Unix.intSocketOption(fd, Unix.IPPROTO_IPV6, Unix.IPV6_V6ONLY) != 0;
         ServerSocketChannel channel = JdkSockets.serverChannelOf(fd, v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
         try {
-            return new Passed(fd, name, (InetSocketAddress) channel.getLocalAddress(), v6only, channel);
+            return new Passed(fd, name, (InetSocketAddress) channel.getLocalAddress(), v6, v6only, channel);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;

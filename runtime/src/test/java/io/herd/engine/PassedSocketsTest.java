@@ -84,7 +84,7 @@ class PassedSocketsTest {
         InetSocketAddress address = (InetSocketAddress) systemd.getLocalAddress();
         Master master = new Master(config);
         master.usePassedSockets(new PassedSockets(List.of(
-                new PassedSockets.Passed(JdkSockets.fdOf(systemd), "whoami", address, false, systemd))));
+                new PassedSockets.Passed(JdkSockets.fdOf(systemd), "whoami", address, false, false, systemd))));
         try {
             master.start();
             assertThat(master.addresses("whoami"), is(List.of(address)));
@@ -109,7 +109,7 @@ class PassedSocketsTest {
     }
 
     private static PassedSockets.Passed passed(String name, InetSocketAddress address, boolean v6only) {
-        return new PassedSockets.Passed(4, name, address, v6only, null);
+        return new PassedSockets.Passed(4, name, address, address.getAddress() instanceof java.net.Inet6Address, v6only, null);
     }
 
     private static AppConfig app(String name, String listen) throws Exception {
