@@ -32,7 +32,8 @@ final class Acceptor extends LifeCycle {
     /** After an accept error (out of file descriptors, say) the thread pauses this long rather than spin. */
     private static final long ERROR_PAUSE_MILLIS = 50;
 
-    private record Endpoint(ServerSocketChannel server, Cluster cluster, int family) {
+    /** @param adopted a socket systemd passed (see {@link PassedSockets}): never closed on unbind, given back */
+    private record Endpoint(ServerSocketChannel server, Cluster cluster, int family, boolean adopted) {
     }
 
     private final FatalErrors fatalErrors;
@@ -61,10 +62,7 @@ final class Acceptor extends LifeCycle {
             server = ServerSocketChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(address, BACKLOG);
-            server.configureBlocking(false);
-            Endpoint endpoint = new Endpoint(server, cluster, v6 ? 6 : 4);
-            endpoints.add(endpoint);
-            if (isRunning()) onAcceptThread(() -> register(endpoint)).join();
+            add(new Endpoint(server, cluster, v6 ? 6 : 4, false));
         } catch (IOException e) {
             closeQuietly(server);
             throw new ConfigException(source + ": app." + cluster.name() + ".listen: cannot listen on port "
@@ -72,13 +70,55 @@ final class Acceptor extends LifeCycle {
         }
     }
 
-    /** Stops accepting for {@code cluster} and closes its listening sockets (while running, too). */
-    void unbind(Cluster cluster) {
+    /**
+     * Accepts for {@code cluster} on a listening socket systemd passed, in place of binding one.
+     * Unbinding gives it back open, and stopping only closes this process's descriptor.
+     */
+    void adopt(Cluster cluster, ServerSocketChannel server, boolean v6) throws IOException {
+        add(new Endpoint(server, cluster, v6 ? 6 : 4, true));
+    }
+
+    private void add(Endpoint endpoint) throws IOException {
+        endpoint.server().configureBlocking(false);
+        endpoints.add(endpoint);
+        if (isRunning()) onAcceptThread(() -> register(endpoint)).join();
+    }
+
+    /**
+     * Stops accepting for {@code cluster} (while running, too) and closes the listening sockets it
+     * bound.
+     *
+     * @return the adopted sockets it accepted on, open and no longer registered: systemd listens on
+     *         them still, so the next app on their address takes them again
+     */
+    List<ServerSocketChannel> unbind(Cluster cluster) {
         List<Endpoint> gone = endpoints.stream().filter(endpoint -> endpoint.cluster() == cluster).toList();
         endpoints.removeAll(gone);
-        Runnable close = () -> gone.forEach(endpoint -> closeQuietly(endpoint.server()));
+        Runnable close = () -> {
+            for (Endpoint endpoint : gone) {
+                if (!endpoint.adopted()) closeQuietly(endpoint.server());
+                else if (selector != null && selector.isOpen()) deregister(endpoint.server());
+            }
+        };
         if (isRunning()) onAcceptThread(close).join();
         else close.run();
+        return gone.stream().filter(Endpoint::adopted).map(Endpoint::server).toList();
+    }
+
+    /**
+     * Cancels a channel's registration and lets the selector forget it now, so that it may be
+     * registered again (a cancelled key lingers until the next select). The readiness of other
+     * sockets this select sees is not lost: the selector reports it again next time.
+     */
+    private void deregister(ServerSocketChannel server) {
+        SelectionKey key = server.keyFor(selector);
+        if (key == null) return;
+        key.cancel();
+        try {
+            selector.selectNow(ignored -> { });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private CompletableFuture<Void> onAcceptThread(Runnable change) {
@@ -132,6 +172,8 @@ final class Acceptor extends LifeCycle {
         for (Runnable change; (change = changes.poll()) != null; ) change.run();
         if (selector != null) selector.wakeup();
         if (thread != null) thread.join(10_000);
+        // close(2) only, adopted sockets included: a ServerSocketChannel never calls shutdown(2),
+        // which on a socket systemd shares would stop it listening for systemd too.
         for (Endpoint endpoint : endpoints) closeQuietly(endpoint.server());
         closeQuietly(selector);
     }

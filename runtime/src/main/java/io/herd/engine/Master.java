@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,9 +23,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.regex.Matcher;
@@ -50,6 +53,11 @@ public final class Master extends Container {
     private final AotCaches aotCaches;
     private boolean bound;
     private Path ipcDir;
+    /** The listening sockets systemd passed (socket activation), read at the first {@link #bind()}. */
+    private PassedSockets passedSockets = PassedSockets.none();
+    /** Why the passed sockets cannot be used, once found: a second bind() must not read the descriptors again. */
+    private ConfigException passedSocketsUnusable;
+    private boolean passedSocketsRead;
 
     public Master(HerdConfig config) {
         this(config, null);
@@ -94,13 +102,61 @@ public final class Master extends Container {
         });
     }
 
-    /** Opens every listening socket; fails naming the port and the file when one is taken. */
+    /**
+     * Opens every listening socket, or adopts the one systemd passed for it (socket activation,
+     * {@link PassedSockets}); fails naming the port and the file when one is taken, and naming
+     * the descriptor when a passed one is not a listening TCP socket or belongs to no app.
+     */
     public synchronized void bind() throws ConfigException {
         if (bound) return;
-        for (Cluster cluster : clusters.values()) {
-            for (InetSocketAddress address : cluster.config().listen()) acceptor.bind(cluster, address, config.source());
-        }
+        readPassedSockets();
+        Set<String> names = Set.copyOf(clusters.keySet());
+        Map<Cluster, Map<InetSocketAddress, PassedSockets.Passed>> adopted = new LinkedHashMap<>();
+        for (Cluster cluster : clusters.values()) adopted.put(cluster, passedSockets.claim(cluster.config(), names));
+        passedSockets.checkEveryOneClaimed(config.apps()); // before anything is bound
+        for (Cluster cluster : clusters.values()) listen(cluster, cluster.config(), adopted.get(cluster));
         bound = true;
+    }
+
+    /**
+     * Takes {@code sockets} as the ones systemd passed, instead of this process's LISTEN_FDS: for
+     * a test, which cannot have its JVM started with descriptors of its own. Before {@link #bind()}.
+     */
+    synchronized void usePassedSockets(PassedSockets sockets) {
+        if (passedSocketsRead) throw new IllegalStateException("the passed sockets were read already");
+        passedSockets = sockets;
+        passedSocketsRead = true;
+    }
+
+    private void readPassedSockets() throws ConfigException {
+        if (!passedSocketsRead) {
+            passedSocketsRead = true;
+            try {
+                passedSockets = PassedSockets.fromEnvironment(System.getenv(), ProcessHandle.current().pid());
+            } catch (ConfigException e) {
+                passedSocketsUnusable = e;
+            }
+        }
+        if (passedSocketsUnusable != null) throw passedSocketsUnusable;
+    }
+
+    /** Accepts for {@code app} on each of its listen addresses: on the passed socket adopted for it, else on one bound now. */
+    private void listen(Cluster cluster, AppConfig app, Map<InetSocketAddress, PassedSockets.Passed> adopted) throws ConfigException {
+        for (InetSocketAddress address : app.listen()) {
+            PassedSockets.Passed socket = adopted.get(address);
+            String key = "app." + app.name() + ".listen " + PassedSockets.hostAndPort(address);
+            if (socket == null) {
+                if (!passedSockets.isEmpty()) LOG.log(Level.INFO, "{0}: no socket from systemd is this address''s: herd binds it", key);
+                acceptor.bind(cluster, address, config.source());
+                continue;
+            }
+            try {
+                acceptor.adopt(cluster, socket.channel(), socket.v6());
+            } catch (IOException e) {
+                throw new ConfigException("LISTEN_FDS: " + socket + " cannot be adopted for " + key + ": " + e.getMessage(), e);
+            }
+            LOG.log(Level.INFO, "adopted {0} from systemd for app {1} ({2})", socket, app.name(), key);
+        }
     }
 
     @Override
@@ -155,6 +211,7 @@ public final class Master extends Container {
             super.doStop();
         } finally {
             housekeeping.shutdownNow();
+            passedSockets.close(); // close(2) of our copies, those of removed apps too; systemd's keep listening
             deleteIpcDir();
         }
     }
@@ -230,11 +287,15 @@ public final class Master extends Container {
         List<AppConfig> all = new ArrayList<>(clusters().stream().map(Cluster::config).toList());
         all.add(app);
         warnIfRelayBuffersCanOutgrowDirectMemory(all);
+        Set<String> names = new HashSet<>(clusters.keySet());
+        names.add(app.name());
+        Map<InetSocketAddress, PassedSockets.Passed> adopted = passedSockets.claim(app, names);
         try {
-            for (InetSocketAddress address : app.listen()) acceptor.bind(cluster, address, config.source());
+            listen(cluster, app, adopted);
             cluster.start();
         } catch (Exception e) {
             acceptor.unbind(cluster);
+            passedSockets.release(adopted.values().stream().map(PassedSockets.Passed::channel).toList());
             cluster.stop();
             throw e;
         }
@@ -246,7 +307,13 @@ public final class Master extends Container {
     public synchronized void removeApp(String name) throws Exception {
         Cluster cluster = clusters.remove(name);
         if (cluster == null) throw new IllegalArgumentException("no app '" + name + "' is running");
-        acceptor.unbind(cluster);
+        List<ServerSocketChannel> kept = acceptor.unbind(cluster);
+        if (!kept.isEmpty()) {
+            // Never closed: systemd listens on them still, so herd could not bind their address again.
+            passedSockets.release(kept);
+            LOG.log(Level.INFO, "app {0} removed: its {1} socket(s) from systemd stay open, unaccepted, for the next app on "
+                    + "their address; connections to them wait in the kernel''s queue", name, Integer.toString(kept.size()));
+        }
         removePart(cluster);
         cluster.stop();
     }

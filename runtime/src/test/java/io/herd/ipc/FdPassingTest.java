@@ -6,7 +6,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -32,34 +36,21 @@ class FdPassingTest {
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
              SocketChannel client = SocketChannel.open(server.getLocalAddress());
              SocketChannel accepted = server.accept()) {
-            IpcChannel.Listener listener = new IpcChannel.Listener(dir.resolve("t.sock"));
-            CompletableFuture<IpcChannel> masterSide = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return IpcChannel.acceptFrom(listener, ProcessHandle.current().pid(), 10_000, () -> true);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            try (IpcChannel workerSide = IpcChannel.connect(listener.path());
-                 IpcChannel master = masterSide.get();
-                 IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
-                assertThat(master.send(IpcMessage.handoff(42, 4, JdkSockets.fdOf(accepted)), false), is(true));
-                IpcMessage received = reader.read();
-                assertThat(received.type(), is(IpcMessage.Type.HANDOFF));
-                assertThat(received.id(), is(42L));
+            IpcMessage received = sendToSelf(IpcMessage.handoff(42, 4, JdkSockets.fdOf(accepted)), "t.sock");
+            assertThat(received.type(), is(IpcMessage.Type.HANDOFF));
+            assertThat(received.id(), is(42L));
 
-                accepted.close(); // the master's copy: the connection lives on in the passed descriptor
-                try (SocketChannel passed = JdkSockets.channelOf(received.fd(), received.family())) {
-                    assertThat(passed.getRemoteAddress(), is(client.getLocalAddress()));
-                    client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
-                    ByteBuffer in = ByteBuffer.allocate(4);
-                    while (in.hasRemaining()) passed.read(in);
-                    assertThat(new String(in.array(), StandardCharsets.US_ASCII), is("ping"));
-                    passed.write(ByteBuffer.wrap("pong".getBytes(StandardCharsets.US_ASCII)));
-                    ByteBuffer back = ByteBuffer.allocate(4);
-                    while (back.hasRemaining()) client.read(back);
-                    assertThat(new String(back.array(), StandardCharsets.US_ASCII), is("pong"));
-                }
+            accepted.close(); // the master's copy: the connection lives on in the passed descriptor
+            try (SocketChannel passed = JdkSockets.channelOf(received.fd(), received.family())) {
+                assertThat(passed.getRemoteAddress(), is(client.getLocalAddress()));
+                client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+                ByteBuffer in = ByteBuffer.allocate(4);
+                while (in.hasRemaining()) passed.read(in);
+                assertThat(new String(in.array(), StandardCharsets.US_ASCII), is("ping"));
+                passed.write(ByteBuffer.wrap("pong".getBytes(StandardCharsets.US_ASCII)));
+                ByteBuffer back = ByteBuffer.allocate(4);
+                while (back.hasRemaining()) client.read(back);
+                assertThat(new String(back.array(), StandardCharsets.US_ASCII), is("pong"));
             }
         }
     }
@@ -82,6 +73,88 @@ class FdPassingTest {
         master.close();
         try (IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
             assertThrows(java.io.EOFException.class, reader::read);
+        }
+    }
+
+    /**
+     * What socket activation (and a listener shared with workers) rests on: a listening socket's
+     * descriptor, received from another process, becomes a real ServerSocketChannel that accepts
+     * under a Selector as the master's acceptor does; and closing it, non-blocking and registered,
+     * closes only that descriptor: the socket keeps listening for whoever else holds it (systemd).
+     */
+    @Test
+    void aListeningSocketPassedOverTheChannelBecomesARealServerSocketChannel() throws Exception {
+        try (ServerSocketChannel original = ServerSocketChannel.open(StandardProtocolFamily.INET)
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            int listening = JdkSockets.fdOf(original);
+            int received = sendToSelf(IpcMessage.handoff(1, 4, listening), "w.sock").fd();
+            assertThat("a copy under a number of its own", received, is(not(listening)));
+            try (ServerSocketChannel passed = JdkSockets.serverChannelOf(received, StandardProtocolFamily.INET);
+                 Selector selector = Selector.open()) {
+                assertThat(passed.getLocalAddress(), is(original.getLocalAddress()));
+                passed.configureBlocking(false);
+                passed.register(selector, SelectionKey.OP_ACCEPT);
+                try (SocketChannel client = SocketChannel.open(original.getLocalAddress())) {
+                    assertThat("the connection is seen within 10 s", selector.select(10_000), is(1));
+                    try (SocketChannel accepted = passed.accept()) {
+                        assertThat(accepted.getRemoteAddress(), is(client.getLocalAddress()));
+                    }
+                }
+            }
+            try (SocketChannel client = SocketChannel.open(original.getLocalAddress());
+                 SocketChannel accepted = original.accept()) {
+                assertThat("still listening after the passed copy was closed", accepted.getRemoteAddress(), is(client.getLocalAddress()));
+            }
+        }
+    }
+
+    @Test
+    void socketOptionsTellAListeningTcpSocketFromAConnection() throws Exception {
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.INET)
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+             SocketChannel client = SocketChannel.open(server.getLocalAddress())) {
+            int listening = JdkSockets.fdOf(server);
+            int connected = JdkSockets.fdOf(client);
+            assertThat(Unix.intSocketOption(listening, Unix.SOL_SOCKET, Unix.SO_ACCEPTCONN), is(1));
+            assertThat(Unix.intSocketOption(connected, Unix.SOL_SOCKET, Unix.SO_ACCEPTCONN), is(0));
+            assertThat(Unix.intSocketOption(listening, Unix.SOL_SOCKET, Unix.SO_TYPE), is(Unix.SOCK_STREAM));
+            assertThat(Unix.intSocketOption(listening, Unix.SOL_SOCKET, Unix.SO_DOMAIN), is(Unix.AF_INET));
+            int aJar = openFileDescriptor();
+            Unix.UnixException notASocket = assertThrows(Unix.UnixException.class,
+                    () -> Unix.intSocketOption(aJar, Unix.SOL_SOCKET, Unix.SO_TYPE));
+            assertThat(notASocket.errno(), is(Unix.ENOTSOCK));
+        }
+    }
+
+    /** A descriptor of a file this JVM keeps open: one of the jars on its class path. */
+    private static int openFileDescriptor() throws IOException {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (java.nio.file.Files.readSymbolicLink(fd).toString().endsWith(".jar")) return Integer.parseInt(fd.getFileName().toString());
+                } catch (IOException closedMeanwhile) {
+                    // the listing's own descriptor, say
+                }
+            }
+        }
+        throw new AssertionError("this JVM holds no jar open");
+    }
+
+    /** {@code message} as this process receives it over an IPC channel, its descriptor under a new number, as another process would. */
+    private IpcMessage sendToSelf(IpcMessage message, String socketName) throws Exception {
+        IpcChannel.Listener listener = new IpcChannel.Listener(dir.resolve(socketName));
+        CompletableFuture<IpcChannel> masterSide = CompletableFuture.supplyAsync(() -> {
+            try {
+                return IpcChannel.acceptFrom(listener, ProcessHandle.current().pid(), 10_000, () -> true);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (IpcChannel workerSide = IpcChannel.connect(listener.path());
+             IpcChannel master = masterSide.get();
+             IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
+            assertThat(master.send(message, false), is(true));
+            return reader.read();
         }
     }
 }

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.SelectorProvider;
 
@@ -128,5 +129,83 @@ public final class JdkSockets {
     public static int familyOf(SocketChannel channel) throws java.io.IOException {
         SocketAddress local = channel.getLocalAddress();
         return local instanceof InetSocketAddress inet && inet.getAddress() instanceof java.net.Inet6Address ? 6 : 4;
+    }
+
+    // ---- Listening sockets from a descriptor (socket activation; a shared listener) ------------
+
+    /**
+     * The handles for listening sockets, made the first time one is needed: only a master that
+     * systemd passed sockets to (or, later, a worker given a listening socket) needs them.
+     */
+    private static final class ServerInternals {
+        private static final MethodHandle GET_FD_VAL;
+        private static final MethodHandle NEW_SERVER_CHANNEL;
+        private static final Throwable UNAVAILABLE;
+
+        static {
+            MethodHandle getFdVal = null, newServerChannel = null;
+            Throwable unavailable = null;
+            try {
+                ClassLoader platform = SelectorProvider.class.getClassLoader();
+                Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl", false, platform);
+                Class<?> serverImpl = Class.forName("sun.nio.ch.ServerSocketChannelImpl", false, platform);
+                MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(serverImpl, MethodHandles.lookup());
+                getFdVal = lookup.findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class))
+                        .asType(MethodType.methodType(int.class, ServerSocketChannel.class));
+                // The constructor System.inheritedChannel() uses: (provider, family, fd, bound); with
+                // bound true it reads the local address (getsockname) once, there.
+                newServerChannel = lookup.findConstructor(serverImpl, MethodType.methodType(void.class,
+                                SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, boolean.class))
+                        .asType(MethodType.methodType(ServerSocketChannel.class,
+                                SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, boolean.class));
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                unavailable = e;
+            }
+            GET_FD_VAL = getFdVal;
+            NEW_SERVER_CHANNEL = newServerChannel;
+            UNAVAILABLE = unavailable;
+        }
+
+        /** Throws, as {@link #check()} does, when the JDK's listening-channel internals are out of reach. */
+        static void check() {
+            JdkSockets.check();
+            if (UNAVAILABLE != null) throw unavailable(UNAVAILABLE);
+        }
+    }
+
+    /** The descriptor number behind a JDK listening channel. The channel keeps owning it. */
+    public static int fdOf(ServerSocketChannel channel) {
+        ServerInternals.check();
+        try {
+            return (int) ServerInternals.GET_FD_VAL.invokeExact(channel);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot read the descriptor of " + channel, t);
+        }
+    }
+
+    /**
+     * Wraps the descriptor of a bound, listening TCP socket this process got from elsewhere
+     * (systemd's {@code LISTEN_FDS}, or {@code SCM_RIGHTS} from another process) as a blocking
+     * {@link ServerSocketChannel} that owns it from now on: {@code accept()},
+     * {@code getLocalAddress()}, non-blocking mode and Selectors work as on one the JDK opened.
+     *
+     * <p>The caller checks first that it is one ({@code SO_ACCEPTCONN}, {@code SO_TYPE},
+     * {@code SO_DOMAIN} through {@link Unix#intSocketOption}); the JDK does not. Closing the
+     * channel closes this process's descriptor only: the JDK never calls shutdown(2) on a
+     * listening socket, so a copy another process holds (systemd's) keeps listening.
+     *
+     * @param family {@link StandardProtocolFamily#INET} or {@link StandardProtocolFamily#INET6}:
+     *               the socket's own (SO_DOMAIN)
+     */
+    public static ServerSocketChannel serverChannelOf(int fd, ProtocolFamily family) throws java.io.IOException {
+        ServerInternals.check();
+        try {
+            FileDescriptor descriptor = (FileDescriptor) Internals.NEW_FD.invokeExact(fd);
+            return (ServerSocketChannel) ServerInternals.NEW_SERVER_CHANNEL.invokeExact(SelectorProvider.provider(), family, descriptor, true);
+        } catch (java.io.IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot wrap descriptor " + fd + " as a ServerSocketChannel", t);
+        }
     }
 }

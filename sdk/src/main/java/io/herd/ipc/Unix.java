@@ -477,4 +477,60 @@ public final class Unix {
             throw new IllegalStateException("close", t);
         }
     }
+
+    // ---- Sockets passed by systemd (socket activation) ------------------------------------------
+    // What the master needs to check a descriptor it was handed (LISTEN_FDS) before it adopts it,
+    // linked the first time it is called: only a socket-activated master calls these.
+
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SO_TYPE = 3;
+    public static final int SO_ACCEPTCONN = 30;
+    public static final int SO_DOMAIN = 39;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPV6_V6ONLY = 26;
+    public static final int EBADF = 9;
+    public static final int ENOTSOCK = 88;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int FD_CLOEXEC = 1;
+
+    /**
+     * fcntl(2), a variadic function: linked as {@code fcntl(int, int, int)} with the third
+     * argument declared variadic, which is how C passes it (F_GETFD ignores it).
+     */
+    private static final class DescriptorFlagCall {
+        static final MethodHandle FCNTL = LINKER.downcallHandle(
+                LIBC.find("fcntl").orElseThrow(() -> new UnsatisfiedLinkError("libc has no fcntl")),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    }
+
+    /**
+     * An int-valued socket option (getsockopt(2)): {@code SO_TYPE}, {@code SO_DOMAIN},
+     * {@code SO_ACCEPTCONN} at level {@code SOL_SOCKET}, say.
+     *
+     * @throws UnixException with {@link #ENOTSOCK} when {@code fd} is no socket, {@link #EBADF}
+     *                       when it is not open
+     */
+    public static int intSocketOption(int fd, int level, int option) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(JAVA_INT);
+            MemorySegment length = arena.allocate(JAVA_INT);
+            length.set(JAVA_INT, 0, Integer.BYTES);
+            call("getsockopt", MasterCalls.GETSOCKOPT, fd, level, option, value, length);
+            return value.get(JAVA_INT, 0);
+        }
+    }
+
+    /**
+     * Sets FD_CLOEXEC on a descriptor this process inherited, as sd_listen_fds(3) does, so that no
+     * program it starts inherits it.
+     */
+    public static void setCloseOnExec(int fd) throws IOException {
+        int flags = (int) call("fcntl(F_GETFD)", DescriptorFlagCall.FCNTL, fd, F_GETFD, 0);
+        if ((flags & FD_CLOEXEC) == 0) call("fcntl(F_SETFD)", DescriptorFlagCall.FCNTL, fd, F_SETFD, flags | FD_CLOEXEC);
+    }
 }

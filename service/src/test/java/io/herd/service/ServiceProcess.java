@@ -88,7 +88,8 @@ final class ServiceProcess implements AutoCloseable {
         return start(home, config, List.of("/usr/bin/prlimit", "--nofile=" + descriptors + ":" + descriptors, "--"));
     }
 
-    private static ServiceProcess start(Path home, Path config, List<String> prefix, String... jvmOptions) throws IOException {
+    /** The service started by the command {@code prefix} runs with the service's command line as its arguments. */
+    static ServiceProcess start(Path home, Path config, List<String> prefix, String... jvmOptions) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",

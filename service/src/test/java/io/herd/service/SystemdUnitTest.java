@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.emptyString;
 import static org.hamcrest.Matchers.is;
@@ -36,5 +37,30 @@ class SystemdUnitTest {
         assertThat(verify.waitFor(30, TimeUnit.SECONDS), is(true));
         assertThat(out, is(emptyString()));
         assertThat(verify.exitValue(), is(0));
+    }
+
+    /** conf/herd.socket, next to the service unit it starts, passes the same check, and listens where the example app does. */
+    @Test
+    void theShippedSocketUnitVerifiesWithoutAWarning() throws Exception {
+        assertThat("systemd-analyze is needed: apt-get install systemd", Files.isExecutable(SYSTEMD_ANALYZE), is(true));
+        String socket = Files.readString(PROJECT.resolve("conf/herd.socket"));
+        assertThat(socket, allOf(containsString("Service=herd.service"), containsString("FileDescriptorName=hello")));
+        assertThat("the example app's address", Files.readString(PROJECT.resolve("conf/herd.properties")),
+                containsString("app.hello.listen = " + socket.lines().filter(line -> line.startsWith("ListenStream="))
+                        .findFirst().orElseThrow().substring("ListenStream=".length())));
+        // verify loads the unit the socket starts: it must sit beside it.
+        Files.writeString(dir.resolve("herd.service"), Files.readString(PROJECT.resolve("conf/herd.service")).replace("/opt/herd", PROJECT.toString()));
+        Path unit = Files.writeString(dir.resolve("herd.socket"), socket.replace("/opt/herd", PROJECT.toString()));
+
+        assertThat(systemdAnalyzeVerify(unit), is(emptyString()));
+    }
+
+    /** What {@code systemd-analyze verify} says about {@code unit}, once it exited 0. */
+    private static String systemdAnalyzeVerify(Path unit) throws Exception {
+        Process verify = new ProcessBuilder(SYSTEMD_ANALYZE.toString(), "verify", unit.toString()).redirectErrorStream(true).start();
+        String out = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(verify.waitFor(30, TimeUnit.SECONDS), is(true));
+        assertThat(out, verify.exitValue(), is(0));
+        return out;
     }
 }
