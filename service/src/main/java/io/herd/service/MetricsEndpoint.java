@@ -19,6 +19,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -37,6 +38,7 @@ import java.nio.charset.StandardCharsets;
  * diagnostic command).
  */
 final class MetricsEndpoint implements HttpHandler {
+    private static final System.Logger LOG = System.getLogger(MetricsEndpoint.class.getName());
     /** Where it is served, on the management server. */
     static final String PATH = "/metrics";
 
@@ -65,7 +67,14 @@ final class MetricsEndpoint implements HttpHandler {
             }
             ExpositionFormatWriter writer = writerFor(exchange.getRequestHeaders().getFirst("Accept"));
             ByteArrayOutputStream body = new ByteArrayOutputStream(16 * 1024);
-            writer.write(body, registry().scrape());
+            try {
+                writer.write(body, registry().scrape());
+            } catch (RuntimeException failed) {
+                // a scraper shows the status and the reason; an exception escaping would close the connection unanswered
+                LOG.log(Level.WARNING, "metrics: the scrape failed", failed);
+                answer(exchange, 500, "text/plain; charset=utf-8", "the scrape failed: " + failed + "\n");
+                return;
+            }
             answer(exchange, 200, writer.getContentType(), body.toByteArray());
         }
     }
