@@ -246,7 +246,8 @@ final class ClusterOperations {
             try {
                 result = operation.get().took(millisSince(start));
             } catch (RuntimeException e) {
-                tally.record(kind, false, millisSince(start));
+                // an argument refused (scaleBy past max.instances) ran nothing; anything else is an operation that failed
+                if (!(e instanceof IllegalArgumentException)) tally.record(kind, false, millisSince(start));
                 cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
                 throw e;
             }
