@@ -81,8 +81,9 @@ final class JolokiaEndpoint extends LifeCycle {
             doStop(); // the port and the threads are not left behind for a retry to trip on
             throw e;
         }
-        LOG.log(Level.INFO, "Jolokia on {0}, Prometheus metrics on {1} (users {2} and {3})", url(), metricsUrl(),
-                Role.OPERATOR.user(), Role.MONITOR.user());
+        // scripts read the URL up to the first space of this line: it stays as it is
+        LOG.log(Level.INFO, "Jolokia on {0} (users {1} and {2})", url(), Role.OPERATOR.user(), Role.MONITOR.user());
+        LOG.log(Level.INFO, "Prometheus metrics on {0} (users {1} and {2})", metricsUrl(), Role.OPERATOR.user(), Role.MONITOR.user());
     }
 
     @Override
