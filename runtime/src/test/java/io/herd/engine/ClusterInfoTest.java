@@ -55,7 +55,7 @@ class ClusterInfoTest {
         try (TestCluster herd = TestCluster.start(1, Map.of("env.WHOAMI_GATE", gate.toString(), "max.instances", "2"))) {
             herd.awaitOnline(1);
             assertThat("every kind is counted from zero", herd.info().operations().stream().map(OperationStats::operation).toList(),
-                    contains("scale", "reload", "gracefulReload", "restart", "memoryRestart"));
+                    contains("scale", "reload", "gracefulReload", "restart", "memoryRestart", "healthRestart"));
             OperationResult scaled = herd.cluster.scale(2);
             assertThat(scaled.toString(), scaled.succeeded(), is(true));
             OperationResult scaledBack = herd.cluster.scaleBy(-1);

@@ -168,7 +168,7 @@ final class HerdMetrics implements MultiCollector {
                 "Proxy dispatch: connections closed at once because proxy.max.connections were open.");
         final GaugeSnapshot.Builder waiting = gauge("herd_connections_waiting", "Connections waiting now for a ready worker of the app.");
         final CounterSnapshot.Builder operations = counter("herd_operations",
-                "The app's operations (scale, reload, gracefulReload, restart, memoryRestart) that ended, by result: succeeded, or failed.");
+                "The app's operations (scale, reload, gracefulReload, restart, and memoryRestart or healthRestart: a worker replaced over max.memory or failing its health checks) that ended, by result: succeeded, or failed.");
         final HistogramSnapshot.Builder operationDuration = HistogramSnapshot.builder().name("herd_operation_duration_seconds")
                 .help("How long the app's operations took, from their start to their end, in seconds.");
         final GaugeSnapshot.Builder up = gauge("herd_worker_up", "1 while the instance's worker is ready (online, or a warm spare), else 0.");
