@@ -18,10 +18,13 @@ import java.util.List;
  * @param cpuPercent its workers' CPU use together, in percent of one core
  * @param rssBytes  its workers' resident memory together, in bytes
  * @param workers   each worker, by instance
+ * @param operations each kind of operation (scale, reload, ...): how often it ended, how, and how long it took, since the app started
  */
 public record ClusterInfo(String app, String dispatch, int instances, int online, int spares, long accepted, long waiting, long dropped, long refused,
-                          long open, double cpuPercent, long rssBytes, List<WorkerInfo> workers) {
+                          long open, double cpuPercent, long rssBytes, List<WorkerInfo> workers,
+                          List<OperationStats> operations) {
     public ClusterInfo {
         workers = List.copyOf(workers);
+        operations = List.copyOf(operations);
     }
 }

@@ -32,6 +32,7 @@ final class ClusterOperations {
 
     private final Cluster cluster;
     private final AtomicReference<String> running = new AtomicReference<>();
+    private final OperationTally tally = new OperationTally();
 
     ClusterOperations(Cluster cluster) {
         this.cluster = cluster;
@@ -42,17 +43,22 @@ final class ClusterOperations {
         return running.get();
     }
 
+    /** The operations that ended, counted by kind and outcome. */
+    OperationTally tally() {
+        return tally;
+    }
+
     OperationResult scale(int target) {
         int max = cluster.config().maxInstances();
         if (target < 0 || target > max) {
             throw new IllegalArgumentException("scale " + target + ": an instance count goes from 0 to " + max
                     + " (app." + cluster.name() + ".max.instances)");
         }
-        return exclusively("scale " + target, () -> scaleTo(target));
+        return exclusively("scale", "scale " + target, () -> scaleTo(target));
     }
 
     OperationResult scaleBy(int delta) {
-        return exclusively("scaleBy " + (delta >= 0 ? "+" : "") + delta, () -> {
+        return exclusively("scale", "scaleBy " + (delta >= 0 ? "+" : "") + delta, () -> {
             int current = cluster.call(() -> cluster.instances().count());
             long target = (long) current + delta;
             int max = cluster.config().maxInstances();
@@ -114,7 +120,8 @@ final class ClusterOperations {
      * once, and each old worker leaves as its replacement comes online.
      */
     OperationResult reload(boolean graceful) {
-        return exclusively(graceful ? "gracefulReload" : "reload", () -> {
+        String kind = graceful ? "gracefulReload" : "reload";
+        return exclusively(kind, kind, () -> {
             String name = running.get();
             List<Worker> old = cluster.call(() -> cluster.instances().online());
             int instances = cluster.call(() -> cluster.instances().count());
@@ -137,7 +144,7 @@ final class ClusterOperations {
      * @param ended    told on the event thread whether the worker was replaced, once a replacement was tried
      */
     void replaceOverMemory(Worker worker, long rssBytes, Consumer<Boolean> ended) {
-        Boolean replaced = replaceOne(worker, "memory restart of #" + worker.instance, "uses " + (rssBytes >> 20)
+        Boolean replaced = replaceOne(worker, "memoryRestart", "memory restart of #" + worker.instance, "uses " + (rssBytes >> 20)
                 + " MiB, over max.memory (" + (cluster.config().maxMemoryBytes() >> 20) + " MiB)");
         if (replaced != null) cluster.post(() -> ended.accept(replaced));
     }
@@ -147,13 +154,14 @@ final class ClusterOperations {
      * in a graceful reload: its replacement is ready before it leaves rotation and drains. Skipped
      * (until the next check) while another operation runs, rather than refused: nobody asked for it.
      *
+     * @param kind      what kind of operation it is counted as in the {@link #tally}: memoryRestart, healthRestart
      * @param operation what the operation's events and log call it ("memory restart of #1")
      * @param why       why it is replaced, in a few words: logged, and the reason of its move to stopping
      * @return true when it was replaced, false when its replacement did not come online (it keeps
      *         serving), null when none was tried: the app is stopping, another operation runs, or
      *         the worker is no longer online
      */
-    Boolean replaceOne(Worker worker, String operation, String why) {
+    Boolean replaceOne(Worker worker, String kind, String operation, String why) {
         if (cluster.isStopping() || !running.compareAndSet(null, operation)) return null;
         try {
             if (!cluster.call(() -> cluster.instances().online().contains(worker))) return null;
@@ -162,7 +170,9 @@ final class ClusterOperations {
             started(operation);
             RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS, why);
             boolean replaced = replacement.run(List.of(worker), 1);
-            ended(result(operation, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start)));
+            OperationResult result = result(operation, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start));
+            tally.record(kind, result.succeeded(), result.durationMillis());
+            ended(result);
             return replaced;
         } finally {
             running.set(null);
@@ -187,7 +197,7 @@ final class ClusterOperations {
     }
 
     OperationResult restart() {
-        return exclusively("restart", () -> {
+        return exclusively("restart", "restart", () -> {
             String name = running.get();
             Map<Integer, Worker> spares = new java.util.TreeMap<>();
             Map<Integer, Worker> before = cluster.call(() -> {
@@ -219,7 +229,11 @@ final class ClusterOperations {
         });
     }
 
-    private OperationResult exclusively(String name, Supplier<OperationResult> operation) {
+    /**
+     * Runs {@code operation} unless another runs, and counts it in the {@link #tally} as
+     * {@code kind} once it ended, whichever way.
+     */
+    private OperationResult exclusively(String kind, String name, Supplier<OperationResult> operation) {
         if (cluster.isStopping()) throw new IllegalStateException(name + ": app " + cluster.name() + " is stopping");
         if (!running.compareAndSet(null, name)) {
             throw new IllegalStateException("busy: " + running.get() + " is in progress on app " + cluster.name()
@@ -232,9 +246,12 @@ final class ClusterOperations {
             try {
                 result = operation.get().took(millisSince(start));
             } catch (RuntimeException e) {
+                // an argument refused (scaleBy past max.instances) ran nothing; anything else is an operation that failed
+                if (!(e instanceof IllegalArgumentException)) tally.record(kind, false, millisSince(start));
                 cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
                 throw e;
             }
+            tally.record(kind, result.succeeded(), result.durationMillis());
             ended(result);
             return result;
         } finally {

@@ -77,12 +77,13 @@ final class ClusterSnapshot {
     /** Event thread. */
     private ClusterInfo take() {
         Instances instances = cluster.instances();
-        return of(cluster.config(), instances.slots(), instances.spareSlots(), cluster.liveWorkers(), cluster.dispatcher());
+        return of(cluster.config(), instances.slots(), instances.spareSlots(), cluster.liveWorkers(), cluster.dispatcher(),
+                cluster.operations().tally().stats());
     }
 
     /** The live workers, then the last worker of each instance (or spare) that has none live, by instance. */
     private static ClusterInfo of(AppConfig config, Map<Integer, Instances.Slot> slots, Map<Integer, Instances.Slot> spareSlots,
-                                  Collection<Worker> live, Dispatcher dispatcher) {
+                                  Collection<Worker> live, Dispatcher dispatcher, List<OperationStats> operations) {
         List<WorkerInfo> workers = new ArrayList<>();
         int spares = 0;
         for (Worker worker : live) {
@@ -90,13 +91,13 @@ final class ClusterSnapshot {
             if (worker.state == WorkerState.SPARE) spares++;
             workers.add(new WorkerInfo(worker.instance, worker.pid(), worker.state.label(), worker.uptimeMillis(),
                     slot == null ? 0 : slot.restarts, worker.handedOff(), worker.openConnections(), worker.bytesIn(), worker.bytesOut(), worker.exitCode,
-                    worker.cpuPercent, worker.rssBytes));
+                    worker.cpuPercent, worker.rssBytes, worker.cpuSeconds(), worker.startMillis()));
         }
         for (Instances.Slot slot : Stream.concat(slots.values().stream(), spareSlots.values().stream()).toList()) {
             Worker last = slot.worker;
             if (last != null && !live.contains(last)) {
                 workers.add(new WorkerInfo(slot.instance, last.pid(), last.state.label(), 0, slot.restarts,
-                        last.handedOff(), 0, last.bytesIn(), last.bytesOut(), last.exitCode, 0, 0));
+                        last.handedOff(), 0, last.bytesIn(), last.bytesOut(), last.exitCode, 0, 0, last.cpuSeconds(), last.startMillis()));
             }
         }
         workers.sort(Comparator.comparingInt(WorkerInfo::instance));
@@ -108,6 +109,6 @@ final class ClusterSnapshot {
             cpu += worker.cpuPercent;
         }
         return new ClusterInfo(config.name(), HerdConfig.keyOf(config.dispatch()), slots.size(), dispatcher.online(), spares, dispatcher.accepted(),
-                dispatcher.waiting(), dispatcher.dropped(), dispatcher.refused(), open, cpu, rss, workers);
+                dispatcher.waiting(), dispatcher.dropped(), dispatcher.refused(), open, cpu, rss, workers, operations);
     }
 }

@@ -139,7 +139,7 @@ final class HttpHealthChecks implements AutoCloseable {
         Thread.ofVirtual().name("herd-" + cluster.name() + "-health-replacement").start(() -> {
             Boolean replaced = null;
             try {
-                replaced = cluster.operations().replaceOne(worker, "health restart of #" + worker.instance, why);
+                replaced = cluster.operations().replaceOne(worker, "healthRestart", "health restart of #" + worker.instance, why);
             } finally {
                 Boolean outcome = replaced;
                 cluster.post(() -> replacementEnded(worker, outcome));

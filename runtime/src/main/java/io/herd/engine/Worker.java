@@ -276,6 +276,16 @@ final class Worker {
         lastSampleNanos = nanos;
     }
 
+    /** CPU time its JVM has used in all, as of the last sample, in seconds; 0 before the first sample. */
+    double cpuSeconds() {
+        return lastSample == null ? 0 : lastSample.cpuNanos() / 1e9;
+    }
+
+    /** How long its start took, from launch to ready; 0 while it has not been ready. */
+    long startMillis() {
+        return onlineNanos == 0 ? 0 : (onlineNanos - launchedNanos) / 1_000_000;
+    }
+
     /** Time since its JVM was started. */
     long aliveMillis() {
         return (System.nanoTime() - launchedNanos) / 1_000_000;

@@ -16,7 +16,10 @@ package io.herd.engine;
  * @param lastExitCode   its exit code once it exited (128 + n for signal n), else null
  * @param cpuPercent     its CPU use over the last sampling period (every 2 s), in percent of one core
  * @param rssBytes       its resident memory at the last sample, in bytes
+ * @param cpuSeconds     the CPU time its JVM has used in all, as of the last sample, in seconds
+ * @param startMillis    how long its start took, from launch to ready; 0 while it has not been ready
  */
 public record WorkerInfo(int instance, long pid, String state, long uptimeMillis, int restarts,
-                         long handedOff, long open, long bytesIn, long bytesOut, Integer lastExitCode, double cpuPercent, long rssBytes) {
+                         long handedOff, long open, long bytesIn, long bytesOut, Integer lastExitCode, double cpuPercent, long rssBytes,
+                         double cpuSeconds, long startMillis) {
 }

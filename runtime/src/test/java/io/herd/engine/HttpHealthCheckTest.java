@@ -104,6 +104,8 @@ class HttpHealthCheckTest {
 
             WorkerEvent stop = events.stream().filter(e -> e.pid() == failing && e.to() == WorkerState.STOPPING).findFirst().orElseThrow();
             assertThat(stop.reason(), containsString("health check failed 2 times in a row: status 503 on GET /healthz"));
+            herd.awaitInfo("the replacement counted as a healthRestart that succeeded", info -> info.operations().stream()
+                    .anyMatch(stats -> stats.operation().equals("healthRestart") && stats.succeeded() == 1));
             assertThat("the check reached the worker's own port over loopback", Files.readAllLines(dir.resolve("seen-" + failing)),
                     everyItem(matchesPattern("GET /healthz HTTP/1\\.1\\|localhost\\|herd-health\\|close\\|/127\\.0\\.0\\.1:\\d+")));
         }

@@ -50,7 +50,7 @@ public final class HerdService extends Container {
         this.users = new Users(config.jolokia());
         this.master = addPart(new Master(config, new Log4jWorkerOutput(), onFatalError));
         // After the master: stopped before it, so no operation arrives while the workers drain.
-        this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users));
+        this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users, new MetricsEndpoint(master)));
         this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx(), users));
     }
 
@@ -124,6 +124,11 @@ public final class HerdService extends Container {
     /** Where Jolokia listens (once started). */
     public String jolokiaUrl() {
         return jolokia.url();
+    }
+
+    /** Where Prometheus scrapes the service's metrics (once started). */
+    public String metricsUrl() {
+        return jolokia.metricsUrl();
     }
 
     private static String format(InetSocketAddress address) {

@@ -35,14 +35,17 @@ final class JolokiaEndpoint extends LifeCycle {
 
     private final HerdConfig.Jolokia config;
     private final Users users;
+    /** Served on the same server, to the same users: GET /metrics. */
+    private final MetricsEndpoint metrics;
     private JolokiaServer server;
     private ManagementHttpServer http;
     /** HTTPS's context when herd.jolokia.ssl is on; null for plain HTTP. */
     private SSLContext tls;
 
-    JolokiaEndpoint(HerdConfig.Jolokia config, Users users) {
+    JolokiaEndpoint(HerdConfig.Jolokia config, Users users, MetricsEndpoint metrics) {
         this.config = config;
         this.users = users;
+        this.metrics = metrics;
     }
 
     /** Opens the TLS keystore, if any, so that a wrong password or a keystore without a key stops the service before it starts. */
@@ -72,12 +75,15 @@ final class JolokiaEndpoint extends LifeCycle {
             http = ManagementHttpServer.bind(new InetSocketAddress(config.host(), config.port()), new PasswordAuthenticator(REALM, users), tls);
             server = new StrictJolokiaServer(http, new JolokiaServerConfig(settings), new JolokiaLog());
             server.start(false);
+            http.createContext(MetricsEndpoint.PATH, metrics);
             http.start();
         } catch (IOException | RuntimeException e) {
             doStop(); // the port and the threads are not left behind for a retry to trip on
             throw e;
         }
+        // scripts read the URL up to the first space of this line: it stays as it is
         LOG.log(Level.INFO, "Jolokia on {0} (users {1} and {2})", url(), Role.OPERATOR.user(), Role.MONITOR.user());
+        LOG.log(Level.INFO, "Prometheus metrics on {0} (users {1} and {2})", metricsUrl(), Role.OPERATOR.user(), Role.MONITOR.user());
     }
 
     @Override
@@ -127,8 +133,17 @@ final class JolokiaEndpoint extends LifeCycle {
 
     /** Where it listens, e.g. http://127.0.0.1:8778/jolokia/ (https with herd.jolokia.ssl). */
     String url() {
+        return origin() + "/jolokia/";
+    }
+
+    /** Where Prometheus scrapes, e.g. http://127.0.0.1:8778/metrics. */
+    String metricsUrl() {
+        return origin() + MetricsEndpoint.PATH;
+    }
+
+    private String origin() {
         InetSocketAddress address = http.getAddress();
         String host = address.getAddress().getHostAddress();
-        return (tls == null ? "http" : "https") + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/jolokia/";
+        return (tls == null ? "http" : "https") + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 }
