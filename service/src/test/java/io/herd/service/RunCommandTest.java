@@ -139,7 +139,7 @@ class RunCommandTest {
     }
 
     @Test
-    void aMasterKilledWithSigkillLeavesNoWorkerAfterTwoSeconds() throws Exception {
+    void aMasterKilledWithSigkillLeavesNoWorkerBehind() throws Exception {
         try (ServiceProcess herd = ServiceProcess.start(home, ServiceProcess.helloConfig(home, 2, ""))) {
             int port = herd.port("hello");
             assertThat(Http.get(port, "/").status(), is(200));
@@ -148,10 +148,11 @@ class RunCommandTest {
 
             herd.process.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
             herd.waitFor(Duration.ofSeconds(30));
-            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-            while (workers.stream().anyMatch(w -> ServiceProcess.running(w.pid())) && System.nanoTime() < deadline) Thread.sleep(20);
-
-            assertThat(workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), hasSize(0));
+            // Nobody signals the workers: each must see its IPC channel end and exit by itself. The
+            // bound is generous (they take about a second on an idle machine): this is about
+            // whether they go, not how fast.
+            Await.until("the workers of a SIGKILLed master gone",
+                    () -> workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), List::isEmpty, Duration.ofSeconds(30));
         }
     }
 
