@@ -6,14 +6,16 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
-import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.emptyString;
+import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.is;
 
 /**
@@ -46,23 +48,19 @@ class SystemdUnitTest {
     /** herd.service: the foreground service as systemd's notifying, watched main process. */
     @Test
     void theNotifyUnitRunsTheServiceInTheForegroundAsTheMainProcessUnderTheWatchdog() throws Exception {
-        String unit = Files.readString(PROJECT.resolve("conf/herd.service"));
-        assertThat(unit, containsString("\nType=notify\n"));
-        assertThat(unit, containsString("\nNotifyAccess=main\n"));
-        assertThat(unit, containsString("\nExecStart=/opt/herd/bin/herd run\n"));
-        assertThat(unit, containsString("\nExecReload=/bin/kill -USR2 $MAINPID\n"));
-        assertThat(unit, containsString("\nWatchdogSec="));
-        assertThat(unit, containsString("\nUser=herd\n"));
-        // SIGTERM to the master alone: it drains its workers; the default would signal them all at once.
-        assertThat(unit, containsString("\nKillMode=mixed\n"));
+        // KillMode=mixed: SIGTERM to the master alone, which drains its workers; the default would signal them all at once.
+        assertThat(lines("herd.service"), hasItems("Type=notify", "NotifyAccess=main", "ExecStart=/opt/herd/bin/herd run",
+                "ExecReload=/bin/kill -USR2 $MAINPID", "WatchdogSec=30s", "User=herd", "KillMode=mixed", "Restart=on-failure"));
     }
 
     /** herd-jsvc.service: the jsvc alternative, as it was. */
     @Test
     void theJsvcUnitStartsHerdServiceForking() throws Exception {
-        String unit = Files.readString(PROJECT.resolve("conf/herd-jsvc.service"));
-        assertThat(unit, containsString("\nType=forking\n"));
-        assertThat(unit, containsString("\nExecStart=/opt/herd/bin/herd-service start\n"));
-        assertThat(unit, containsString("\nExecStop=/opt/herd/bin/herd-service stop\n"));
+        assertThat(lines("herd-jsvc.service"), hasItems("Type=forking", "ExecStart=/opt/herd/bin/herd-service start",
+                "ExecStop=/opt/herd/bin/herd-service stop", "Restart=always"));
+    }
+
+    private static List<String> lines(String unit) throws IOException {
+        return Files.readAllLines(PROJECT.resolve("conf").resolve(unit));
     }
 }
