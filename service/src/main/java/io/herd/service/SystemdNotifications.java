@@ -45,8 +45,8 @@ final class SystemdNotifications extends LifeCycle {
     /** The apps whose events are heard. */
     private final Set<Cluster> heard = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean updatePending = new AtomicBoolean();
-    /** Where every STATUS, READY and RELOADING is worked out and sent, one at a time, in order. */
-    private ScheduledExecutorService thread;
+    /** Where every STATUS, READY and RELOADING is worked out and sent, one at a time, in order (set as it starts; a signal's thread reads it). */
+    private volatile ScheduledExecutorService thread;
     private ScheduledFuture<?> heartbeat;
 
     // The notification thread's
