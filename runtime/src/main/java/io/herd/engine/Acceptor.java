@@ -135,6 +135,16 @@ final class Acceptor extends LifeCycle {
         return done;
     }
 
+    /**
+     * Completes once the accept thread has gone round its loop: it still accepts (the service's
+     * watchdog asks). Not running, it has nothing to watch, and answers at once.
+     */
+    CompletableFuture<Void> roundTrip() {
+        if (!running) return CompletableFuture.completedFuture(null);
+        return onAcceptThread(() -> {
+        });
+    }
+
     private void register(Endpoint endpoint) {
         try {
             endpoint.server().register(selector, SelectionKey.OP_ACCEPT, endpoint);

@@ -179,6 +179,11 @@ public final class Cluster extends LifeCycle {
         return events.later(task, delayMillis);
     }
 
+    /** Completes once the event thread has run what was posted before: it still goes round. */
+    CompletableFuture<Void> roundTrip() {
+        return events.roundTrip();
+    }
+
     /** Runs {@code task} on the event thread and waits (bounded) for its result: how an operation takes a step. */
     <T> T call(Callable<T> task) {
         return events.call(task, CALL_TIMEOUT_MILLIS);

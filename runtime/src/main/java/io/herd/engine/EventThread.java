@@ -113,6 +113,21 @@ final class EventThread {
         }
     }
 
+    /**
+     * Completes once the event thread has run what was posted before this: proof that it still
+     * goes round (the service's watchdog asks). A stopped event thread has nothing left to watch,
+     * and answers at once.
+     */
+    CompletableFuture<Void> roundTrip() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            executor.execute(() -> done.complete(null));
+        } catch (RejectedExecutionException stopped) {
+            done.complete(null);
+        }
+        return done;
+    }
+
     /** Runs what was posted already, then stops: what is posted from now on is dropped. */
     void stop() {
         executor.shutdown();

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -28,8 +29,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -335,6 +339,37 @@ public final class Master extends Container {
     /** Where the app's listening sockets are bound. */
     public List<InetSocketAddress> addresses(String app) {
         return acceptor.addresses(clusters.get(app));
+    }
+
+    /**
+     * Runs {@code alive} every {@code period}, once each of the master's event loops — every app's
+     * event thread, the accept thread, the relay threads — has run a no-op posted to it then, and
+     * the housekeeping timer that posts them has come round: what systemd's watchdog should hear,
+     * so that a master with a stuck loop stops saying it is alive and is restarted. A loop that
+     * has not answered within the period is named in the log, and that beat is skipped.
+     * {@code alive} runs on the loop that answered last: it must be quick. Ends with the master,
+     * or when the returned future is cancelled.
+     */
+    public ScheduledFuture<?> heartbeat(Duration period, Runnable alive) {
+        long millis = Math.max(1, period.toMillis());
+        // At a fixed rate and without jitter, unlike the master's other periodic work: systemd's
+        // watchdog deadline is fixed, and nothing else keeps time with this beat.
+        return housekeeping.scheduleAtFixedRate(() -> {
+            Map<String, CompletableFuture<Void>> trips = new LinkedHashMap<>();
+            trips.put("the accept thread", acceptor.roundTrip());
+            trips.put("the relay threads", relay.roundTrip());
+            for (Cluster cluster : clusters()) trips.put("app " + cluster.name() + "'s event thread", cluster.roundTrip());
+            CompletableFuture.allOf(trips.values().toArray(CompletableFuture[]::new))
+                    .orTimeout(millis, TimeUnit.MILLISECONDS)
+                    .whenComplete((done, failed) -> {
+                        if (failed == null) {
+                            alive.run();
+                            return;
+                        }
+                        List<String> stuck = trips.entrySet().stream().filter(trip -> !trip.getValue().isDone()).map(Map.Entry::getKey).toList();
+                        LOG.log(Level.WARNING, "no heartbeat: {0} did not answer within {1} ms", String.join(", ", stuck), Long.toString(millis));
+                    });
+        }, 0, millis, TimeUnit.MILLISECONDS);
     }
 
     ScheduledExecutorService housekeeping() {

@@ -17,6 +17,7 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -91,10 +92,28 @@ final class Relay extends LifeCycle {
         loop.selector.wakeup();
     }
 
+    /**
+     * Completes once every relay thread has gone round its loop: they still relay (the service's
+     * watchdog asks). A relay that does not run has nothing to watch, and answers at once.
+     */
+    CompletableFuture<Void> roundTrip() {
+        List<CompletableFuture<Void>> trips = new ArrayList<>();
+        for (Loop loop : loops) {
+            if (loop == null || !loop.running) continue;
+            CompletableFuture<Void> trip = new CompletableFuture<>();
+            loop.roundTrips.add(trip);
+            loop.selector.wakeup();
+            trips.add(trip);
+        }
+        return CompletableFuture.allOf(trips.toArray(CompletableFuture[]::new));
+    }
+
     /** One selector thread and the connections it relays. */
     private static final class Loop implements Runnable {
         final Selector selector;
         final ConcurrentLinkedQueue<Pipe> incoming = new ConcurrentLinkedQueue<>();
+        /** Round trips asked for ({@link Relay#roundTrip}), completed at the next turn of the loop. */
+        final ConcurrentLinkedQueue<CompletableFuture<Void>> roundTrips = new ConcurrentLinkedQueue<>();
         final ArrayDeque<ByteBuffer> pool = new ArrayDeque<>();
         volatile boolean running = true;
         Thread thread;
@@ -113,6 +132,7 @@ final class Relay extends LifeCycle {
                     selector.select(SWEEP_MILLIS);
                     now = System.nanoTime();
                     for (Pipe pipe; (pipe = incoming.poll()) != null; ) guarded(pipe, this::connect);
+                    for (CompletableFuture<Void> trip; (trip = roundTrips.poll()) != null; ) trip.complete(null);
                     for (SelectionKey key : selector.selectedKeys()) handle(key);
                     selector.selectedKeys().clear();
                     if (now - nextSweep >= 0) {

@@ -18,10 +18,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts an app's worker JVMs: each one's IPC socket, in proxy dispatch the loopback port it is
- * to listen on, the command line (herd's JVM flags first, so no app needs to know
- * them), the environment ({@code HERD_APP}, {@code HERD_INSTANCE}, {@code HERD_IPC}; in proxy
- * dispatch {@code PORT}, which also replaces {@code {port}} in the JVM options and arguments), and
- * where the output goes. With {@code aot = auto}, the AOT cache's flags come after the app's own
+ * to listen on, the command line (herd's JVM flags first, so no app needs to know them), the
+ * environment (the service's, less what systemd gave the service alone; {@code HERD_APP},
+ * {@code HERD_INSTANCE}, {@code HERD_IPC}; in proxy dispatch {@code PORT}, which also replaces
+ * {@code {port}} in the JVM options and arguments), and where the output goes. With {@code aot = auto}, the AOT cache's flags come after the app's own
  * options ({@link WorkerAot} decides which, and looks at what became of the cache).
  */
 final class WorkerLauncher {
@@ -103,6 +103,7 @@ final class WorkerLauncher {
             builder.redirectOutput(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-out.log")))
                     .redirectError(ProcessBuilder.Redirect.appendTo(master.logFile(config.name() + "-" + instance + "-err.log")));
         }
+        builder.environment().keySet().removeAll(SERVICE_ONLY_ENVIRONMENT);
         builder.environment().putAll(config.env());
         builder.environment().put("HERD_APP", config.name());
         builder.environment().put("HERD_INSTANCE", Integer.toString(instance));
@@ -115,6 +116,15 @@ final class WorkerLauncher {
         }
         return process;
     }
+
+    /**
+     * What systemd hands the service's main process alone: its notification socket and watchdog
+     * (sd_notify), and the listening sockets it passed (socket activation). A worker inheriting
+     * them could tell systemd the service is ready or alive, or take the service's sockets for
+     * its own; none does.
+     */
+    static final List<String> SERVICE_ONLY_ENVIRONMENT = List.of(
+            "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES");
 
     /**
      * Workers start with SIGINT and SIGHUP ignored (coreutils' env, which then execs java, so the

@@ -533,4 +533,65 @@ public final class Unix {
         int flags = (int) call("fcntl(F_GETFD)", DescriptorFlagCall.FCNTL, fd, F_GETFD, 0);
         if ((flags & FD_CLOEXEC) == 0) call("fcntl(F_SETFD)", DescriptorFlagCall.FCNTL, fd, F_SETFD, flags | FD_CLOEXEC);
     }
+
+    // ---- systemd's notification socket: sd_notify(3) without libsystemd ------------------------
+
+    /**
+     * sendto(2), linked the first time the service notifies systemd: a worker never does, and a
+     * service without {@code NOTIFY_SOCKET} never links it.
+     */
+    private static final class DatagramCalls {
+        static final MethodHandle SENDTO = function("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    }
+
+    /**
+     * Sends {@code message} as one datagram to the Unix datagram socket at {@code address}, from a
+     * socket made for it and closed after, as sd_notify(3) does. The address is a path, or, when it
+     * starts with '@', a name in the abstract namespace (see {@link #unixAddress}). Never blocks:
+     * when the receiver's queue is full the send fails (EAGAIN), rather than stall the caller.
+     *
+     * @throws IOException when the address is not one, or the socket or the send failed
+     */
+    public static void sendDatagram(String address, byte[] message) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sockaddr = arena.allocate(SOCKADDR_UN);
+            int addressLength = unixAddress(address, sockaddr);
+            MemorySegment data = arena.allocate(Math.max(1, message.length));
+            MemorySegment.copy(message, 0, data, JAVA_BYTE, 0, message.length);
+            int fd = (int) call("socket(AF_UNIX, SOCK_DGRAM)", SocketCall.SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            try {
+                long sent = call("sendto " + address, DatagramCalls.SENDTO, fd, data, (long) message.length,
+                        MSG_DONTWAIT | MSG_NOSIGNAL, sockaddr, addressLength);
+                if (sent != message.length) throw new IOException("sendto " + address + ": sent " + sent + " of " + message.length + " bytes");
+            } finally {
+                close(fd);
+            }
+        }
+    }
+
+    /**
+     * Writes {@code address} into {@code sockaddr} (zeroed, of {@link #SOCKADDR_UN}'s size) and
+     * returns the address length to pass with it. A path ("/run/systemd/notify") ends with the NUL
+     * the zeroed memory holds. A name in the abstract namespace is written "@name": its first byte
+     * becomes NUL, and the name is exactly the bytes after it, up to the returned length: no NUL
+     * follows it (one would be part of the name, another name than the receiver's).
+     *
+     * @throws IOException when {@code address} is neither an absolute path nor "@name", or too long
+     */
+    public static int unixAddress(String address, MemorySegment sockaddr) throws IOException {
+        byte[] bytes = address.getBytes(StandardCharsets.UTF_8);
+        boolean abstractName = bytes.length > 1 && bytes[0] == '@';
+        if (!abstractName && (bytes.length == 0 || bytes[0] != '/')) {
+            throw new IOException("not a Unix socket address (an absolute path, or @name for the abstract namespace): " + address);
+        }
+        // sun_path holds 108 bytes: a path and its NUL, or the abstract name's leading NUL and the name.
+        if (bytes.length > (abstractName ? SUN_PATH_MAX + 1 : SUN_PATH_MAX)) {
+            throw new IOException("Unix socket address longer than sun_path's " + (SUN_PATH_MAX + 1) + " bytes: " + address);
+        }
+        sockaddr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(bytes, 0, sockaddr, JAVA_BYTE, 2, bytes.length);
+        if (!abstractName) return (int) SOCKADDR_UN.byteSize();
+        sockaddr.set(JAVA_BYTE, 2, (byte) 0);
+        return Short.BYTES + bytes.length;
+    }
 }

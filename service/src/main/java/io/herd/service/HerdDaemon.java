@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * herd as an Apache Commons Daemon, the contract jsvc starts services by; {@code herd run} drives
@@ -25,7 +27,8 @@ import java.nio.file.Path;
  *       ports below 1024;</li>
  *   <li>{@link #start}: the master, the workers, JMX and Jolokia;</li>
  *   <li>{@link #stop}: stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
- *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app.</li>
+ *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app (systemd hears RELOADING=1,
+ *       then READY=1, when it runs the service as Type=notify).</li>
  * </ul>
  * An Error in any thread of the service ends it with status {@value ExitOnFatalError#EXIT_CODE},
  * its workers stopped ({@link ExitOnFatalError}).
@@ -90,14 +93,19 @@ public final class HerdDaemon implements Daemon, DaemonUserSignal {
         if (running == null) return;
         System.Logger log = System.getLogger(HerdDaemon.class.getName());
         Thread.ofVirtual().name("herd-reload-on-signal").start(() -> {
+            running.systemd().reloading();
+            List<String> outcomes = new ArrayList<>();
             for (Cluster cluster : running.master().clusters()) {
                 try {
                     OperationResult result = cluster.gracefulReload();
                     log.log(result.succeeded() ? Level.INFO : Level.WARNING, "on SIGUSR2: {0}", result);
+                    outcomes.add(cluster.name() + " " + (result.succeeded() ? "reloaded" : "reload failed: " + result.message()));
                 } catch (RuntimeException e) {
                     log.log(Level.WARNING, "on SIGUSR2: {0}: {1}", cluster.name(), e.getMessage());
+                    outcomes.add(cluster.name() + " not reloaded: " + e.getMessage());
                 }
             }
+            running.systemd().reloaded(outcomes.isEmpty() ? "no app to reload" : String.join(", ", outcomes));
         });
     }
 

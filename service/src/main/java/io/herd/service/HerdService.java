@@ -5,6 +5,7 @@ import io.herd.config.HerdConfig;
 import io.herd.engine.Cluster;
 import io.herd.engine.FatalErrorHandler;
 import io.herd.engine.Master;
+import io.herd.internal.SystemdNotifier;
 import io.herd.lifecycle.Container;
 import io.herd.mbeans.ClusterBean;
 import io.herd.mbeans.DescribedMXBean;
@@ -35,6 +36,8 @@ public final class HerdService extends Container {
     private final Master master;
     private final JolokiaEndpoint jolokia;
     private final JmxConnector jmx;
+    /** What systemd hears of the service (Type=notify); nothing without NOTIFY_SOCKET. */
+    private final SystemdNotifications systemd;
     /** The management users, for Jolokia and JMX: known once {@link #prepare} has read their passwords. */
     private final Users users;
     private final Map<String, ClusterBean> beans = new ConcurrentHashMap<>();
@@ -52,6 +55,8 @@ public final class HerdService extends Container {
         // After the master: stopped before it, so no operation arrives while the workers drain.
         this.jolokia = addPart(new JolokiaEndpoint(config.jolokia(), users, new MetricsEndpoint(master)));
         this.jmx = config.jmx() == null ? null : addPart(new JmxConnector(config.jmx(), users));
+        // Last: READY=1 only once everything else runs; first to stop: STOPPING=1 comes first.
+        this.systemd = addPart(new SystemdNotifications(master, SystemdNotifier.fromEnvironment(System.getenv(), ProcessHandle.current().pid())));
     }
 
     /**
@@ -114,6 +119,11 @@ public final class HerdService extends Container {
 
     public Master master() {
         return master;
+    }
+
+    /** What systemd hears of the service: HerdDaemon tells it of a reload on SIGUSR2. */
+    SystemdNotifications systemd() {
+        return systemd;
     }
 
     /** JConsole's connection string for the RMI connector, or null when it is off. */

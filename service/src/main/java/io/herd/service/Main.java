@@ -9,8 +9,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code herd run [CONF]}: the service in the foreground, as systemd's {@code Type=simple} (or a
- * terminal) runs it. SIGINT or SIGTERM stop it gracefully, and it exits 0 with no worker left.
+ * {@code herd run [CONF]}: the service in the foreground, as systemd's {@code Type=notify}
+ * (conf/herd.service, which it tells how it is doing: {@link SystemdNotifications}) or a terminal
+ * runs it. SIGINT or SIGTERM stop it gracefully, and it exits 0 with no worker left; SIGUSR2
+ * reloads every app gracefully.
  *
  * <p>Exit codes: 0 stopped cleanly, 1 could not start (the reason on stderr), 2 bad usage, 3 a
  * fatal error ({@link ExitOnFatalError}; -XX:+ExitOnOutOfMemoryError exits with 3 too).

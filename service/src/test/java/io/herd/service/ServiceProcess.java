@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -56,6 +57,11 @@ final class ServiceProcess implements AutoCloseable {
         return config(home, app, instances, classpath, main.getName(), extra);
     }
 
+    /** A configuration for the tests' WhoAmI worker (runtime's test apps) under a fresh home; {@code extra} is appended as is. */
+    static Path whoAmIConfig(Path home, int instances, String extra) throws IOException, URISyntaxException {
+        return workerConfig(home, "whoami", instances, io.herd.testapp.WhoAmI.class, extra);
+    }
+
     private static Path config(Path home, String app, int instances, String classpath, String main, String extra) throws IOException {
         return Files.writeString(home.resolve("herd.properties"), """
                 herd.logs.dir = %1$s
@@ -88,8 +94,18 @@ final class ServiceProcess implements AutoCloseable {
         return start(home, config, List.of("/usr/bin/prlimit", "--nofile=" + descriptors + ":" + descriptors, "--"));
     }
 
+    /** The service with {@code environment} added to the test's own (systemd's variables, say). */
+    static ServiceProcess startWithEnvironment(Path home, Path config, Map<String, String> environment) throws IOException {
+        return start(home, config, List.of(), environment);
+    }
+
     /** The service started by the command {@code prefix} runs with the service's command line as its arguments. */
     static ServiceProcess start(Path home, Path config, List<String> prefix, String... jvmOptions) throws IOException {
+        return start(home, config, prefix, Map.of(), jvmOptions);
+    }
+
+    private static ServiceProcess start(Path home, Path config, List<String> prefix, Map<String, String> environment,
+                                        String... jvmOptions) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
@@ -99,7 +115,9 @@ final class ServiceProcess implements AutoCloseable {
         command.addAll(List.of(
                 "-Dlog4j2.configurationFile=" + Path.of("..", "conf", "log4j2.xml").toAbsolutePath().normalize(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", config.toString()));
-        return new ServiceProcess(new ProcessBuilder(command).start(), home);
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(environment);
+        return new ServiceProcess(builder.start(), home);
     }
 
     private void collect(BufferedReader reader) {
