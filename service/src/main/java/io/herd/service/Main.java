@@ -42,6 +42,12 @@ public final class Main {
             return FAILED;
         }
         HerdService service = daemon.service();
+        // The handlers go in before the start, which takes seconds (the workers' launch): a SIGTERM
+        // then would otherwise meet the JVM's default action, and exit 143 without draining, and a
+        // SIGUSR2 would end the JVM. A stop asked for during the start runs once it is over.
+        CountDownLatch stopAsked = new CountDownLatch(1);
+        Signals.onStop(stopAsked::countDown);
+        Signals.onUser2(daemon::signal); // as jsvc does: SIGUSR2 reloads every app gracefully
         try {
             daemon.start();
         } catch (Exception e) {
@@ -49,22 +55,18 @@ public final class Main {
             stopQuietly(service);
             return FAILED;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         AtomicBoolean stopping = new AtomicBoolean();
         Runnable stop = () -> {
-            if (!stopping.compareAndSet(false, true)) return;
-            stopQuietly(service);
-            stopped.countDown();
+            if (stopping.compareAndSet(false, true)) stopQuietly(service);
         };
-        Signals.onStop(stop);
-        Signals.onUser2(daemon::signal); // as jsvc does: SIGUSR2 reloads every app gracefully
         // Any other way out of the JVM (System.exit elsewhere, say) still takes the workers along.
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "herd-shutdown-hook"));
         try {
-            stopped.await();
+            stopAsked.await();
         } catch (InterruptedException e) {
-            stop.run();
+            Thread.currentThread().interrupt();
         }
+        stop.run();
         return service.state() == io.herd.lifecycle.LifeCycle.State.STOPPED ? OK : FAILED;
     }
 
