@@ -65,6 +65,13 @@ class LogFormatTest {
                 List<JSONObject> lines = Await.until(stream + "'s line in " + file, () -> objects(file),
                         objects -> objects.stream().anyMatch(line -> (stream + ": " + TrickyLines.LINE).equals(line.get("message"))),
                         Duration.ofSeconds(30));
+                if (stream.equals("out")) {
+                    // what became of the long line, in a few words: a failure would print 64 KiB otherwise
+                    Await.until("the long line whole in " + file, () -> objects(file).stream().map(line -> String.valueOf(line.get("message")))
+                                    .filter(message -> message.startsWith("long: "))
+                                    .map(message -> message.equals(TrickyLines.LONG_LINE) ? "whole" : message.length() + " characters").toList(),
+                            seen -> seen.contains("whole"), Duration.ofSeconds(30));
+                }
                 for (JSONObject line : lines) {
                     assertThat("only herd's fields: the worker's own JSON stays in message", line.keySet(),
                             is(Set.of("timestamp", "app", "instance", "pid", "stream", "message")));
