@@ -70,9 +70,11 @@ final class MetricsEndpoint implements HttpHandler {
             try {
                 writer.write(body, registry().scrape());
             } catch (RuntimeException failed) {
-                // a scraper shows the status and the reason; an exception escaping would close the connection unanswered
+                // An exception escaping would close the connection unanswered; a scraper shows the
+                // status. The reason goes to herd's log, not to the scraper: an exception's text may
+                // hold paths and internals, and the monitor user needs none of them.
                 LOG.log(Level.WARNING, "metrics: the scrape failed", failed);
-                answer(exchange, 500, "text/plain; charset=utf-8", "the scrape failed: " + failed + "\n");
+                answer(exchange, 500, "text/plain; charset=utf-8", "the scrape failed: see herd's log\n");
                 return;
             }
             answer(exchange, 200, writer.getContentType(), body.toByteArray());
