@@ -184,6 +184,11 @@ public final class Cluster extends LifeCycle {
         return events.roundTrip();
     }
 
+    /** The app's HTTP health checks (for tests); null when it has none. */
+    HttpHealthChecks httpHealth() {
+        return httpHealth;
+    }
+
     /** Runs {@code task} on the event thread and waits (bounded) for its result: how an operation takes a step. */
     <T> T call(Callable<T> task) {
         return events.call(task, CALL_TIMEOUT_MILLIS);

@@ -157,16 +157,22 @@ final class ClusterOperations {
      * @param kind      what kind of operation it is counted as in the {@link #tally}: memoryRestart, healthRestart
      * @param operation what the operation's events and log call it ("memory restart of #1")
      * @param why       why it is replaced, in a few words: logged, and the reason of its move to stopping
-     * @return true when it was replaced, false when its replacement did not come online (it keeps
-     *         serving), null when none was tried: the app is stopping, another operation runs, or
-     *         the worker is no longer online
+     * @return true when it was replaced, false when it failed (its replacement did not come online,
+     *         and it keeps serving; or the event thread did not answer, or the app stopped
+     *         meanwhile), null when none was tried: the app is stopping, another operation runs,
+     *         or the worker is no longer online
      */
     Boolean replaceOne(Worker worker, String kind, String operation, String why) {
         if (cluster.isStopping() || !running.compareAndSet(null, operation)) return null;
+        long start = System.nanoTime();
         try {
-            if (!cluster.call(() -> cluster.instances().online().contains(worker))) return null;
+            try {
+                if (!cluster.call(() -> cluster.instances().online().contains(worker))) return null;
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "{0}: {1} not tried: {2}", cluster.name(), operation, e.getMessage());
+                return null;
+            }
             LOG.log(Level.WARNING, "{0}: {1} {2}: replacing it", cluster.name(), worker.name(), why);
-            long start = System.nanoTime();
             started(operation);
             RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS, why);
             boolean replaced = replacement.run(List.of(worker), 1);
@@ -174,6 +180,12 @@ final class ClusterOperations {
             tally.record(kind, result.succeeded(), result.durationMillis());
             ended(result);
             return replaced;
+        } catch (RuntimeException e) {
+            // as exclusively() does: counted, and its end published, or status would show it running for ever
+            tally.record(kind, false, millisSince(start));
+            endedIn(operation, e);
+            LOG.log(Level.WARNING, "{0}: {1} failed: {2}", cluster.name(), operation, e.getMessage());
+            return false;
         } finally {
             running.set(null);
         }
@@ -248,7 +260,7 @@ final class ClusterOperations {
             } catch (RuntimeException e) {
                 // an argument refused (scaleBy past max.instances) ran nothing; anything else is an operation that failed
                 if (!(e instanceof IllegalArgumentException)) tally.record(kind, false, millisSince(start));
-                cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
+                endedIn(name, e);
                 throw e;
             }
             tally.record(kind, result.succeeded(), result.durationMillis());
@@ -268,6 +280,11 @@ final class ClusterOperations {
         LOG.log(result.succeeded() ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
         cluster.publish(new OperationEvent(cluster.name(), result.operation(),
                 result.succeeded() ? OperationEvent.Phase.FINISHED : OperationEvent.Phase.FAILED, result, null, Instant.now()));
+    }
+
+    /** An operation ended in an exception rather than a result: its FAILED event, with the exception's message. */
+    private void endedIn(String name, RuntimeException e) {
+        cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.FAILED, null, e.getMessage(), Instant.now()));
     }
 
     private OperationResult result(String name, boolean succeeded, String message, List<OperationResult.Step> steps) {

@@ -29,8 +29,8 @@ import java.util.regex.Pattern;
  * the other end. TCP rather than an AF_UNIX socketpair, because apps set TCP options
  * (TCP_NODELAY) and read the remote address of what they accept, which fail on AF_UNIX. The
  * listening socket is the master's own, on 127.0.0.1 and a port the kernel picks; any local
- * process could connect to it too, so the accepted connection is taken only when its remote port
- * is the one the check connected from. Proxy dispatch: the check connects to the worker's own
+ * process could connect to it too, so the accepted connection is taken only when its remote
+ * address and port are the check's own socket's. Proxy dispatch: the check connects to the worker's own
  * port, with the PROXY header first when the app has one.
  *
  * <p>Only the status line is read (at most {@link #MAX_STATUS_LINE} bytes): a worker answering
@@ -60,7 +60,7 @@ final class HealthProbe implements Closeable {
     private final AppConfig config;
     private final byte[] request;
     /** Guards {@link #listener}: one connection made and accepted at a time, so none takes another's. */
-    private final ReentrantLock pairing = new ReentrantLock();
+    final ReentrantLock pairing = new ReentrantLock(); // package-private: a test holds it, as a pairing that takes too long would
     private ServerSocketChannel listener;
     private boolean closed;
 
@@ -92,6 +92,10 @@ final class HealthProbe implements Closeable {
     String check(Worker worker) throws NotMade {
         long deadline = System.nanoTime() + config.health().timeout().toNanos();
         SocketChannel client = null;
+        if (worker.proxyAddress() == null && worker.unacknowledgedHealthChecks() > 0) {
+            // no second connection while it holds the last one untaken: a failure, as not accepting is
+            return "it has not yet taken its last health check's connection";
+        }
         try {
             client = worker.proxyAddress() != null ? connectToPort(worker, deadline) : handOff(worker, pairOrNotMade(deadline));
             if (client == null) return "the worker took no connection (its IPC channel is full or closed)";
@@ -171,10 +175,11 @@ final class HealthProbe implements Closeable {
                 listener = ServerSocketChannel.open();
                 listener.bind(new InetSocketAddress(LOOPBACK, 0), BACKLOG);
             }
+            closeQueued();
             SocketChannel client = SocketChannel.open();
             try {
                 client.socket().connect(listener.getLocalAddress(), remainingMillis(deadline));
-                return new SocketChannel[] {client, acceptFrom(((InetSocketAddress) client.getLocalAddress()).getPort(), deadline)};
+                return new SocketChannel[] {client, acceptFrom((InetSocketAddress) client.getLocalAddress(), deadline)};
             } catch (IOException | RuntimeException e) {
                 closeQuietly(client);
                 throw e;
@@ -184,13 +189,37 @@ final class HealthProbe implements Closeable {
         }
     }
 
-    /** The accepted connection whose remote port is {@code clientPort}; others, from other local processes, are closed. */
-    private SocketChannel acceptFrom(int clientPort, long deadline) throws IOException {
+    /**
+     * Closes the connections queued on the listener before the check's own is made: none is a
+     * check's (one check at a time; a timed-out check's own is stale), and a queue left full
+     * would keep every later check's connection out for good, for they are accepted only once
+     * the check's connect succeeded.
+     */
+    private void closeQueued() throws IOException {
+        int closed = 0;
+        listener.configureBlocking(false);
+        try {
+            for (SocketChannel queued; closed <= BACKLOG && (queued = listener.accept()) != null; closed++) closeQuietly(queued);
+        } finally {
+            listener.configureBlocking(true);
+        }
+        if (closed > 0) {
+            LOG.log(Level.WARNING, "{0}: closed {1} connection(s) queued on the health check''s loopback port, which were not the check''s",
+                    config.name(), closed);
+        }
+    }
+
+    /**
+     * The accepted connection whose remote end is {@code checkEnd}, the check's own socket; others,
+     * from other local processes, are closed. Address and port both: any local user may bind
+     * another loopback address (127.0.0.2) to the check's port number.
+     */
+    SocketChannel acceptFrom(InetSocketAddress checkEnd, long deadline) throws IOException {
         for (int intruders = 0; intruders <= MAX_INTRUDERS; intruders++) {
             listener.socket().setSoTimeout(remainingMillis(deadline));
             SocketChannel accepted = listener.socket().accept().getChannel();
             InetSocketAddress remote = (InetSocketAddress) accepted.getRemoteAddress();
-            if (remote.getPort() == clientPort && remote.getAddress().isLoopbackAddress()) return accepted;
+            if (remote.equals(checkEnd)) return accepted;
             LOG.log(Level.WARNING, "{0}: closed a connection to the health check''s loopback port from {1}, which was not the check''s",
                     config.name(), remote);
             closeQuietly(accepted);

@@ -27,11 +27,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * replacement fails too — it never comes online, or it fails its own checks before passing one —
  * the next replacement waits 2 intervals, then 4, 8 and at most 16, until a replacement passes a
  * check.
+ *
+ * <p>A check the master could not make (its loopback connection, in handoff dispatch) is not
+ * counted against the worker; {@value #NOT_MADE_ALARM} in a row are logged as an error, once,
+ * and checks made again after that at INFO.
  */
 final class HttpHealthChecks implements AutoCloseable {
     /** Logs as the cluster, as {@link HealthChecks} does: operators' logging configuration finds these lines there. */
     private static final System.Logger LOG = System.getLogger(Cluster.class.getName());
     private static final int MAX_BACKOFF = 16;
+    /**
+     * Checks in a row that could not be made ({@link HealthProbe.NotMade}) before it is logged as
+     * an error: a local process that keeps the loopback listener's backlog full turns checks off
+     * that way, with only a warning each otherwise.
+     */
+    static final int NOT_MADE_ALARM = 3;
 
     /** One online worker's checks. */
     private static final class Watch {
@@ -55,6 +65,8 @@ final class HttpHealthChecks implements AutoCloseable {
     private int backoff = 1;
     /** No replacement before this (System.nanoTime). */
     private long nextReplacementNanos = System.nanoTime();
+    /** The app's checks in a row, of any of its workers, that could not be made. */
+    private int notMadeInARow;
 
     HttpHealthChecks(Cluster cluster) {
         this.cluster = cluster;
@@ -86,17 +98,32 @@ final class HttpHealthChecks implements AutoCloseable {
             } catch (HealthProbe.NotMade | RuntimeException notMade) {
                 // the master's fault, not the worker's: it is not counted against it
                 if (cluster.isStopping()) return; // its loopback listener is closed: nothing to say
-                LOG.log(Level.WARNING, "{0}: no health check this time: {1}", worker.name(),
-                        notMade instanceof HealthProbe.NotMade ? notMade.getMessage() : notMade.toString());
-                cluster.post(() -> scheduleNext(worker));
+                String why = notMade instanceof HealthProbe.NotMade ? notMade.getMessage() : notMade.toString();
+                cluster.post(() -> notMade(worker, why));
             }
         });
+    }
+
+    /** A check could not be made (event thread): not the worker's fault, but an operator must hear when it lasts. */
+    private void notMade(Worker worker, String why) {
+        if (cluster.isStopping()) return;
+        LOG.log(Level.WARNING, "{0}: no health check this time: {1}", worker.name(), why);
+        if (++notMadeInARow == NOT_MADE_ALARM) {
+            LOG.log(Level.ERROR, "{0}: health checks are not being made ({1} in a row could not be, the last: {2}): its workers "
+                    + "are not checked until one is; a local process may be keeping the checks'' loopback port busy",
+                    cluster.name(), notMadeInARow, why);
+        }
+        scheduleNext(worker);
     }
 
     /** A check ended (event thread): {@code failure} is null when it passed. */
     private void checked(Worker worker, String failure) {
         Watch watch = watched.get(worker);
         if (watch == null || cluster.isStopping()) return; // it left rotation meanwhile
+        if (notMadeInARow >= NOT_MADE_ALARM) {
+            LOG.log(Level.INFO, "{0}: health checks are made again, after {1} that could not be", cluster.name(), notMadeInARow);
+        }
+        notMadeInARow = 0;
         if (failure == null) {
             if (watch.failures > 0) {
                 LOG.log(Level.INFO, "{0}: passes its health check again, after {1} failed", worker.name(), watch.failures);
@@ -163,6 +190,11 @@ final class HttpHealthChecks implements AutoCloseable {
     private void backOff() {
         backoff = Math.min(MAX_BACKOFF, backoff * 2);
         nextReplacementNanos = System.nanoTime() + health.interval().toNanos() * backoff;
+    }
+
+    /** The checks' I/O (for tests). */
+    HealthProbe probe() {
+        return probe;
     }
 
     /** Closes the probe's loopback listener: checks still running fail, and their results are dropped. */

@@ -237,6 +237,15 @@ final class Worker {
     }
 
     /**
+     * Health checks' connections handed to it that it has neither acknowledged nor refused (any
+     * thread). A worker that takes no connection would otherwise collect one per check, each
+     * holding a descriptor of the master's and a slot of {@link #MAX_UNACKED} that clients need.
+     */
+    long unacknowledgedHealthChecks() {
+        return pending.values().stream().filter(connection -> connection.healthCheck).count();
+    }
+
+    /**
      * Pings the worker over IPC, unless a ping is still unanswered (event thread). A ping that
      * cannot even be sent — the channel is full because the worker does not read it — counts
      * as sent and unanswered.

@@ -9,7 +9,7 @@ import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
 
 /**
- * The warnings one of herd's classes logs while it is open, as operators read them. The runtime
+ * What one of herd's classes logs while it is open (its warnings, and every line with its level), as operators read them. The runtime
  * has no logging library of its own: its System.Logger is java.util.logging's logger of the class's
  * name, which this listens to.
  */
@@ -17,6 +17,7 @@ final class LogCapture extends Handler implements AutoCloseable {
     /** Held here: java.util.logging keeps its loggers only weakly, and would drop this handler with one. */
     private final Logger logger;
     private final List<String> warnings = new CopyOnWriteArrayList<>();
+    private final List<String> lines = new CopyOnWriteArrayList<>();
     private final SimpleFormatter formatter = new SimpleFormatter();
 
     private LogCapture(Class<?> source) {
@@ -33,8 +34,14 @@ final class LogCapture extends Handler implements AutoCloseable {
         return List.copyOf(warnings);
     }
 
+    /** Every line logged so far at INFO or above, as {@code LEVEL: message} (SEVERE is System.Logger's ERROR). */
+    List<String> lines() {
+        return List.copyOf(lines);
+    }
+
     @Override
     public void publish(LogRecord record) {
+        lines.add(record.getLevel().getName() + ": " + formatter.formatMessage(record));
         if (record.getLevel().intValue() >= Level.WARNING.intValue()) warnings.add(formatter.formatMessage(record));
     }
 

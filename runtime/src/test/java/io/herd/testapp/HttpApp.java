@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * User-Agent and Connection headers, then the remote address, separated by {@code |}.
  *
  * <p>It takes connections as real servers do: TCP_NODELAY on, the remote address read. Handoff
- * dispatch (herd's SDK) unless {@code PORT} is set; then it listens on that loopback port.
+ * dispatch (herd's SDK) unless {@code PORT} is set; then it listens on that loopback port. In
+ * handoff dispatch, while {@code $HTTPAPP_DIR/stuck-<pid>} exists it takes no connection after
+ * the one it took last, as a stuck app would not: herd's handoffs to it stay unacknowledged.
  */
 public final class HttpApp {
     private static final AtomicLong HEALTH_REQUESTS = new AtomicLong();
@@ -57,6 +59,7 @@ public final class HttpApp {
             while (true) {
                 SocketChannel channel = worker.accept();
                 Thread.ofVirtual().start(() -> serve(channel.socket()));
+                while (Files.exists(dir.resolve("stuck-" + PID))) Thread.sleep(50);
             }
         } catch (ClosedChannelException stopping) {
             // herd asked the worker to stop: it takes no more connections
