@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.allOf;
@@ -117,12 +118,11 @@ class SystemdNotifyTest {
     void aWorkerNeverReadyLeadsToReadyAtTheReadyTimeoutNamingWhatIsMissing() throws Exception {
         Path gate = Files.createDirectories(home.resolve("gate"));
         Files.createFile(gate.resolve("hold-1")); // instance 1 never calls ready()
-        String extra = "app.whoami.ready.timeout = 4s\napp.whoami.env.WHOAMI_GATE = " + gate + "\n";
         try (NotifyReceiver systemd = NotifyReceiver.bind(home.resolve("notify.sock").toString());
-             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, ServiceProcess.whoAmIConfig(home, 2, extra),
+             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, gatedWhoAmIConfig(gate, 2, "4s"),
                      Map.of("NOTIFY_SOCKET", systemd.address))) {
             int online = systemd.await("STATUS with one worker online", 0,
-                    message -> message.field("STATUS") != null && message.field("STATUS").startsWith("whoami 1/2 online"), LIMIT);
+                    statusStartingWith("whoami 1/2 online"), LIMIT);
             int ready = systemd.await("READY=1", 0, message -> message.has("READY=1"), LIMIT);
             assertThat("READY=1 comes no sooner than one worker online:\n" + systemd.transcript(), ready, greaterThanOrEqualTo(online));
             assertThat(systemd.messages().get(ready).field("STATUS"), matchesPattern("whoami 1/2 online: 1 (launching|stopped|waiting restart)"));
@@ -142,21 +142,20 @@ class SystemdNotifyTest {
     void aReloadBeforeTheFirstReadyLeavesReadyToTheWorkersComingOnline() throws Exception {
         Path gate = Files.createDirectories(home.resolve("gate"));
         Files.createFile(gate.resolve("hold-0")); // instance 0 does not call ready() until the test says so
-        String extra = "app.whoami.ready.timeout = 60s\napp.whoami.env.WHOAMI_GATE = " + gate + "\n";
         try (NotifyReceiver systemd = NotifyReceiver.bind(home.resolve("notify.sock").toString());
-             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, ServiceProcess.whoAmIConfig(home, 1, extra),
+             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, gatedWhoAmIConfig(gate, 1, "60s"),
                      Map.of("NOTIFY_SOCKET", systemd.address))) {
             int launching = systemd.await("a STATUS while the worker launches", 0,
-                    message -> message.field("STATUS") != null && message.field("STATUS").startsWith("whoami 0/1 online"), LIMIT);
+                    statusStartingWith("whoami 0/1 online"), LIMIT);
             kill("-USR2", herd.process.pid());
             int reloading = systemd.await("the reload's STATUS", launching + 1,
-                    message -> message.field("STATUS") != null && message.field("STATUS").startsWith("reloading every app"), LIMIT);
+                    statusStartingWith("reloading every app"), LIMIT);
             Files.delete(gate.resolve("hold-0"));
             int ready = systemd.await("READY=1", 0, message -> message.has("READY=1"), LIMIT);
             assertThat("the reload's STATUS, before READY=1:\n" + systemd.transcript(), reloading, lessThan(ready));
             assertThat(systemd.messages().get(ready).field("STATUS"), matchesPattern("(whoami reloaded \\| )?whoami 1/1 online"));
             systemd.await("the reload's outcome", launching + 1,
-                    message -> message.field("STATUS") != null && message.field("STATUS").startsWith("whoami reloaded | "), LIMIT);
+                    statusStartingWith("whoami reloaded | "), LIMIT);
 
             // A reload now is one systemd hears of: RELOADING=1, after exactly one READY=1.
             kill("-USR2", herd.process.pid());
@@ -176,9 +175,8 @@ class SystemdNotifyTest {
     @Test
     void aReloadAskedForWhileTheAppIsBusyRunsOnceTheOtherOperationHasFinished() throws Exception {
         Path gate = Files.createDirectories(home.resolve("gate"));
-        String extra = "app.whoami.ready.timeout = 20s\napp.whoami.env.WHOAMI_GATE = " + gate + "\n";
         try (NotifyReceiver systemd = NotifyReceiver.bind(home.resolve("notify.sock").toString());
-             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, ServiceProcess.whoAmIConfig(home, 1, extra),
+             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, gatedWhoAmIConfig(gate, 1, "20s"),
                      Map.of("NOTIFY_SOCKET", systemd.address))) {
             int ready = systemd.await("READY=1", 0, message -> message.has("READY=1"), LIMIT);
             Files.createFile(gate.resolve("hold-0")); // the first reload's new JVM waits for the test
@@ -196,6 +194,15 @@ class SystemdNotifyTest {
             herd.process.destroy();
             assertThat(herd.waitFor(LIMIT), is(0));
         }
+    }
+
+    /** The tests' WhoAmI app, its workers gated by the directory {@code gate} (WhoAmI's hold-i and crash-i files). */
+    private Path gatedWhoAmIConfig(Path gate, int instances, String readyTimeout) throws Exception {
+        return ServiceProcess.whoAmIConfig(home, instances, "app.whoami.ready.timeout = " + readyTimeout + "\napp.whoami.env.WHOAMI_GATE = " + gate + "\n");
+    }
+
+    private static Predicate<NotifyReceiver.Message> statusStartingWith(String prefix) {
+        return message -> message.field("STATUS") != null && message.field("STATUS").startsWith(prefix);
     }
 
     /** How many READY=1 came before message {@code index}. */
