@@ -31,8 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       restarts it.</li>
  * </ul>
  * Started after the service's other parts, stopped before them; a reload told of before it started
- * sends nothing. Without {@code NOTIFY_SOCKET} it
- * does nothing at all: no thread, no listener.
+ * sends nothing. Without {@code NOTIFY_SOCKET} it does nothing at all: no thread, no listener.
  */
 final class SystemdNotifications extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(SystemdNotifications.class.getName());
