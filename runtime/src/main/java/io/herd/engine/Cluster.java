@@ -356,7 +356,7 @@ public final class Cluster extends LifeCycle {
      * first, then a graceful stop), and the spares stay.
      *
      * @throws IllegalArgumentException outside 0 to {@code max.instances}; nothing changes
-     * @throws IllegalStateException    while another operation runs ("busy: ...")
+     * @throws ClusterBusyException     while another operation runs ("busy: ...")
      */
     public OperationResult scale(int instances) {
         return operations.scale(instances);

@@ -248,7 +248,7 @@ final class ClusterOperations {
     private OperationResult exclusively(String kind, String name, Supplier<OperationResult> operation) {
         if (cluster.isStopping()) throw new IllegalStateException(name + ": app " + cluster.name() + " is stopping");
         if (!running.compareAndSet(null, name)) {
-            throw new IllegalStateException("busy: " + running.get() + " is in progress on app " + cluster.name()
+            throw new ClusterBusyException("busy: " + running.get() + " is in progress on app " + cluster.name()
                     + "; try again when it has finished");
         }
         try {

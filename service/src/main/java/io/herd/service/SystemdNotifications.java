@@ -23,14 +23,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>{@code READY=1} once every app has all its instances online, or at the longest
  *       {@code ready.timeout} with a STATUS saying what is missing;</li>
  *   <li>{@code RELOADING=1} with {@code MONOTONIC_USEC=} when SIGUSR2 reloads every app, then
- *       {@code READY=1} with a STATUS saying how it went;</li>
+ *       {@code READY=1} with a STATUS saying how it went; before the first READY=1, a STATUS only
+ *       (systemd must hear READY=1 first);</li>
  *   <li>{@code STOPPING=1} as the service begins to stop;</li>
  *   <li>{@code WATCHDOG=1} at half of {@code WATCHDOG_USEC}, each only once every event loop of
  *       the master has answered ({@link Master#heartbeat}): a stuck master goes silent, and systemd
  *       restarts it.</li>
  * </ul>
- * Started after the service's other parts, stopped before them. Without {@code NOTIFY_SOCKET} it
- * does nothing at all: no thread, no listener.
+ * Started after the service's other parts, stopped before them; a reload told of before it started
+ * sends nothing. Without {@code NOTIFY_SOCKET} it does nothing at all: no thread, no listener.
  */
 final class SystemdNotifications extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(SystemdNotifications.class.getName());
@@ -90,21 +91,39 @@ final class SystemdNotifications extends LifeCycle {
         thread.awaitTermination(5, TimeUnit.SECONDS);
     }
 
-    /** SIGUSR2: every app is about to reload (any thread). */
+    /**
+     * SIGUSR2: every app is about to reload (any thread). Before the first READY=1 only a STATUS:
+     * systemd must hear READY=1 first, and the start's READY=1 still waits for every app online.
+     */
     void reloading() {
         if (!systemd.enabled()) return;
         long now = SystemdNotifier.monotonicMicros();
-        onNotificationThread(() -> sendUnlessStopping("RELOADING=1", "MONOTONIC_USEC=" + now, "STATUS=reloading every app (SIGUSR2)"), 0);
+        onNotificationThread(() -> {
+            if (!ready) {
+                sendUnlessStopping("STATUS=reloading every app (SIGUSR2) before every worker came online");
+                return;
+            }
+            sendUnlessStopping("RELOADING=1", "MONOTONIC_USEC=" + now, "STATUS=reloading every app (SIGUSR2)");
+        }, 0);
     }
 
-    /** Every app has reloaded, or tried: {@code outcome} says how, for the STATUS that comes with READY=1 (any thread). */
+    /**
+     * Every app has reloaded, or tried: {@code outcome} says how, in the STATUS (any thread), with
+     * READY=1 that ends the RELOADING=1. Before the first READY=1, READY=1 only if every app is
+     * online now (else it comes as the start's does: every app online, or the ready timeout).
+     */
     void reloaded(String outcome) {
         if (!systemd.enabled()) return;
         onNotificationThread(() -> {
             ServiceStatus.Line now = status.now();
-            ready = true;
+            String statusLine = "STATUS=" + SystemdNotifier.oneLine(outcome + " | " + now.text());
             lastStatus = now.text();
-            sendUnlessStopping("READY=1", "STATUS=" + SystemdNotifier.oneLine(outcome + " | " + now.text()));
+            if (ready || now.allOnline()) {
+                ready = true;
+                sendUnlessStopping("READY=1", statusLine);
+            } else {
+                sendUnlessStopping(statusLine);
+            }
         }, 0);
     }
 
@@ -173,8 +192,10 @@ final class SystemdNotifications extends LifeCycle {
     }
 
     private void onNotificationThread(Runnable task, long delayMillis) {
+        ScheduledExecutorService started = thread;
+        if (started == null) return; // not started yet (a signal during the service's start): the start's own update says it all
         try {
-            thread.schedule(logged(task), delayMillis, TimeUnit.MILLISECONDS);
+            started.schedule(logged(task), delayMillis, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
             // the service is stopping: STOPPING=1 is the last word
         }

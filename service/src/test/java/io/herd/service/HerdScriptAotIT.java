@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -116,38 +117,80 @@ class HerdScriptAotIT {
     /**
      * {@code bin/herd run} on a hello config until its worker is online, then
      * SIGTERM; returns the JVM's command line. bin/herd execs the JVM, so the process is the master.
+     *
+     * @param prefix      the command bin/herd runs under ({@code bash -c ...}), or none
+     * @param environment added to the test's own
      */
-    private List<String> runServiceOnce() throws Exception {
+    private List<String> runServiceOnce(List<String> prefix, Map<String, String> environment) throws Exception {
         Path config = ServiceProcess.helloConfig(home, 1, "");
-        Process herd = new ProcessBuilder(home.resolve("bin/herd").toString(), "run", config.toString())
-                .redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile()).start();
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(home.resolve("bin/herd").toString(), "run", config.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile());
+        builder.environment().putAll(environment);
+        Process herd = builder.start();
         try {
             Await.until("the service's worker online", () -> Files.readString(home.resolve("run.log")).contains("-> online"),
                     Duration.ofSeconds(120));
-            List<String> command = List.of(herd.info().arguments().orElseThrow());
+            List<String> arguments = List.of(herd.info().arguments().orElseThrow());
             herd.destroy(); // SIGTERM
             assertThat(herd.waitFor(120, TimeUnit.SECONDS), is(true));
             assertThat(Files.readString(home.resolve("run.log")), herd.exitValue(), is(0));
-            return command;
+            return arguments;
         } finally {
             herd.descendants().forEach(ProcessHandle::destroyForcibly);
             herd.destroyForcibly();
         }
     }
 
+    /**
+     * A JAVA_HOME whose bin/java, when it is the background JVM that assembles the master's cache,
+     * writes down the environment and descriptors it was started with (into created-jvm.txt), then
+     * runs the test's own java.
+     */
+    private Path javaHomeThatWatchesTheCacheAssembly() throws IOException {
+        Path javaHome = Files.createDirectories(home.resolve("watched-jdk/bin")).getParent();
+        Path realJava = Path.of(System.getProperty("java.home"), "bin", "java");
+        Files.writeString(javaHome.resolve("release"), "JAVA_VERSION=\"" + Runtime.version().feature() + "\"\n");
+        Path report = home.resolve("created-jvm.txt");
+        Path java = Files.writeString(javaHome.resolve("bin/java"), """
+                #!/bin/bash
+                case " $* " in
+                  *" -XX:AOTMode=create "*)
+                    { tr '\\0' '\\n' < /proc/$$/environ; echo "-- descriptors"; ls -l /proc/$$/fd/; } > "%1$s.tmp"
+                    mv "%1$s.tmp" "%1$s" ;;
+                esac
+                exec "%2$s" "$@"
+                """.formatted(report, realJava));
+        if (!java.toFile().setExecutable(true)) throw new IOException("cannot make " + java + " executable");
+        return javaHome;
+    }
+
     @Test
     void aServiceRunRecordsTheMasterCacheTheNextStartAssemblesItAndTheOneAfterUsesIt() throws Exception {
-        List<String> recording = runServiceOnce();
+        Map<String, String> watched = Map.of("JAVA_HOME", javaHomeThatWatchesTheCacheAssembly().toString());
+        List<String> recording = runServiceOnce(List.of(), watched);
         assertThat(recording, hasItem(startsWith("-XX:AOTConfiguration=")));
         assertThat("the classes it used, recorded as it stopped", aotFiles("master-[0-9a-f]{16}\\.aot\\.config"), hasSize(1));
 
-        List<String> assembling = runServiceOnce();
+        // Started as systemd starts it, with its variables and a socket-activation descriptor (3,
+        // a marker file here): the background JVM that assembles the cache may inherit none of them.
+        Path marker = Files.writeString(home.resolve("inherited-descriptor"), "fd 3");
+        Map<String, String> asBySystemd = new HashMap<>(watched);
+        asBySystemd.putAll(Map.of("NOTIFY_SOCKET", "@herd-aot-test-nobody-listens", "WATCHDOG_USEC", "30000000", "WATCHDOG_PID", "1",
+                "LISTEN_FDS", "1", "LISTEN_PID", "1", "LISTEN_FDNAMES", "hello"));
+        List<String> assembling = runServiceOnce(List.of("/bin/bash", "-c", "exec 3<\"$0\"; exec \"$@\"", marker.toString()), asBySystemd);
         assertThat(assembling, not(hasItem(startsWith("-XX:AOT"))));
         Await.until("the master's AOT cache assembled in the background", () -> aotFiles("master-[0-9a-f]{16}\\.aot"),
                 caches -> !caches.isEmpty(), Duration.ofSeconds(120));
+        String created = Files.readString(home.resolve("created-jvm.txt"));
+        assertThat("what the watching java wrote", created, containsString("-- descriptors"));
+        for (String variable : List.of("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")) {
+            assertThat("the background JVM's environment", created.lines().toList(), not(hasItem(startsWith(variable + "="))));
+        }
+        assertThat("the background JVM's descriptors", created, not(containsString(marker.toString())));
 
         Path cache = aotFiles("master-[0-9a-f]{16}\\.aot").getFirst();
-        List<String> using = runServiceOnce();
+        List<String> using = runServiceOnce(List.of(), watched);
         assertThat(using, hasItem("-XX:AOTCache=" + cache));
         assertThat(Files.readString(Path.of(cache + ".log")), not(containsString("[error")));
     }

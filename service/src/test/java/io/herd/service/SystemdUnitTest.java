@@ -73,7 +73,7 @@ class SystemdUnitTest {
     void theNotifyUnitRunsTheServiceInTheForegroundAsTheMainProcessUnderTheWatchdog() throws Exception {
         // KillMode=mixed: SIGTERM to the master alone, which drains its workers; the default would signal them all at once.
         assertThat(lines("herd.service"), hasItems("Type=notify", "NotifyAccess=main", "ExecStart=/opt/herd/bin/herd run",
-                "ExecReload=/bin/kill -USR2 $MAINPID", "WatchdogSec=30s", "User=herd", "KillMode=mixed", "Restart=on-failure"));
+                "ExecReload=/bin/kill -USR2 $MAINPID", "WatchdogSec=30s", "WatchdogSignal=SIGQUIT", "TimeoutAbortSec=10s", "User=herd", "KillMode=mixed", "Restart=on-failure"));
     }
 
     /** herd-jsvc.service: the jsvc alternative, as it was. */
