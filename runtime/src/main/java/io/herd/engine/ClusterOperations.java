@@ -177,8 +177,7 @@ final class ClusterOperations {
             RollingReplacement replacement = new RollingReplacement(cluster, true, RollingReplacement.Kind.WORKERS, why);
             boolean replaced = replacement.run(List.of(worker), 1);
             OperationResult result = result(operation, replaced, replaced ? "replaced" : replacement.failure(), replacement.steps()).took(millisSince(start));
-            tally.record(kind, result.succeeded(), result.durationMillis());
-            ended(result);
+            ended(kind, result);
             return replaced;
         } catch (RuntimeException e) {
             // as exclusively() does: counted, and its end published, or status would show it running for ever
@@ -263,8 +262,7 @@ final class ClusterOperations {
                 endedIn(name, e);
                 throw e;
             }
-            tally.record(kind, result.succeeded(), result.durationMillis());
-            ended(result);
+            ended(kind, result);
             return result;
         } finally {
             running.set(null);
@@ -276,7 +274,9 @@ final class ClusterOperations {
         cluster.publish(new OperationEvent(cluster.name(), name, OperationEvent.Phase.STARTED, null, null, Instant.now()));
     }
 
-    private void ended(OperationResult result) {
+    /** An operation of {@code kind} ended with {@code result}: counted, logged, and its FINISHED or FAILED event published. */
+    private void ended(String kind, OperationResult result) {
+        tally.record(kind, result.succeeded(), result.durationMillis());
         LOG.log(result.succeeded() ? Level.INFO : Level.WARNING, "{0}: {1}", cluster.name(), result);
         cluster.publish(new OperationEvent(cluster.name(), result.operation(),
                 result.succeeded() ? OperationEvent.Phase.FINISHED : OperationEvent.Phase.FAILED, result, null, Instant.now()));

@@ -116,14 +116,13 @@ final class SystemdNotifications extends LifeCycle {
         if (!systemd.enabled()) return;
         onNotificationThread(() -> {
             ServiceStatus.Line now = status.now();
-            String statusLine = "STATUS=" + SystemdNotifier.oneLine(outcome + " | " + now.text());
-            lastStatus = now.text();
+            String text = SystemdNotifier.oneLine(outcome + " | " + now.text());
             if (ready || now.allOnline()) {
-                ready = true;
-                sendUnlessStopping("READY=1", statusLine);
+                sendReady(text);
             } else {
-                sendUnlessStopping(statusLine);
+                sendUnlessStopping("STATUS=" + text);
             }
+            lastStatus = now.text();
         }, 0);
     }
 
@@ -140,9 +139,7 @@ final class SystemdNotifications extends LifeCycle {
         hearNewApps();
         ServiceStatus.Line now = status.now();
         if (!ready && now.allOnline()) {
-            ready = true;
-            lastStatus = now.text();
-            sendUnlessStopping("READY=1", "STATUS=" + now.text());
+            sendReady(now.text());
         } else if (!now.text().equals(lastStatus)) {
             lastStatus = now.text();
             sendUnlessStopping("STATUS=" + now.text());
@@ -153,12 +150,17 @@ final class SystemdNotifications extends LifeCycle {
     private void readyAnyway() {
         if (ready) return;
         ServiceStatus.Line now = status.now();
-        ready = true;
-        lastStatus = now.text();
         if (!now.allOnline()) {
             LOG.log(Level.WARNING, "telling systemd the service is ready though not every worker is online: {0}", now.text());
         }
-        sendUnlessStopping("READY=1", "STATUS=" + now.text());
+        sendReady(now.text());
+    }
+
+    /** Notification thread: READY=1 with {@code statusText} as the STATUS, the first or one that ends a reload. */
+    private void sendReady(String statusText) {
+        ready = true;
+        lastStatus = statusText;
+        sendUnlessStopping("READY=1", "STATUS=" + statusText);
     }
 
     /** Listens to every app the master runs now (those added at run time too, at the next update). */
