@@ -207,7 +207,7 @@ final class ManagedWorker extends HerdWorker {
     private void handshake(IpcChannel.Reader reader) {
         try {
             ipc.send(Protocol.hello(), false);
-            Protocol.agreeWithMaster(reader.read()); // one version is spoken today: nothing depends on which yet
+            reader.agreed(Protocol.agreeWithMaster(reader.read()));
         } catch (IncompatiblePeerException e) {
             exitNow(e.getMessage());
         } catch (EOFException e) {

@@ -380,7 +380,8 @@ final class Worker {
     private void handshake(IpcChannel channel, IpcChannel.Reader reader) throws IOException {
         IpcMessage first = reader.read();
         try {
-            Protocol.agreeWithWorker(first); // one version is spoken today: nothing depends on which yet
+            // Before the HELLO goes out: the worker may send its version's types as soon as it reads it.
+            reader.agreed(Protocol.agreeWithWorker(first));
         } catch (IncompatiblePeerException refused) {
             refusal = refused.getMessage(); // before the worker can hear of it and exit
             if (first.type() == IpcMessage.Type.HELLO) {
