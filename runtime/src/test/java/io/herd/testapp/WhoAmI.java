@@ -24,7 +24,9 @@ import java.nio.file.Path;
  * {@code WHOAMI_CRASH_INSTANCE=i}: instance i exits with status 3 as soon as it starts.
  * {@code WHOAMI_GATE=dir}: a test's switches for each new JVM of instance i — it exits with
  * status 3 at start while {@code dir/crash-i} exists, and calls {@code ready()} only once
- * {@code dir/hold-i} does not.
+ * {@code dir/hold-i} does not; once {@code dir/close-i} exists it closes its HerdWorker (its
+ * main thread waiting in {@code accept()}), waits for the SDK's {@code herd-accept} threads to
+ * end, and writes {@code dir/closed-i} saying how many are left (0), then idles.
  */
 public final class WhoAmI {
     public static void main(String[] args) throws Exception {
@@ -40,6 +42,7 @@ public final class WhoAmI {
         Thread.sleep(readyDelay);
         while (gate != null && Files.exists(gate.resolve("hold-" + worker.instance()))) Thread.sleep(20);
         worker.ready();
+        if (gate != null) Thread.ofPlatform().daemon().start(() -> closeWhenTold(worker, gate));
         if (System.getenv().getOrDefault("WHOAMI_STALL_INSTANCE", "").equals(Integer.toString(worker.instance()))) {
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("WHOAMI_STALL_MS", "2000")));
             worker.close();
@@ -61,6 +64,32 @@ public final class WhoAmI {
                 }
                 default -> Thread.startVirtualThread(() -> serveBlocking(channel, me));
             }
+        }
+    }
+
+    /** {@code WHOAMI_GATE}: closes the worker once {@code close-i} exists, and says whether its shared listeners' threads ended. */
+    private static void closeWhenTold(HerdWorker worker, Path gate) {
+        try {
+            while (!Files.exists(gate.resolve("close-" + worker.instance()))) Thread.sleep(20);
+            Thread.ofPlatform().daemon(false).start(WhoAmI::sleepForever); // the JVM lives on once the main thread returns
+            worker.close();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (acceptThreads() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+            Files.writeString(gate.resolve("closed-" + worker.instance()), Long.toString(acceptThreads()));
+        } catch (InterruptedException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long acceptThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(thread -> thread.getName().equals("herd-accept") && thread.isAlive()).count();
+    }
+
+    private static void sleepForever() {
+        try {
+            Thread.sleep(Long.MAX_VALUE);
+        } catch (InterruptedException ignored) {
+            // ends the JVM's wait
         }
     }
 
