@@ -24,6 +24,7 @@ import java.nio.file.Path;
  *     then it serves its connections as a {@link WhoAmI} does.
  * <li>{@code mandatory}: after the handshake, a message of an unknown type not marked optional.
  * <li>{@code silent}: connects, and never says anything.
+ * <li>{@code ipc2-hello}: HELLO for IPC 2 only (SDK "0.1.0", which knows no LISTENER), then it answers pings.
  * <li>{@code serve-then-MODE}: its first launch is a {@link WhoAmI} (this build's SDK), later ones
  *     speak MODE: an app rebuilt with another SDK, which a reload then tries to start.
  * </ul>
@@ -76,6 +77,10 @@ public final class ProtocolPeer {
                     master.answerPings();
                 }
                 case "silent" -> master.answerPings();
+                case "ipc2-hello" -> {
+                    master.send(RawIpcPeer.hello(2, 2, "0.1.0"));
+                    master.answerPings();
+                }
                 default -> throw new IllegalArgumentException("no such PEER_MODE: " + mode);
             }
         }
