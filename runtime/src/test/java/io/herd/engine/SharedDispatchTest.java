@@ -155,6 +155,21 @@ class SharedDispatchTest {
         }
     }
 
+    /** ACCEPTED counts into a worker's open connections: from one never passed a socket, it is a lie, and the worker is stopped. */
+    @Test
+    void aWorkerReportingAcceptsWithoutAListeningSocketIsStoppedAndRestarted() throws Exception {
+        Path launches = Files.createDirectory(dir.resolve("launches"));
+        Map<String, String> settings = Map.of("main", ProtocolPeer.class.getName(),
+                "env.PEER_INSTANCE", "0", "env.PEER_MODE", "accepted-unasked", "env.PEER_LAUNCHES", launches.toString());
+        try (LogCapture workerLog = LogCapture.of(Worker.class); TestCluster herd = TestCluster.start(1, settings)) {
+            String refused = "IPC channel failed, stopping the worker: java.net.ProtocolException: ACCEPTED counts 1 connections, "
+                    + "but it was passed no listening socket";
+            // Its channel closes as the reader fails, so the worker may be seen gone before the reader has said why.
+            Await.until("the worker's ACCEPTED refused", () -> workerLog.warnings().stream().anyMatch(line -> line.contains(refused)), WAIT);
+            herd.awaitInfo("the worker restarted after its ACCEPTED", info -> info.workers().getFirst().restarts() >= 1);
+        }
+    }
+
     private static long handedOff(ClusterInfo info) {
         return info.workers().stream().mapToLong(WorkerInfo::handedOff).sum();
     }

@@ -25,6 +25,8 @@ import java.nio.file.Path;
  * <li>{@code mandatory}: after the handshake, a message of an unknown type not marked optional.
  * <li>{@code silent}: connects, and never says anything.
  * <li>{@code ipc2-hello}: HELLO for IPC 2 only (SDK "0.1.0", which knows no LISTENER), then it answers pings.
+ * <li>{@code accepted-unasked}: after the handshake and READY, reports an ACCEPTED though it was
+ *     passed no listening socket.
  * <li>{@code serve-then-MODE}: its first launch is a {@link WhoAmI} (this build's SDK), later ones
  *     speak MODE: an app rebuilt with another SDK, which a reload then tries to start.
  * </ul>
@@ -77,6 +79,12 @@ public final class ProtocolPeer {
                     master.answerPings();
                 }
                 case "silent" -> master.answerPings();
+                case "accepted-unasked" -> {
+                    greet(master);
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    master.send(RawIpcPeer.message(Type.ACCEPTED, 0, 1, 0));
+                    master.answerPings();
+                }
                 case "ipc2-hello" -> {
                     master.send(RawIpcPeer.hello(2, 2, "0.1.0"));
                     master.answerPings();
