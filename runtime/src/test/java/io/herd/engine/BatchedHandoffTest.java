@@ -100,7 +100,7 @@ class BatchedHandoffTest {
             List<String> answers = new ArrayList<>();
             try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
                 List<Future<String>> asking = new ArrayList<>();
-                try (AutoCloseable held = herd.holdAccepting()) {
+                try (var _ = herd.holdAccepting()) {
                     for (int i = 0; i < 20; i++) {
                         Socket socket = connect(herd.port);
                         asking.add(clients.submit(() -> get(socket)));
@@ -126,7 +126,7 @@ class BatchedHandoffTest {
         List<Reply.Asker> askers = new ArrayList<>();
         try (ExecutorService asking = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Reply>> replies = new ArrayList<>();
-            try (AutoCloseable held = herd.holdAccepting()) {
+            try (var _ = herd.holdAccepting()) {
                 for (int i = 0; i < clients; i++) askers.add(new Reply.Asker(herd.port));
                 for (Reply.Asker asker : askers) replies.add(asking.submit((Callable<Reply>) asker::ask));
             }
