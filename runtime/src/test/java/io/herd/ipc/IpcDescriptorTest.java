@@ -253,21 +253,24 @@ class IpcDescriptorTest {
         }
     }
 
-    @Test
-    void aHandoffWithOneDescriptorOwnsIt() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(names = {"HANDOFF", "LISTENER"})
+    void aHandoffOrAListenerWithOneDescriptorOwnsIt(Type type) throws Exception {
         try (IpcChannel.Reader reader = channel.reader(Sender.MASTER)) {
+            reader.agreed(3);
             long before = openDescriptors();
+            long id = type == Type.HANDOFF ? 42 : 0;
             int[] passed = RawIpcPeer.descriptors(1);
-            peer.send(RawIpcPeer.message(Type.HANDOFF, 6, 0, 42), passed);
+            peer.send(RawIpcPeer.message(type, 6, 0, id), passed);
             RawIpcPeer.closeAll(passed);
 
-            IpcMessage handoff = reader.read();
-            assertThat(handoff.type(), is(Type.HANDOFF));
-            assertThat(handoff.family(), is(6));
-            assertThat(handoff.id(), is(42L));
-            assertThat("the descriptor handed over", Files.exists(Path.of("/proc/self/fd/" + handoff.fd())), is(true));
+            IpcMessage message = reader.read();
+            assertThat(message.type(), is(type));
+            assertThat(message.family(), is(6));
+            assertThat(message.id(), is(id));
+            assertThat("the descriptor handed over", Files.exists(Path.of("/proc/self/fd/" + message.fd())), is(true));
             assertThat(openDescriptors(), is(before + 1));
-            Unix.close(handoff.fd());
+            Unix.close(message.fd());
             assertThat(openDescriptors(), is(before));
         }
     }
@@ -319,24 +322,6 @@ class IpcDescriptorTest {
             assertThat(acks.type(), is(Type.ACKS));
             assertThat(acks.ids(), is(sentIds));
             assertThat(acks.fd(), is(-1));
-        }
-    }
-
-    @Test
-    void aListenerOwnsItsDescriptor() throws Exception {
-        try (IpcChannel.Reader fromMaster = channel.reader(Sender.MASTER)) {
-            fromMaster.agreed(3);
-            long before = openDescriptors();
-            int[] passed = RawIpcPeer.descriptors(1);
-            peer.send(RawIpcPeer.message(Type.LISTENER, 4, 0, 0), passed);
-            RawIpcPeer.closeAll(passed);
-
-            IpcMessage listener = fromMaster.read();
-            assertThat(listener.type(), is(Type.LISTENER));
-            assertThat(listener.family(), is(4));
-            assertThat(openDescriptors(), is(before + 1));
-            Unix.close(listener.fd());
-            assertThat(openDescriptors(), is(before));
         }
     }
 
