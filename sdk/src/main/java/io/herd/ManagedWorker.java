@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
@@ -80,6 +81,10 @@ final class ManagedWorker extends HerdWorker {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     /** Shared dispatch: connections the app took that the master has not been told of yet; the reporter moves them into {@link #open}. */
     private final Set<SocketChannel> newlyAccepted = ConcurrentHashMap.newKeySet();
+    /** Ids of connections the app took that no ACK has named yet; see {@link #acknowledge}. */
+    private final ConcurrentLinkedQueue<Long> toAck = new ConcurrentLinkedQueue<>();
+    private final ReentrantLock ackLock = new ReentrantLock();
+    private final long[] acking = new long[IpcMessage.MAX_BATCH]; // guarded by ackLock
     private final AtomicBoolean readySent = new AtomicBoolean();
     private final AtomicBoolean shutdownStarted = new AtomicBoolean();
     /** Counted down when the drain the master's message started is over. */
@@ -174,11 +179,47 @@ final class ManagedWorker extends HerdWorker {
         }
         open.add(next.channel());
         try {
-            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, next.id()), false);
+            acknowledge(next.id());
         } catch (IOException masterGone) {
             // The connection is ours alone now; serve it while the worker winds down.
         }
         return next.channel();
+    }
+
+    /**
+     * Tells the master the app has taken connection {@code id}, before the app gets it: never
+     * ahead, for the master gives a dead worker's unacknowledged connections to another worker,
+     * and an ACK for one still queued here would lose it. App threads that take connections at
+     * the same time share a message: each queues its id, then whoever holds the lock sends what
+     * is queued, as one ACKS. Once a thread holds the lock its id has been sent, by itself or by
+     * a thread before it; with one app thread accepting, that is one ACK per connection.
+     */
+    private void acknowledge(long id) throws IOException {
+        toAck.add(id);
+        ackLock.lock();
+        try {
+            boolean sent = false;
+            while (!sent) {
+                int count = 0;
+                for (Long next; count < IpcMessage.MAX_BATCH && (next = toAck.poll()) != null; ) {
+                    acking[count++] = next;
+                    sent |= next == id;
+                }
+                if (count == 0) return; // a thread before this one sent it
+                sendAcks(count);
+            }
+        } finally {
+            ackLock.unlock();
+        }
+    }
+
+    /** Sends the first {@code count} ids of {@link #acking}: in one message when the channel has ACKS, else an ACK each. */
+    private void sendAcks(int count) throws IOException {
+        if (ipc.agreedVersion() >= IpcMessage.Type.ACKS.version()) {
+            ipc.sendAcks(acking, count);
+        } else {
+            for (int i = 0; i < count; i++) ipc.send(IpcMessage.of(IpcMessage.Type.ACK, acking[i]), false);
+        }
     }
 
     @Override
@@ -270,9 +311,10 @@ final class ManagedWorker extends HerdWorker {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
-                    case HANDOFF -> take(message);
+                    case HANDOFF -> take(message.id(), message.fd(), message.family());
                     case SHUTDOWN -> shutdown();
                     case PING -> ipc.send(IpcMessage.of(IpcMessage.Type.PONG), false);
+                    case HANDOFFS -> takeAll(message);
                     case LISTENER -> listen(message);
                     default -> throw new java.net.ProtocolException("unexpected " + message.type() + " from the master");
                 }
@@ -302,28 +344,35 @@ final class ManagedWorker extends HerdWorker {
         for (SharedListener listener : stopAccepting) listener.close();
     }
 
-    private void take(IpcMessage handoff) throws IOException {
+    /** A HANDOFFS: its connections are queued (or refused) one by one, in the order the master sent them. */
+    private void takeAll(IpcMessage handoffs) throws IOException {
+        long[] ids = handoffs.ids();
+        int[] fds = handoffs.fds();
+        for (int i = 0; i < ids.length; i++) take(ids[i], fds[i], handoffs.family());
+    }
+
+    private void take(long id, int fd, int family) throws IOException {
         SocketChannel channel;
         try {
-            channel = JdkSockets.channelOf(handoff.fd(), handoff.family());
+            channel = JdkSockets.channelOf(fd, family);
         } catch (IOException | RuntimeException clientAlreadyGone) {
             // getpeername fails when the client hung up while the connection was in flight.
-            Unix.close(handoff.fd());
-            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, handoff.id()), false);
+            Unix.close(fd);
+            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, id), false);
             ipc.send(IpcMessage.closed(1), false);
             return;
         }
         lock.lock();
         try {
             if (!closed) {
-                queued.addLast(new Handoff(handoff.id(), channel));
+                queued.addLast(new Handoff(id, channel));
                 handedOff.signal();
                 return;
             }
         } finally {
             lock.unlock();
         }
-        refuse(handoff.id(), channel);
+        refuse(id, channel);
     }
 
     /**

@@ -129,8 +129,24 @@ public final class WhoAmI {
         }
     }
 
-    /** Answers each complete line in the buffer; keeps a partial one for the next read. */
-    private static void answerLines(SocketChannel channel, ByteBuffer buffer, String me) throws IOException {
+    /** Answers the first line the client sends, then closes the connection. */
+    static void answerOneLine(SocketChannel channel, String me) {
+        ByteBuffer buffer = ByteBuffer.allocate(1024);
+        try (channel) {
+            while (channel.read(buffer) >= 0) {
+                if (answerLines(channel, buffer, me)) return;
+            }
+        } catch (IOException gone) {
+            // client left
+        }
+    }
+
+    /**
+     * Answers each complete line in the buffer; keeps a partial one for the next read.
+     *
+     * @return true when it answered at least one line
+     */
+    private static boolean answerLines(SocketChannel channel, ByteBuffer buffer, String me) throws IOException {
         buffer.flip();
         int lineStart = 0;
         for (int i = 0; i < buffer.limit(); i++) {
@@ -142,5 +158,6 @@ public final class WhoAmI {
         }
         buffer.position(lineStart);
         buffer.compact();
+        return lineStart > 0;
     }
 }
