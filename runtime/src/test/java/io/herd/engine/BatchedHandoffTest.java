@@ -60,10 +60,24 @@ class BatchedHandoffTest {
     }
 
     @Test
+    void aWorkerThatAcknowledgesABatchInOneAcksHasEachConnectionCounted(@TempDir Path launches) throws Exception {
+        try (TestCluster herd = TestCluster.start(2, peer("acks", launches))) {
+            ClusterInfo online = herd.awaitOnline(2);
+            long peer = pidOf(online, 0);
+
+            List<Reply> replies = burst(herd, 20);
+
+            Map<Long, Long> perWorker = replies.stream().collect(Collectors.groupingBy(Reply::pid, Collectors.counting()));
+            assertThat("the peer answered its chunk", perWorker, hasEntry(peer, 10L));
+            ClusterInfo info = herd.awaitInfo("the 20 handoffs acknowledged", i -> handedOff(i) >= 20);
+            assertThat("handoffs the peer acknowledged, in one ACKS", instanceOf(info, peer).handedOff(), is(10L));
+            assertThat("its restarts", instanceOf(info, peer).restarts(), is(0));
+        }
+    }
+
+    @Test
     void aWorkerThatDiesMidBatchLosesNoneOfItsConnections(@TempDir Path launches) throws Exception {
-        Map<String, String> settings = Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0",
-                "env.PEER_MODE", "batch-then-die", "env.PEER_LAUNCHES", launches.toString(), "restart.delay", "50ms");
-        try (TestCluster herd = TestCluster.start(2, settings)) {
+        try (TestCluster herd = TestCluster.start(2, peer("batch-then-die", launches))) {
             ClusterInfo online = herd.awaitOnline(2);
             long peer = pidOf(online, 0);
             long sibling = pidOf(online, 1);
@@ -136,6 +150,12 @@ class BatchedHandoffTest {
         } finally {
             for (Reply.Asker asker : askers) asker.close();
         }
+    }
+
+    /** Instance 0 is a {@link ProtocolPeer} in {@code mode}; instance 1 a {@link io.herd.testapp.WhoAmI}. */
+    private static Map<String, String> peer(String mode, Path launches) {
+        return Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0", "env.PEER_MODE", mode,
+                "env.PEER_LAUNCHES", launches.toString(), "restart.delay", "50ms");
     }
 
     private static Socket connect(int port) throws IOException {
