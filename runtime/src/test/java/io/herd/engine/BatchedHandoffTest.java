@@ -60,6 +60,21 @@ class BatchedHandoffTest {
     }
 
     @Test
+    void appThreadsAcceptingAtOnceAcknowledgeEachConnectionOnce() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of("env.WHOAMI_ACCEPTORS", "8"))) {
+            herd.awaitOnline(2);
+
+            List<Reply> replies = burst(herd, 200);
+
+            assertThat(replies, hasSize(200));
+            // Their ACKs share messages (ACKS) when they meet: each id is still named once, and the master counts it once.
+            ClusterInfo info = herd.awaitInfo("the 200 handoffs acknowledged and closed", i -> handedOff(i) >= 200 && i.open() == 0);
+            assertThat("handoffs the workers acknowledged, between them", handedOff(info), is(200L));
+            assertThat(info.dropped(), is(0L));
+        }
+    }
+
+    @Test
     void aWorkerThatAcknowledgesABatchInOneAcksHasEachConnectionCounted(@TempDir Path launches) throws Exception {
         try (TestCluster herd = TestCluster.start(2, peer("acks", launches))) {
             ClusterInfo online = herd.awaitOnline(2);
