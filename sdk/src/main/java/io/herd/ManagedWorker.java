@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
@@ -87,10 +86,7 @@ final class ManagedWorker extends HerdWorker {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     /** Shared dispatch: connections the app took that the master has not been told of yet; the reporter moves them into {@link #open}. */
     private final Set<SocketChannel> newlyAccepted = ConcurrentHashMap.newKeySet();
-    /** Ids of connections the app took that no ACK has named yet; see {@link #acknowledge}. */
-    private final ConcurrentLinkedQueue<Long> toAck = new ConcurrentLinkedQueue<>();
-    private final ReentrantLock ackLock = new ReentrantLock();
-    private final long[] acking = new long[IpcMessage.MAX_BATCH]; // guarded by ackLock
+    private final Acknowledgements acknowledgements = new Acknowledgements(new AckSender());
     private final AtomicBoolean readySent = new AtomicBoolean();
     private final AtomicBoolean shutdownStarted = new AtomicBoolean();
     /** Counted down when the drain the master's message started is over. */
@@ -185,46 +181,22 @@ final class ManagedWorker extends HerdWorker {
         }
         open.add(next.channel());
         try {
-            acknowledge(next.id());
+            acknowledgements.acknowledge(next.id()); // before the app has it, never ahead
         } catch (IOException masterGone) {
             // The connection is ours alone now; serve it while the worker winds down.
         }
         return next.channel();
     }
 
-    /**
-     * Tells the master the app has taken connection {@code id}, before the app gets it: never
-     * ahead, for the master gives a dead worker's unacknowledged connections to another worker,
-     * and an ACK for one still queued here would lose it. App threads that take connections at
-     * the same time share a message: each queues its id, then whoever holds the lock sends what
-     * is queued, as one ACKS. Once a thread holds the lock its id has been sent, by itself or by
-     * a thread before it; with one app thread accepting, that is one ACK per connection.
-     */
-    private void acknowledge(long id) throws IOException {
-        toAck.add(id);
-        ackLock.lock();
-        try {
-            boolean sent = false;
-            while (!sent) {
-                int count = 0;
-                for (Long next; count < IpcMessage.MAX_BATCH && (next = toAck.poll()) != null; ) {
-                    acking[count++] = next;
-                    sent |= next == id;
-                }
-                if (count == 0) return; // a thread before this one sent it
-                sendAcks(count);
+    /** How the worker's {@link Acknowledgements} go to the master: in one ACKS when the channel has them, else an ACK each. */
+    private final class AckSender implements Acknowledgements.Sender {
+        @Override
+        public void send(long[] ids, int count) throws IOException {
+            if (ipc.agreedVersion() >= IpcMessage.Type.ACKS.version()) {
+                ipc.sendAcks(ids, count);
+            } else {
+                for (int i = 0; i < count; i++) ipc.send(IpcMessage.of(IpcMessage.Type.ACK, ids[i]), false);
             }
-        } finally {
-            ackLock.unlock();
-        }
-    }
-
-    /** Sends the first {@code count} ids of {@link #acking}: in one message when the channel has ACKS, else an ACK each. */
-    private void sendAcks(int count) throws IOException {
-        if (ipc.agreedVersion() >= IpcMessage.Type.ACKS.version()) {
-            ipc.sendAcks(acking, count);
-        } else {
-            for (int i = 0; i < count; i++) ipc.send(IpcMessage.of(IpcMessage.Type.ACK, acking[i]), false);
         }
     }
 

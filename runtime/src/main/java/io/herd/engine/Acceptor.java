@@ -276,7 +276,7 @@ final class Acceptor extends LifeCycle {
         Dispatcher dispatcher = endpoint.cluster().dispatcher();
         try {
             while (running) {
-                SocketChannel channel = acceptOne(endpoint);
+                SocketChannel channel = endpoint.server().accept();
                 if (channel == null) return;
                 try {
                     collected.add(new Connection(++nextId, channel, endpoint.family()));
@@ -286,25 +286,22 @@ final class Acceptor extends LifeCycle {
                 }
                 if (collected.size() >= flushAt(dispatcher)) dispatch(dispatcher);
             }
+        } catch (IOException e) {
+            dispatch(dispatcher); // first: workers taking them free descriptors
+            acceptFailed(endpoint, e);
         } finally {
             dispatch(dispatcher);
         }
     }
 
-    /** The next pending connection, or null when there is none (or accepting failed: it stays in the backlog). */
-    private SocketChannel acceptOne(Endpoint endpoint) {
-        try {
-            return endpoint.server().accept();
-        } catch (IOException e) {
-            // Typically EMFILE: the connection stays in the backlog until descriptors are free.
-            long now = System.nanoTime();
-            if (now - lastErrorLog > 5_000_000_000L) {
-                LOG.log(Level.ERROR, "{0}: accept failed: {1}", endpoint.cluster().name(), e.getMessage());
-                lastErrorLog = now;
-            }
-            pause();
-            return null;
+    /** Typically EMFILE: the connection stays in the backlog until descriptors are free; logged at most every 5 s. */
+    private void acceptFailed(Endpoint endpoint, IOException e) {
+        long now = System.nanoTime();
+        if (now - lastErrorLog > 5_000_000_000L) {
+            LOG.log(Level.ERROR, "{0}: accept failed: {1}", endpoint.cluster().name(), e.getMessage());
+            lastErrorLog = now;
         }
+        pause();
     }
 
     /** A full message's worth for each worker in rotation: more would wait for the backlog to empty for nothing. */

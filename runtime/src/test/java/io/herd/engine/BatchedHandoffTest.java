@@ -60,10 +60,39 @@ class BatchedHandoffTest {
     }
 
     @Test
+    void appThreadsAcceptingAtOnceAcknowledgeEachConnectionOnce() throws Exception {
+        try (TestCluster herd = TestCluster.start(2, Map.of("env.WHOAMI_ACCEPTORS", "8"))) {
+            herd.awaitOnline(2);
+
+            List<Reply> replies = burst(herd, 200);
+
+            assertThat(replies, hasSize(200));
+            // Their ACKs share messages (ACKS) when they meet: each id is still named once, and the master counts it once.
+            ClusterInfo info = herd.awaitInfo("the 200 handoffs acknowledged and closed", i -> handedOff(i) >= 200 && i.open() == 0);
+            assertThat("handoffs the workers acknowledged, between them", handedOff(info), is(200L));
+            assertThat(info.dropped(), is(0L));
+        }
+    }
+
+    @Test
+    void aWorkerThatAcknowledgesABatchInOneAcksHasEachConnectionCounted(@TempDir Path launches) throws Exception {
+        try (TestCluster herd = TestCluster.start(2, peer("acks", launches))) {
+            ClusterInfo online = herd.awaitOnline(2);
+            long peer = pidOf(online, 0);
+
+            List<Reply> replies = burst(herd, 20);
+
+            Map<Long, Long> perWorker = replies.stream().collect(Collectors.groupingBy(Reply::pid, Collectors.counting()));
+            assertThat("the peer answered its chunk", perWorker, hasEntry(peer, 10L));
+            ClusterInfo info = herd.awaitInfo("the 20 handoffs acknowledged", i -> handedOff(i) >= 20);
+            assertThat("handoffs the peer acknowledged, in one ACKS", instanceOf(info, peer).handedOff(), is(10L));
+            assertThat("its restarts", instanceOf(info, peer).restarts(), is(0));
+        }
+    }
+
+    @Test
     void aWorkerThatDiesMidBatchLosesNoneOfItsConnections(@TempDir Path launches) throws Exception {
-        Map<String, String> settings = Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0",
-                "env.PEER_MODE", "batch-then-die", "env.PEER_LAUNCHES", launches.toString(), "restart.delay", "50ms");
-        try (TestCluster herd = TestCluster.start(2, settings)) {
+        try (TestCluster herd = TestCluster.start(2, peer("batch-then-die", launches))) {
             ClusterInfo online = herd.awaitOnline(2);
             long peer = pidOf(online, 0);
             long sibling = pidOf(online, 1);
@@ -136,6 +165,12 @@ class BatchedHandoffTest {
         } finally {
             for (Reply.Asker asker : askers) asker.close();
         }
+    }
+
+    /** Instance 0 is a {@link ProtocolPeer} in {@code mode}; instance 1 a {@link io.herd.testapp.WhoAmI}. */
+    private static Map<String, String> peer(String mode, Path launches) {
+        return Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0", "env.PEER_MODE", mode,
+                "env.PEER_LAUNCHES", launches.toString(), "restart.delay", "50ms");
     }
 
     private static Socket connect(int port) throws IOException {

@@ -26,6 +26,7 @@ import java.nio.file.Path;
  * <li>{@code silent}: connects, and never says anything.
  * <li>{@code ipc2}: an SDK of IPC 2 (HELLO 2 to 2, SDK "0.1.0"): serves single HANDOFFs as a
  *     {@link WhoAmI} does, and exits with status 3 at a HANDOFFS, which IPC 2 does not have.
+ * <li>{@code acks}: serves as a {@link WhoAmI} does, and acknowledges each HANDOFFS with one ACKS.
  * <li>{@code batch-then-die}: serves single HANDOFFs; at the first HANDOFFS it writes the file
  *     {@code PEER_LAUNCHES/handoffs-<pid>} (the number of connections in it), ACKs the first
  *     connection and answers its client's first line, NACKs the second, and exits with the rest
@@ -94,6 +95,11 @@ public final class ProtocolPeer {
                     greet(master, 2, 2, "0.1.0");
                     master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
                     serve(master, ProtocolPeer::refuseBatch);
+                }
+                case "acks" -> {
+                    greet(master);
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    serve(master, ProtocolPeer::serveAll);
                 }
                 case "batch-then-die" -> {
                     greet(master);

@@ -22,6 +22,7 @@ import java.nio.file.Path;
  * {@code WHOAMI_STALL_INSTANCE=i}: instance i says it is ready but never accepts, and closes its
  * HerdWorker after {@code WHOAMI_STALL_MS}, handing back what was queued for it.
  * {@code WHOAMI_CRASH_INSTANCE=i}: instance i exits with status 3 as soon as it starts.
+ * {@code WHOAMI_ACCEPTORS=n}: n threads call {@code accept()} at once (one without it).
  * {@code WHOAMI_GATE=dir}: a test's switches for each new JVM of instance i — it exits with
  * status 3 at start while {@code dir/crash-i} exists, and calls {@code ready()} only once
  * {@code dir/hold-i} does not; once {@code dir/close-i} exists it closes its HerdWorker (its
@@ -48,6 +49,21 @@ public final class WhoAmI {
             worker.close();
             Thread.sleep(Long.MAX_VALUE);
         }
+        int acceptors = Integer.parseInt(System.getenv().getOrDefault("WHOAMI_ACCEPTORS", "1"));
+        for (int i = 1; i < acceptors; i++) {
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    acceptLoop(worker, mode, selector, me);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        acceptLoop(worker, mode, selector, me);
+    }
+
+    /** Takes the worker's connections until it stops accepting, serving each as {@code mode} says. */
+    private static void acceptLoop(HerdWorker worker, String mode, Selector selector, String me) throws IOException {
         while (true) {
             SocketChannel channel;
             try {
