@@ -73,16 +73,25 @@ class SharedDispatchTest {
         }
     }
 
-    /** A spare waits out of rotation: it is passed no listening socket until it takes a place, so it takes no connection. */
+    /**
+     * A spare waits out of rotation: it is passed no listening socket, so it takes no connection,
+     * until it takes a place; then it is passed one, and serves.
+     */
     @Test
-    void aSpareAcceptsNothing() throws Exception {
+    void aSpareAcceptsNothingUntilItTakesAPlace() throws Exception {
         try (TestCluster herd = TestCluster.start(1, Map.of("dispatch", "shared", "spares", "1"))) {
             ClusterInfo ready = herd.awaitInfo("one worker online and one spare", info -> info.online() == 1 && info.spares() == 1);
-            long serving = ready.workers().stream().filter(worker -> worker.state().equals("online")).findFirst().orElseThrow().pid();
+            long serving = pidIn(ready, "online");
+            long spare = pidIn(ready, "spare");
             for (int i = 0; i < 50; i++) assertThat(Reply.ask(herd.port).pid(), is(serving));
             ClusterInfo counted = herd.awaitInfo("the 50 connections reported", info -> handedOff(info) == 50);
-            assertThat("the spare's connections", counted.workers().stream().filter(worker -> worker.state().equals("spare"))
+            assertThat("the spare's connections", counted.workers().stream().filter(worker -> worker.pid() == spare)
                     .map(WorkerInfo::handedOff).toList(), contains(0L));
+
+            ProcessHandle.of(serving).orElseThrow().destroyForcibly();
+            herd.awaitInfo("the spare online in its place", info -> info.workers().stream()
+                    .anyMatch(worker -> worker.pid() == spare && worker.state().equals("online")));
+            assertThat("who answers now", Reply.ask(herd.port).pid(), is(spare));
         }
     }
 
@@ -176,6 +185,10 @@ class SharedDispatchTest {
 
     private static long handedOff(ClusterInfo info) {
         return info.workers().stream().mapToLong(WorkerInfo::handedOff).sum();
+    }
+
+    private static long pidIn(ClusterInfo info, String state) {
+        return info.workers().stream().filter(worker -> worker.state().equals(state)).findFirst().orElseThrow().pid();
     }
 
     private static long pidOf(ClusterInfo info, int instance) {
