@@ -32,6 +32,19 @@ class ClusterOperationsTest {
         }
     }
 
+    /**
+     * In shared dispatch the workers accept from the listening socket themselves: a worker leaving
+     * (reload, scale-in) stops accepting and what waits in the socket's queue must go to the others.
+     * Clients opening a connection for every request keep that queue busy throughout.
+     */
+    @Test
+    void reloadsAndScalingUnderLoadInSharedDispatchFailNoRequest() throws Exception {
+        try (HelloCluster herd = HelloCluster.start(2, Map.of("dispatch", "shared"))) {
+            herd.awaitInfo(info -> info.online() == 2);
+            herd.reloadAndScaleUnderLoadFailingNoRequest(3, 3, 4);
+        }
+    }
+
     @Test
     void aSlowRequestInFlightWhenAGracefulReloadStartsIsAnswered() throws Exception {
         try (HelloCluster herd = HelloCluster.start(1, Map.of())) {
