@@ -32,6 +32,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * thread tells the master how many connections the app has closed since, which is how the master
  * knows each worker's open connections.
  *
+ * <p>In shared dispatch the master passes the app's listening socket itself, once, and the worker
+ * accepts from it: a {@link SharedListener} thread does, when the app asks for a connection, and
+ * queues it with the handed-off ones (health checks still come that way). Nobody else holds such
+ * a connection, so there is nothing to acknowledge; the reporter thread tells the master how many
+ * the app took (ACCEPTED) before it reports any of them closed.
+ *
  * <p>When the channel ends, the master is gone and nobody will ever send work or a stop again:
  * the worker exits by itself, so a killed master leaves no orphan JVMs. So does a worker whose
  * master speaks no IPC version this SDK does (see {@link Protocol}): it says why in one line on
@@ -51,6 +57,12 @@ final class ManagedWorker extends HerdWorker {
     private record Handoff(long id, SocketChannel channel) {
     }
 
+    /**
+     * The id of a connection a {@link SharedListener} accepted: the master never hands one out
+     * (its clients' ids count up from 1, its health checks' down from -1), and none is acked.
+     */
+    private static final long ACCEPTED_HERE = Long.MIN_VALUE;
+
     private final String app;
     private final int instance;
     private final IpcChannel ipc;
@@ -58,7 +70,16 @@ final class ManagedWorker extends HerdWorker {
     private final Condition handedOff = lock.newCondition();
     private final ArrayDeque<Handoff> queued = new ArrayDeque<>(); // guarded by lock
     private boolean closed; // guarded by lock
+    /** App threads waiting in accept(): while more wait than connections are queued, the shared listeners accept. Guarded by lock. */
+    private int waiting;
+    /** Signalled when an app thread waits for a connection none queued can give it, and at close. */
+    private final Condition demand = lock.newCondition();
+    /** Shared dispatch: the listening sockets the master passed. Guarded by lock. */
+    private final List<SharedListener> listeners = new ArrayList<>();
+    /** Connections the app took and the master was told of (acked, or reported accepted); the reporter sees them close. */
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+    /** Shared dispatch: connections the app took that the master has not been told of yet; the reporter moves them into {@link #open}. */
+    private final Set<SocketChannel> newlyAccepted = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean readySent = new AtomicBoolean();
     private final AtomicBoolean shutdownStarted = new AtomicBoolean();
     /** Counted down when the drain the master's message started is over. */
@@ -132,7 +153,13 @@ final class ManagedWorker extends HerdWorker {
         Handoff next;
         lock.lock();
         try {
-            while (queued.isEmpty() && !closed) handedOff.await();
+            waiting++;
+            try {
+                if (waiting > queued.size() && !listeners.isEmpty()) demand.signalAll();
+                while (queued.isEmpty() && !closed) handedOff.await();
+            } finally {
+                waiting--;
+            }
             if (queued.isEmpty()) throw new ClosedChannelException();
             next = queued.pollFirst();
         } catch (InterruptedException e) {
@@ -140,6 +167,10 @@ final class ManagedWorker extends HerdWorker {
             throw new java.nio.channels.ClosedByInterruptException();
         } finally {
             lock.unlock();
+        }
+        if (next.id() == ACCEPTED_HERE) {
+            newlyAccepted.add(next.channel()); // the reporter tells the master
+            return next.channel();
         }
         open.add(next.channel());
         try {
@@ -177,21 +208,31 @@ final class ManagedWorker extends HerdWorker {
 
     /**
      * Stops accepting: the master takes this worker out of rotation, and the connections queued
-     * here that the app has not taken are given back to it for another worker.
+     * here that the app has not taken are given back to it for another worker. In shared
+     * dispatch it closes its copies of the listening sockets first: connections still in their
+     * queue wait there for the other workers. The few its listeners had accepted already are
+     * this worker's alone: accept() still returns them, before it throws.
      */
     @Override
     public void close() {
-        List<Handoff> giveBack;
+        List<Handoff> giveBack = new ArrayList<>();
         lock.lock();
         try {
             if (closed) return;
             closed = true;
-            giveBack = new ArrayList<>(queued);
-            queued.clear();
+            for (java.util.Iterator<Handoff> it = queued.iterator(); it.hasNext(); ) {
+                Handoff handoff = it.next();
+                if (handoff.id() != ACCEPTED_HERE) {
+                    giveBack.add(handoff);
+                    it.remove();
+                }
+            }
             handedOff.signalAll();
+            demand.signalAll();
         } finally {
             lock.unlock();
         }
+        stopSharedAccepting();
         try {
             ipc.send(IpcMessage.of(IpcMessage.Type.STOPPING), false);
             for (Handoff handoff : giveBack) refuse(handoff.id(), handoff.channel());
@@ -207,7 +248,7 @@ final class ManagedWorker extends HerdWorker {
     private void handshake(IpcChannel.Reader reader) {
         try {
             ipc.send(Protocol.hello(), false);
-            Protocol.agreeWithMaster(reader.read()); // one version is spoken today: nothing depends on which yet
+            reader.agreed(Protocol.agreeWithMaster(reader.read()));
         } catch (IncompatiblePeerException e) {
             exitNow(e.getMessage());
         } catch (EOFException e) {
@@ -232,14 +273,33 @@ final class ManagedWorker extends HerdWorker {
                     case HANDOFF -> take(message);
                     case SHUTDOWN -> shutdown();
                     case PING -> ipc.send(IpcMessage.of(IpcMessage.Type.PONG), false);
+                    case LISTENER -> listen(message);
                     default -> throw new java.net.ProtocolException("unexpected " + message.type() + " from the master");
                 }
             }
         } catch (EOFException masterGone) {
+            stopSharedAccepting();
             exitOrphaned("the herd master closed the IPC channel");
         } catch (IOException | RuntimeException e) {
+            stopSharedAccepting();
             exitOrphaned("the IPC channel to the herd master broke: " + e);
         }
+    }
+
+    /**
+     * Closes this worker's copies of the shared listening sockets: at {@link #close()}, and as
+     * the worker exits without its master (a new master may then bind the port at once, which it
+     * cannot while another process still listens on it).
+     */
+    private void stopSharedAccepting() {
+        List<SharedListener> stopAccepting;
+        lock.lock();
+        try {
+            stopAccepting = new ArrayList<>(listeners);
+        } finally {
+            lock.unlock();
+        }
+        for (SharedListener listener : stopAccepting) listener.close();
     }
 
     private void take(IpcMessage handoff) throws IOException {
@@ -264,6 +324,51 @@ final class ManagedWorker extends HerdWorker {
             lock.unlock();
         }
         refuse(handoff.id(), channel);
+    }
+
+    /**
+     * Shared dispatch: accepts from the listening socket the master passed, from now on, as the
+     * app asks for connections; a worker already closed closes it at once.
+     */
+    private void listen(IpcMessage message) throws IOException {
+        SharedListener listener = SharedListener.of(message.fd(), message.family(), new AppDemand());
+        lock.lock();
+        try {
+            if (!closed) {
+                listeners.add(listener);
+                listener.start();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        listener.close();
+    }
+
+    /** What the shared listeners' threads wait for, and where they put what they accept. */
+    private final class AppDemand implements SharedListener.Demand {
+        @Override
+        public boolean await() throws InterruptedException {
+            lock.lock();
+            try {
+                while (!closed && waiting <= queued.size()) demand.await();
+                return !closed;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void accepted(SocketChannel connection) {
+            lock.lock();
+            try {
+                // Queued even when the worker closed meanwhile: it is ours alone now, and accept() still returns it.
+                queued.addLast(new Handoff(ACCEPTED_HERE, connection));
+                handedOff.signal();
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     /** Gives a connection back unserved: the master still holds it and hands it to another worker. */
@@ -295,6 +400,16 @@ final class ManagedWorker extends HerdWorker {
         try {
             while (true) {
                 Thread.sleep(CLOSE_REPORT_MILLIS / 2 + ThreadLocalRandom.current().nextLong(CLOSE_REPORT_MILLIS));
+                // Accepts first, and only then are those connections looked at for closes: the master
+                // takes a close of a connection it never heard of for a lie, and stops the worker.
+                int acceptedSince = 0;
+                for (SocketChannel channel : newlyAccepted) {
+                    if (newlyAccepted.remove(channel)) {
+                        open.add(channel);
+                        acceptedSince++;
+                    }
+                }
+                if (acceptedSince > 0) ipc.sendAccepted(acceptedSince);
                 int closedSince = 0;
                 for (SocketChannel channel : open) {
                     if (!channel.isOpen() && open.remove(channel)) closedSince++;

@@ -115,6 +115,11 @@ public record AppConfig(
         return dispatch == Dispatch.PROXY;
     }
 
+    /** True when each worker accepts from the app's listening socket itself (shared dispatch). */
+    public boolean shared() {
+        return dispatch == Dispatch.SHARED;
+    }
+
     /**
      * Proxy dispatch's settings.
      *

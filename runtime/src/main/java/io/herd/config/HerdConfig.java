@@ -366,6 +366,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
             Duration memoryCheck = value(name, keys, Settings.MEMORY_CHECK_INTERVAL);
             AppConfig.Health health = health(name, keys);
             Dispatch dispatch = value(name, keys, Settings.DISPATCH);
+            if (dispatch == Dispatch.SHARED) checkShared(name, keys, balance);
             AppConfig.Proxy proxy = proxy(name, keys, dispatch);
             List<String> jvmOptions = value(name, keys, Settings.JVM_OPTIONS);
             List<String> args = value(name, keys, Settings.ARGS);
@@ -399,6 +400,23 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
             }
             if (url == null || interval == null || timeout == null || failures == null) return null; // each problem is said
             return new AppConfig.Health(url, interval, timeout, failures);
+        }
+
+        /**
+         * In shared dispatch the master never sees a client's connection: the kernel wakes one
+         * idle worker for each, and its listen backlog is the queue. Asking for what needs the
+         * master to place or hold connections is a mistake, said with its key.
+         */
+        private void checkShared(String name, Map<String, String> keys, Balance balance) {
+            String shared = "not with " + Settings.DISPATCH.key(name) + " = shared, where the master sees no connection";
+            if (balance == Balance.LEAST_CONNECTIONS && keys.containsKey(Settings.BALANCE.name())) {
+                problem(Settings.BALANCE.key(name), "least-connections is " + shared + " (the kernel gives each to an idle worker)");
+            }
+            for (Setting<AppConfig, ?> setting : List.of(Settings.QUEUE_SIZE, Settings.QUEUE_TIMEOUT)) {
+                if (keys.containsKey(setting.name())) {
+                    problem(setting.key(name), shared + " (connections wait in the kernel's listen backlog instead)");
+                }
+            }
         }
 
         /** Proxy dispatch's settings; in handoff dispatch, setting any of them is a mistake, and the defaults stand unused. */

@@ -172,7 +172,9 @@ public final class Settings {
     public static final Setting<AppConfig, Integer> HEALTH_FAILURES = Setting.app("health.failures", "3", wholeNumber(1, 100),
             health(AppConfig.Health::failures), "failed checks in a row that get a worker replaced; a check that passes starts the count again");
     public static final Setting<AppConfig, Dispatch> DISPATCH = Setting.app("dispatch", "handoff", choice(Dispatch.class),
-            AppConfig::dispatch, "`handoff` (the SDK takes the sockets) or `proxy` (the master relays the bytes of an unmodified app)");
+            AppConfig::dispatch, "`handoff` (the master accepts and passes each socket to the SDK), `shared` (each worker's SDK accepts "
+                    + "from the listening socket itself: no master work per connection; no `least-connections` or `queue.*`) or `proxy` "
+                    + "(the master relays the bytes of an unmodified app); see [Choosing a dispatch](#choosing-a-dispatch)");
     public static final Setting<AppConfig, AppConfig.Proxy.Header> PROXY_PROTOCOL = Setting.app("proxy.protocol", "none",
             choice(AppConfig.Proxy.Header.class), proxy(AppConfig.Proxy::header),
             "proxy only: `v1` or `v2` sends the worker a PROXY protocol header with the client's address first");

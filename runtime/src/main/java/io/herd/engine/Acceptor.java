@@ -1,6 +1,8 @@
 package io.herd.engine;
 
 import io.herd.config.ConfigException;
+import io.herd.ipc.IpcChannel;
+import io.herd.ipc.JdkSockets;
 import io.herd.lifecycle.LifeCycle;
 
 import java.io.IOException;
@@ -9,6 +11,7 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
@@ -25,6 +28,11 @@ import java.util.function.Consumer;
  * The master's one accept thread: a NIO selector over every app's listening sockets. Each
  * accepted connection goes straight to its app's {@link Dispatcher#dispatch}; the payload is never
  * read here.
+ *
+ * <p>An app in shared dispatch has its sockets bound here too, but never accepted on: each worker
+ * in rotation gets a copy ({@link #listeners}) and accepts from it. The master keeps its own copy
+ * open for the app's life, which is what keeps the connections queued in the kernel when workers
+ * leave or die: a listening socket stops only when its last descriptor closes.
  */
 final class Acceptor extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(Acceptor.class.getName());
@@ -32,8 +40,39 @@ final class Acceptor extends LifeCycle {
     /** After an accept error (out of file descriptors, say) the thread pauses this long rather than spin. */
     private static final long ERROR_PAUSE_MILLIS = 50;
 
-    /** @param adopted a socket systemd passed (see {@link PassedSockets}): never closed on unbind, given back */
-    private record Endpoint(ServerSocketChannel server, Cluster cluster, int family, boolean adopted) {
+    /**
+     * Shared dispatch: one of an app's listening sockets, as it is passed to each of its workers.
+     */
+    interface SharedSocket {
+        /**
+         * Passes the socket to a worker over its channel (a LISTENER message).
+         *
+         * @return false only when {@code dontWait} and the worker's queue was full
+         * @throws IOException when the channel is broken, or the socket closed (the app is going)
+         */
+        boolean passTo(IpcChannel channel, boolean dontWait) throws IOException;
+    }
+
+    /**
+     * @param adopted a socket systemd passed (see {@link PassedSockets}): never closed on unbind, given back
+     * @param shared  shared dispatch: never accepted on here, left blocking (its workers accept), and passed on
+     */
+    private record Endpoint(ServerSocketChannel server, Cluster cluster, int family, boolean adopted, boolean shared)
+            implements SharedSocket {
+        /**
+         * Under the lock {@link #close()} takes: a descriptor number is read and sent only while
+         * it is still this socket's, never once the kernel may have given it to another file.
+         */
+        @Override
+        public synchronized boolean passTo(IpcChannel channel, boolean dontWait) throws IOException {
+            if (!server.isOpen()) throw new ClosedChannelException();
+            return channel.sendListener(JdkSockets.fdOf(server), family, dontWait);
+        }
+
+        /** Closes this process's descriptor (close(2) only: the JDK never shuts a listening socket down). */
+        synchronized void close() {
+            closeQuietly(server);
+        }
     }
 
     private final FatalErrors fatalErrors;
@@ -62,7 +101,7 @@ final class Acceptor extends LifeCycle {
             server = ServerSocketChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(address, BACKLOG);
-            add(new Endpoint(server, cluster, v6 ? 6 : 4, false));
+            add(new Endpoint(server, cluster, v6 ? 6 : 4, false, cluster.config().shared()));
         } catch (IOException e) {
             closeQuietly(server);
             throw new ConfigException(source + ": app." + cluster.name() + ".listen: cannot listen on port "
@@ -75,13 +114,35 @@ final class Acceptor extends LifeCycle {
      * Unbinding gives it back open, and stopping only closes this process's descriptor.
      */
     void adopt(Cluster cluster, ServerSocketChannel server, boolean v6) throws IOException {
-        add(new Endpoint(server, cluster, v6 ? 6 : 4, true));
+        add(new Endpoint(server, cluster, v6 ? 6 : 4, true, cluster.config().shared()));
     }
 
     private void add(Endpoint endpoint) throws IOException {
+        if (endpoint.shared()) {
+            // Its workers accept in blocking mode, which is what has the kernel wake one of them per
+            // connection. O_NONBLOCK belongs to the open file description every copy shares: set
+            // (systemd's NonBlocking=, say), each worker's accept would poll and race for each
+            // connection instead. Switching it off and on again clears it.
+            endpoint.server().configureBlocking(false);
+            endpoint.server().configureBlocking(true);
+            endpoints.add(endpoint);
+            return;
+        }
         endpoint.server().configureBlocking(false);
         endpoints.add(endpoint);
         if (isRunning()) onAcceptThread(() -> register(endpoint)).join();
+    }
+
+    /**
+     * Shared dispatch: the listening sockets of {@code cluster}, to pass to each worker that
+     * enters its rotation. They stay the master's too, open until the app goes.
+     */
+    List<SharedSocket> listeners(Cluster cluster) {
+        List<SharedSocket> shared = new ArrayList<>();
+        for (Endpoint endpoint : endpoints) {
+            if (endpoint.cluster() == cluster && endpoint.shared()) shared.add(endpoint);
+        }
+        return shared;
     }
 
     /**
@@ -96,8 +157,8 @@ final class Acceptor extends LifeCycle {
         endpoints.removeAll(gone);
         Runnable close = () -> {
             for (Endpoint endpoint : gone) {
-                if (!endpoint.adopted()) closeQuietly(endpoint.server());
-                else if (selector != null && selector.isOpen()) deregister(endpoint.server());
+                if (!endpoint.adopted()) endpoint.close();
+                else if (!endpoint.shared() && selector != null && selector.isOpen()) deregister(endpoint.server());
             }
         };
         if (isRunning()) onAcceptThread(close).join();
@@ -170,7 +231,9 @@ final class Acceptor extends LifeCycle {
     @Override
     protected void doStart() throws IOException {
         selector = Selector.open();
-        for (Endpoint endpoint : endpoints) register(endpoint);
+        for (Endpoint endpoint : endpoints) {
+            if (!endpoint.shared()) register(endpoint);
+        }
         running = true;
         thread = new Thread(fatalErrors.guarded(this::acceptLoop), "herd-accept");
         thread.start();
@@ -184,7 +247,7 @@ final class Acceptor extends LifeCycle {
         if (thread != null) thread.join(10_000);
         // close(2) only, adopted sockets included: a ServerSocketChannel never calls shutdown(2),
         // which on a socket systemd shares would stop it listening for systemd too.
-        for (Endpoint endpoint : endpoints) closeQuietly(endpoint.server());
+        for (Endpoint endpoint : endpoints) endpoint.close();
         closeQuietly(selector);
     }
 

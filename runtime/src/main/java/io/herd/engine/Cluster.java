@@ -285,10 +285,18 @@ public final class Cluster extends LifeCycle {
         listeners.publish(new WorkerEvent(name(), worker.instance, worker.pid(), from, target, reason, Instant.now()));
     }
 
-    /** The workers online and taking connections become the rotation (event thread). */
+    /**
+     * The workers online and taking connections become the rotation (event thread). In shared
+     * dispatch each worker entering it is passed the app's listening sockets: only then does it
+     * accept, so a spare, or a worker not yet ready, never takes a connection.
+     */
     void updateRotation() {
-        dispatcher.setRotation(live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting())
-                .toArray(Worker[]::new));
+        Worker[] rotation = live.stream().filter(worker -> worker.state == WorkerState.ONLINE && worker.accepting()).toArray(Worker[]::new);
+        if (config.shared()) {
+            List<Acceptor.SharedSocket> sockets = master.sharedSockets(this);
+            for (Worker worker : rotation) worker.startAccepting(sockets);
+        }
+        dispatcher.setRotation(rotation);
     }
 
     /** Proxy dispatch: relays the connection to the worker's port. */

@@ -69,6 +69,11 @@ final class Dispatcher {
         if (!handOff(connection, from)) await(connection, from);
     }
 
+    /** Shared dispatch: connections a worker accepted itself, counted as the master's own accepts are. */
+    void countAccepted(int count) {
+        accepted.add(count);
+    }
+
     /** A worker acknowledged a handoff: room for connections that were waiting. */
     void capacityFreed() {
         if (waitingCount > 0) drainWaiting();

@@ -336,6 +336,11 @@ public final class Master extends Container {
         return clusters.get(app);
     }
 
+    /** Shared dispatch: the app's listening sockets, which each of its workers in rotation is passed. */
+    List<Acceptor.SharedSocket> sharedSockets(Cluster cluster) {
+        return acceptor.listeners(cluster);
+    }
+
     /** Where the app's listening sockets are bound. */
     public List<InetSocketAddress> addresses(String app) {
         return acceptor.addresses(clusters.get(app));

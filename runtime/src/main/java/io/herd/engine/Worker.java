@@ -1,5 +1,6 @@
 package io.herd.engine;
 
+import io.herd.config.Settings;
 import io.herd.ipc.IncompatiblePeerException;
 import io.herd.ipc.IpcChannel;
 import io.herd.ipc.IpcMessage;
@@ -12,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -56,6 +58,11 @@ final class Worker {
     private boolean refusing;
     /** Set, under this worker's lock, when its port is no longer its own (proxy dispatch). */
     private boolean lostPort;
+    /**
+     * Shared dispatch: set before its first listening socket is sent, so that an ACCEPTED from a
+     * worker that never had one reads as the lie it is.
+     */
+    private volatile boolean listenerSent;
 
     /** Completes when the worker is ready (online, or a spare); fails when it exits or times out first. */
     final java.util.concurrent.CompletableFuture<Void> online = new java.util.concurrent.CompletableFuture<>();
@@ -82,6 +89,10 @@ final class Worker {
     boolean portUnreadableSaid;
     /** Its JVM writes the app's AOT cache as it exits: asked to stop, it gets longer before it is killed. */
     boolean trainsAotCache;
+    /** Shared dispatch: how many of the app's listening sockets it has been passed, in {@link Acceptor#listeners} order. */
+    private int listenersPassed;
+    /** Shared dispatch: a retry of a pass its full queue refused is scheduled: one at a time, whatever the other workers do. */
+    private boolean listenerRetryDue;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;
@@ -318,6 +329,41 @@ final class Worker {
         }
     }
 
+    /**
+     * Shared dispatch: passes the app's listening sockets to the worker, once each, as it enters
+     * the rotation (event thread): from then on it accepts from them itself, until it closes
+     * them (a stop, a drain) or dies; a passed descriptor cannot be taken back. Never blocks:
+     * while the worker's queue is full, the cluster tries again a little later, as long as the
+     * worker is still in rotation.
+     */
+    void startAccepting(List<Acceptor.SharedSocket> sockets) {
+        IpcChannel channel = ipc;
+        if (channel == null) return;
+        while (listenersPassed < sockets.size()) {
+            listenerSent = true; // before it goes: the worker may report its first accepts at once
+            try {
+                if (!sockets.get(listenersPassed).passTo(channel, true)) {
+                    retryStartAccepting();
+                    return;
+                }
+            } catch (IOException e) {
+                // Its channel broke (the reader stops it), or the app's socket is closed (it is going).
+                LOG.log(Level.DEBUG, "{0}: listening socket not passed: {1}", name(), e.toString());
+                return;
+            }
+            listenersPassed++;
+        }
+    }
+
+    private void retryStartAccepting() {
+        if (listenerRetryDue) return;
+        listenerRetryDue = true;
+        cluster.later(() -> {
+            listenerRetryDue = false;
+            cluster.updateRotation(); // passes it on only if it is still in rotation
+        }, 20);
+    }
+
     private void readLoop(Duration connectTimeout) {
         IpcChannel channel;
         try {
@@ -347,6 +393,7 @@ final class Worker {
                     case CLOSED -> closedReported(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
                     case STOPPING -> stoppedAccepting();
+                    case ACCEPTED -> acceptedReported(message.count());
                     // The reader already refuses what only the master sends: this is for a type added without a case here.
                     default -> throw new ProtocolException("a worker may not send " + message.type());
                 }
@@ -380,7 +427,9 @@ final class Worker {
     private void handshake(IpcChannel channel, IpcChannel.Reader reader) throws IOException {
         IpcMessage first = reader.read();
         try {
-            Protocol.agreeWithWorker(first); // one version is spoken today: nothing depends on which yet
+            // Before the HELLO goes out: the worker may send its version's types as soon as it reads it.
+            reader.agreed(Protocol.agreeWithWorker(first));
+            refuseUnlessItCanShare(first, channel.agreedVersion());
         } catch (IncompatiblePeerException refused) {
             refusal = refused.getMessage(); // before the worker can hear of it and exit
             if (first.type() == IpcMessage.Type.HELLO) {
@@ -393,6 +442,19 @@ final class Worker {
             throw refused;
         }
         channel.send(Protocol.hello(), false);
+    }
+
+    /**
+     * Shared dispatch needs LISTENER and ACCEPTED: an older SDK would wait for handoffs that never
+     * come, and serve nothing without a word. It is refused as one speaking no version at all is:
+     * errored, with one line saying what to do, and not restarted.
+     */
+    private void refuseUnlessItCanShare(IpcMessage hello, int agreed) throws IncompatiblePeerException {
+        int needed = IpcMessage.Type.LISTENER.version();
+        if (!cluster.config().shared() || agreed >= needed) return;
+        throw new IncompatiblePeerException("refused: " + Settings.DISPATCH.key(cluster.name()) + " = shared needs herd-sdk speaking IPC "
+                + needed + " (herd-sdk " + Protocol.HERD_VERSION + "); this worker's herd-sdk " + hello.text() + " speaks IPC " + agreed
+                + ": rebuild the app, or use dispatch = handoff");
     }
 
     private void awaitDeath() {
@@ -417,6 +479,17 @@ final class Worker {
             throw new ProtocolException("CLOSED counts " + count + " connections, not 1 to the " + open + " it holds");
         }
         closed.addAndGet(count);
+    }
+
+    /**
+     * Shared dispatch: the worker accepted {@code count} connections from the listening sockets it
+     * was passed. Counted as handed off, so its open connections (and the CLOSED reports checked
+     * against them) stay right; from a worker that was never passed one, it is a protocol error.
+     */
+    private void acceptedReported(int count) throws ProtocolException {
+        if (!listenerSent) throw new ProtocolException("ACCEPTED counts " + count + " connections, but it was passed no listening socket");
+        handedOff.addAndGet(count);
+        cluster.dispatcher().countAccepted(count);
     }
 
     private void acknowledged(long id) {

@@ -110,12 +110,47 @@ class HerdConfigTest {
                 app.db.proxy.max.connections = 0
                 app.api.proxy.max.connections = 10
                 """);
-        assertThat(problems, allOf(containsString("app.web.dispatch: 'relay' is not handoff or proxy"),
+        assertThat(problems, allOf(containsString("app.web.dispatch: 'relay' is not handoff, shared or proxy"),
                 containsString("app.api.proxy.protocol: only means something with app.api.dispatch = proxy"),
                 containsString("app.api.proxy.max.connections: only means something with app.api.dispatch = proxy"),
                 containsString("app.db.proxy.protocol: 'v3' is not none, v1 or v2"),
                 containsString("app.db.proxy.idle.timeout: '0s' is not a duration from 1ms to 24h"),
                 containsString("app.db.proxy.max.connections: '0' is not a whole number from 1 to 1000000")));
+    }
+
+    @Test
+    void readsSharedDispatch() throws Exception {
+        AppConfig web = HerdConfig.load(write("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.dispatch = shared
+                app.web.balance = round-robin
+                """), home).app("web");
+        assertThat(web.shared(), is(true));
+        assertThat(web.proxied(), is(false));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.dispatch"), is("shared"));
+    }
+
+    /** The master sees no connection in shared dispatch: what would need it to place or hold one is refused, with key and file. */
+    @Test
+    void sharedDispatchRefusesLeastConnectionsAndTheQueueNamingKeyAndFile() throws Exception {
+        Path file = write("""
+                app.web.listen = 127.0.0.1:8080
+                app.web.jar = app.jar
+                app.web.dispatch = shared
+                app.web.balance = least-connections
+                app.web.queue.size = 10
+                app.web.queue.timeout = 1s
+                app.web.proxy.protocol = v1
+                """);
+        String problems = assertThrows(ConfigException.class, () -> HerdConfig.load(file, home)).getMessage();
+        assertThat(problems, allOf(
+                containsString(file + ": app.web.balance: least-connections is not with app.web.dispatch = shared, where the master sees "
+                        + "no connection (the kernel gives each to an idle worker)"),
+                containsString(file + ": app.web.queue.size: not with app.web.dispatch = shared, where the master sees no connection "
+                        + "(connections wait in the kernel's listen backlog instead)"),
+                containsString(file + ": app.web.queue.timeout: not with app.web.dispatch = shared"),
+                containsString(file + ": app.web.proxy.protocol: only means something with app.web.dispatch = proxy")));
     }
 
     @Test

@@ -38,17 +38,18 @@ import static org.hamcrest.Matchers.not;
  */
 @Timeout(120)
 class HandshakeTest {
-    private static final String NEEDED = "this herd needs IPC " + Protocol.VERSION;
+    private static final String NEEDED = "this herd needs IPC " + Protocol.OLDEST + " to " + Protocol.VERSION;
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             ipc1      | refused: it sent READY before any HELLO, so its herd-sdk is from before the IPC handshake (IPC 1); %2$s: rebuild the app with herd-sdk ≥ %1$s
             too-old   | refused: its herd-sdk 0.0.9 speaks IPC 1; %2$s: rebuild the app with herd-sdk ≥ %1$s
-            too-new   | refused: its herd-sdk 9.9.9 speaks IPC 3 to 7; this herd (%3$s) speaks IPC 2: run the app under a newer herd, or rebuild it with herd-sdk %3$s
+            too-new   | refused: its herd-sdk 9.9.9 speaks IPC %6$s to %7$s; this herd (%3$s) speaks IPC %4$s to %5$s: run the app under a newer herd, or rebuild it with herd-sdk %3$s
             """)
     void aWorkerWhoseSdkSpeaksNoVersionOfTheMastersIsErroredWithOneClearLineAndNotRestarted(String mode, String reasonTemplate,
                                                                                           @TempDir Path launches) throws Exception {
-        String reason = reasonTemplate.formatted(Protocol.FIRST_SDK_SPEAKING_OLDEST, NEEDED, Protocol.HERD_VERSION);
+        String reason = reasonTemplate.formatted(Protocol.FIRST_SDK_SPEAKING_OLDEST, NEEDED, Protocol.HERD_VERSION,
+                Protocol.OLDEST, Protocol.VERSION, Protocol.VERSION + 1, Protocol.VERSION + 5);
         List<WorkerEvent> events = new CopyOnWriteArrayList<>();
         try (LogCapture clusterLog = LogCapture.of(Cluster.class); LogCapture workerLog = LogCapture.of(Worker.class);
              TestCluster herd = TestCluster.start(2, peer(mode, launches))) {

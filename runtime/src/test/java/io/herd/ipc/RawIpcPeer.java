@@ -52,6 +52,13 @@ public final class RawIpcPeer implements Closeable {
         return frame.put(IpcMessage.SIZE, payload).array();
     }
 
+    /** A frame whose payload is {@code ids}, 8 bytes each in host order, as HANDOFFS and ACKS carry them. */
+    public static byte[] withIds(IpcMessage.Type type, int family, int count, long... ids) {
+        ByteBuffer payload = ByteBuffer.allocate(ids.length * Long.BYTES).order(ByteOrder.nativeOrder());
+        for (long id : ids) payload.putLong(id);
+        return frame(type.code, family, count, 0, payload.array());
+    }
+
     /** A HELLO saying its sender speaks protocol versions {@code oldest} to {@code highest} and is herd {@code version}. */
     public static byte[] hello(int highest, int oldest, String version) {
         return frame(IpcMessage.Type.HELLO.code, 0, highest, oldest, version.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
@@ -83,6 +90,14 @@ public final class RawIpcPeer implements Closeable {
         public int count() {
             return ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).getInt(4);
         }
+
+        /** The payload read as 8-byte ids (HANDOFFS, ACKS), however many it holds. */
+        public long[] ids() {
+            ByteBuffer payload = ByteBuffer.wrap(data, IpcMessage.SIZE, data.length - IpcMessage.SIZE).order(ByteOrder.nativeOrder());
+            long[] ids = new long[payload.remaining() / Long.BYTES];
+            for (int i = 0; i < ids.length; i++) ids[i] = payload.getLong();
+            return ids;
+        }
     }
 
     /** {@link #receive()}, waiting at most {@code timeoutMillis} for the message; throws when none came. */
@@ -91,13 +106,13 @@ public final class RawIpcPeer implements Closeable {
         return receive();
     }
 
-    /** Blocks for the next message, taking up to four descriptors with it; null when the channel ended. */
+    /** Blocks for the next message, taking up to {@link IpcMessage#MAX_BATCH} descriptors with it; null when the channel ended. */
     public Received receive() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Unix.callState(arena);
             MemorySegment bytes = arena.allocate(2L * IpcMessage.SIZE + IpcMessage.MAX_PAYLOAD, 8);
             MemorySegment msg = msghdr(arena, bytes, bytes.byteSize());
-            MemorySegment control = arena.allocate(Unix.cmsgSpace(4), 8);
+            MemorySegment control = arena.allocate(Unix.cmsgSpace(IpcMessage.MAX_BATCH), 8);
             Unix.MSG_CONTROL.set(msg, 0L, control);
             Unix.MSG_CONTROLLEN.set(msg, 0L, control.byteSize());
             long received = Unix.recvmsg(state, fd, msg, Unix.MSG_CMSG_CLOEXEC);

@@ -65,8 +65,9 @@ class SdkHandshakeTest {
             assertThat("the worker exited", worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS), is(true));
             assertThat("its exit status", worker.exitValue(), is(1));
             assertThat(Files.readAllLines(dir.resolve("stderr"), StandardCharsets.UTF_8), contains(
-                    "herd worker: the herd master (herd 9.9.9) speaks IPC 3 to 7; this herd-sdk " + Protocol.HERD_VERSION
-                            + " speaks IPC 2: rebuild the app with herd-sdk ≥ 9.9.9; exiting"));
+                    "herd worker: the herd master (herd 9.9.9) speaks IPC " + (Protocol.VERSION + 1) + " to " + (Protocol.VERSION + 5)
+                            + "; this herd-sdk " + Protocol.HERD_VERSION + " speaks IPC " + Protocol.OLDEST + " to " + Protocol.VERSION
+                            + ": rebuild the app with herd-sdk ≥ 9.9.9; exiting"));
         }
     }
 

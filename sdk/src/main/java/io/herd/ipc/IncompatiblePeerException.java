@@ -11,7 +11,8 @@ import java.net.ProtocolException;
 public final class IncompatiblePeerException extends ProtocolException {
     private static final long serialVersionUID = 1L;
 
-    IncompatiblePeerException(String message) {
+    /** Public for the master, which also refuses a worker that speaks too old a version for its app's dispatch. */
+    public IncompatiblePeerException(String message) {
         super(message);
     }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -31,6 +32,8 @@ public final class IpcChannel implements Closeable {
     private final int fd;
     private final ReentrantReadWriteLock closeLock = new ReentrantReadWriteLock();
     private boolean closed;
+    /** The version the handshake agreed on: no message of a newer type is sent or taken. */
+    private volatile int agreedVersion = Protocol.OLDEST;
 
     private IpcChannel(int fd) {
         this.fd = fd;
@@ -113,15 +116,25 @@ public final class IpcChannel implements Closeable {
     }
 
     /**
-     * Sends a message, passing {@code message.fd()} along when it is not -1.
+     * Sends a message, passing {@code message.fds()} along, and for a HANDOFFS or an ACKS its
+     * {@code ids()} as the payload.
      *
      * @param dontWait when true and the worker's receive queue is full, return false at once
      *                 rather than block
-     * @return false only when {@code dontWait} and the queue was full
+     * @return false when nothing was sent: {@code dontWait} and the queue was full, or the message
+     *         passes descriptors and this user has too many in flight already (ETOOMANYREFS)
      * @throws IOException when the channel is closed or broken (the peer is gone)
+     * @throws IllegalStateException when the message's type is newer than the channel's agreed
+     *                               version (see {@link Reader#agreed})
      */
     public boolean send(IpcMessage message, boolean dontWait) throws IOException {
-        return send(message.type(), message.family(), message.count(), message.id(), message.fd(), message.text(), dontWait);
+        IpcMessage.Type type = message.type();
+        SendBuffers buffers = SEND_BUFFERS.get();
+        buffers.header(type, message.family(), message.count(), message.id());
+        if (type.carriesIds()) buffers.ids(message.ids(), message.ids().length);
+        else buffers.text(message.text());
+        buffers.descriptors(message.fds(), message.fds().length);
+        return transmit(buffers, type, dontWait);
     }
 
     /**
@@ -130,22 +143,122 @@ public final class IpcChannel implements Closeable {
      * every connection.
      */
     public boolean sendHandoff(long id, int family, int fd, boolean dontWait) throws IOException {
-        return send(IpcMessage.Type.HANDOFF, family, 0, id, fd, "", dontWait);
+        SendBuffers buffers = SEND_BUFFERS.get();
+        buffers.header(IpcMessage.Type.HANDOFF, family, 0, id);
+        buffers.text("");
+        buffers.descriptor(fd);
+        return transmit(buffers, IpcMessage.Type.HANDOFF, dontWait);
     }
 
-    private boolean send(IpcMessage.Type type, int family, int count, long id, int passedFd, String text, boolean dontWait) throws IOException {
+    /**
+     * Hands off the first {@code n} connections of {@code ids} and {@code fds} (connection
+     * {@code ids[i]} is {@code fds[i]}), all of protocol family {@code family}, in one message:
+     * a HANDOFFS, or for {@code n} = 1 a HANDOFF. Needs a channel agreed at IPC 3 or later when
+     * {@code n} ≥ 2. All or nothing: SOCK_SEQPACKET sends the whole message with every
+     * descriptor, or none of it.
+     *
+     * @param dontWait when true and the worker's receive queue is full, return false at once
+     * @return false when none was sent and the channel is fine: {@code dontWait} and the queue
+     *         was full (EAGAIN), or this user has too many descriptors in flight (ETOOMANYREFS);
+     *         the caller still owns every connection
+     * @throws IOException when the channel is closed or broken (the peer is gone)
+     * @throws IllegalArgumentException when {@code n} is not 1 to {@link IpcMessage#MAX_BATCH},
+     *                                  or more than either array holds
+     * @throws IllegalStateException when {@code n} ≥ 2 on a channel agreed below IPC 3
+     */
+    public boolean sendHandoffs(long[] ids, int[] fds, int n, int family, boolean dontWait) throws IOException {
+        checkBatch("handoffs", n, ids.length, fds.length);
+        if (n == 1) return sendHandoff(ids[0], family, fds[0], dontWait);
         SendBuffers buffers = SEND_BUFFERS.get();
+        buffers.header(IpcMessage.Type.HANDOFFS, family, n, 0);
+        buffers.ids(ids, n);
+        buffers.descriptors(fds, n);
+        return transmit(buffers, IpcMessage.Type.HANDOFFS, dontWait);
+    }
+
+    /**
+     * Acknowledges the first {@code n} connections of {@code ids} in one message: an ACKS, or for
+     * {@code n} = 1 an ACK. Needs a channel agreed at IPC 3 or later when {@code n} ≥ 2. Blocks
+     * while the master's receive queue is full, as every message a worker sends does.
+     *
+     * @throws IOException when the channel is closed or broken (the master is gone)
+     * @throws IllegalArgumentException when {@code n} is not 1 to {@link IpcMessage#MAX_BATCH},
+     *                                  or more than {@code ids} holds
+     * @throws IllegalStateException when {@code n} ≥ 2 on a channel agreed below IPC 3
+     */
+    public void sendAcks(long[] ids, int n) throws IOException {
+        checkBatch("acks", n, ids.length, n);
+        SendBuffers buffers = SEND_BUFFERS.get();
+        if (n == 1) {
+            buffers.header(IpcMessage.Type.ACK, 0, 0, ids[0]);
+            buffers.text("");
+        } else {
+            buffers.header(IpcMessage.Type.ACKS, 0, n, 0);
+            buffers.ids(ids, n);
+        }
+        buffers.descriptors(null, 0);
+        transmit(buffers, n == 1 ? IpcMessage.Type.ACK : IpcMessage.Type.ACKS, false);
+    }
+
+    /**
+     * Sends a LISTENER: the worker accepts from listening socket {@code fd} (of protocol family
+     * {@code family}) from now on. Shared dispatch, on a channel agreed at IPC 3 or later.
+     *
+     * @return false when not sent and the channel is fine (as {@link #sendHandoffs})
+     * @throws IllegalStateException on a channel agreed below IPC 3
+     */
+    public boolean sendListener(int fd, int family, boolean dontWait) throws IOException {
+        SendBuffers buffers = SEND_BUFFERS.get();
+        buffers.header(IpcMessage.Type.LISTENER, family, 0, 0);
+        buffers.text("");
+        buffers.descriptor(fd);
+        return transmit(buffers, IpcMessage.Type.LISTENER, dontWait);
+    }
+
+    /**
+     * Sends an ACCEPTED: this worker accepted {@code n} (at least 1) connections from its shared
+     * listeners since its last report. Blocks while the master's receive queue is full.
+     *
+     * @throws IllegalArgumentException when {@code n} is below 1
+     * @throws IllegalStateException on a channel agreed below IPC 3
+     */
+    public void sendAccepted(int n) throws IOException {
+        if (n < 1) throw new IllegalArgumentException("ACCEPTED of " + n + " connections, not at least 1");
+        SendBuffers buffers = SEND_BUFFERS.get();
+        buffers.header(IpcMessage.Type.ACCEPTED, 0, n, 0);
+        buffers.text("");
+        buffers.descriptors(null, 0);
+        transmit(buffers, IpcMessage.Type.ACCEPTED, false);
+    }
+
+    private static void checkBatch(String what, int n, int ids, int fds) {
+        if (n < 1 || n > IpcMessage.MAX_BATCH) throw new IllegalArgumentException(n + " " + what + ", not 1 to " + IpcMessage.MAX_BATCH);
+        if (n > ids || n > fds) throw new IllegalArgumentException(n + " " + what + " from arrays of " + ids + " ids and " + fds + " descriptors");
+    }
+
+    /** Sends what {@code buffers} holds: a message of {@code type}. */
+    private boolean transmit(SendBuffers buffers, IpcMessage.Type type, boolean dontWait) throws IOException {
+        int agreed = agreedVersion;
+        if (type.version > agreed) {
+            throw new IllegalStateException(type + " is a message of IPC " + type.version + ", on a channel agreed at IPC " + agreed);
+        }
         closeLock.readLock().lock();
         try {
             if (closed) throw new EOFException("IPC channel closed");
-            long length = IpcMessage.SIZE + text.length();
-            long sent = buffers.send(fd, type, family, count, id, passedFd, text, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
-            if (sent == length) return true;
+            long sent = buffers.send(fd, Unix.MSG_NOSIGNAL | (dontWait ? Unix.MSG_DONTWAIT : 0));
+            if (sent == buffers.length()) return true;
             if (sent == -Unix.EAGAIN && dontWait) return false;
+            // The sender's limit on descriptors in flight (RLIMIT_NOFILE's worth, net/unix/scm.c): nothing was sent, the channel is fine.
+            if (sent == -Unix.ETOOMANYREFS && buffers.passesDescriptors()) return false;
             throw sent < 0 ? Unix.error("sendmsg", (int) -sent) : new IOException("sendmsg: short write " + sent);
         } finally {
             closeLock.readLock().unlock();
         }
+    }
+
+    /** The protocol version the handshake agreed on, as told to {@link Reader#agreed}; {@link Protocol#OLDEST} until then. */
+    public int agreedVersion() {
+        return agreedVersion;
     }
 
     /**
@@ -162,44 +275,97 @@ public final class IpcChannel implements Closeable {
         }
     };
 
+    /** One message staged for sendmsg: {@link #header}, then the payload, then the descriptors, then {@link #send}. */
     private static final class SendBuffers {
-        private static final byte[] NO_PAYLOAD = {};
         private final MemorySegment state;
         private final MemorySegment data;
+        /** Room for one SCM_RIGHTS control message of up to MAX_BATCH descriptors: a HANDOFFS's. */
         private final MemorySegment control;
         private final MemorySegment msg;
         private final MemorySegment iov;
+        private int payloadLength;
+        private boolean passing;
 
         SendBuffers() {
             Arena arena = Arena.ofAuto();
             state = Unix.callState(arena);
             data = arena.allocate(IpcMessage.SIZE + IpcMessage.MAX_PAYLOAD, 8);
-            control = arena.allocate(Unix.CMSG_ONE_FD);
+            control = arena.allocate(Unix.cmsgSpace(IpcMessage.MAX_BATCH), 8);
             msg = arena.allocate(Unix.MSGHDR);
             iov = arena.allocate(Unix.IOVEC);
             Unix.IOV_BASE.set(iov, 0L, data);
             Unix.MSG_IOV.set(msg, 0L, iov);
             Unix.MSG_IOVLEN.set(msg, 0L, 1L);
-            Unix.CMSG_LEN.set(control, 0L, Unix.CMSG_LEN_ONE_FD);
             Unix.CMSG_LEVEL.set(control, 0L, Unix.SOL_SOCKET);
             Unix.CMSG_TYPE.set(control, 0L, Unix.SCM_RIGHTS);
         }
 
-        long send(int fd, IpcMessage.Type type, int family, int count, long id, int passedFd, String text, int flags) {
-            // most messages carry no payload: no bytes to make for them
-            byte[] payload = text.isEmpty() ? NO_PAYLOAD : text.getBytes(StandardCharsets.US_ASCII);
-            if (payload.length > IpcMessage.MAX_PAYLOAD) throw new IllegalArgumentException("a payload of " + payload.length + " bytes");
+        void header(IpcMessage.Type type, int family, int count, long id) {
             data.set(JAVA_BYTE, 0, type.code);
             data.set(JAVA_BYTE, 1, (byte) family);
-            data.set(JAVA_SHORT_UNALIGNED, 2, (short) payload.length);
-            MemorySegment.copy(payload, 0, data, JAVA_BYTE, IpcMessage.SIZE, payload.length);
-            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE + payload.length);
             data.set(JAVA_INT_UNALIGNED, 4, count);
             data.set(JAVA_LONG_UNALIGNED, 8, id);
-            boolean passing = passedFd >= 0;
-            if (passing) Unix.CMSG_FD.set(control, 0L, passedFd);
+        }
+
+        /** A text payload, "" for none (most messages: no bytes to make for them). */
+        void text(String text) {
+            if (text.isEmpty()) {
+                payload(0);
+                return;
+            }
+            byte[] payload = text.getBytes(StandardCharsets.US_ASCII);
+            if (payload.length > IpcMessage.MAX_PAYLOAD) throw new IllegalArgumentException("a payload of " + payload.length + " bytes");
+            MemorySegment.copy(payload, 0, data, JAVA_BYTE, IpcMessage.SIZE, payload.length);
+            payload(payload.length);
+        }
+
+        /** The first {@code n} of {@code ids} as the payload, 8 bytes each in host order. */
+        void ids(long[] ids, int n) {
+            if (n > IpcMessage.MAX_BATCH) throw new IllegalArgumentException(n + " ids, more than " + IpcMessage.MAX_BATCH);
+            for (int i = 0; i < n; i++) data.set(JAVA_LONG_UNALIGNED, IpcMessage.SIZE + (long) i * Long.BYTES, ids[i]);
+            payload(n * Long.BYTES);
+        }
+
+        private void payload(int length) {
+            payloadLength = length;
+            data.set(JAVA_SHORT_UNALIGNED, 2, (short) length);
+            Unix.IOV_LEN.set(iov, 0L, (long) IpcMessage.SIZE + length);
+        }
+
+        /** One descriptor to pass, or none when {@code fd} is -1. */
+        void descriptor(int fd) {
+            if (fd < 0) {
+                descriptors(null, 0);
+                return;
+            }
+            Unix.CMSG_FD.set(control, 0L, fd);
+            attach(1);
+        }
+
+        /** The first {@code n} of {@code fds}, in one SCM_RIGHTS control message; none when {@code n} is 0. */
+        void descriptors(int[] fds, int n) {
+            if (n > IpcMessage.MAX_BATCH) throw new IllegalArgumentException(n + " descriptors, more than " + IpcMessage.MAX_BATCH);
+            for (int i = 0; i < n; i++) control.set(JAVA_INT, Unix.CMSGHDR.byteSize() + (long) i * Integer.BYTES, fds[i]);
+            attach(n);
+        }
+
+        private void attach(int n) {
+            passing = n > 0;
+            Unix.CMSG_LEN.set(control, 0L, Unix.CMSGHDR.byteSize() + (long) n * Integer.BYTES);
             Unix.MSG_CONTROL.set(msg, 0L, passing ? control : MemorySegment.NULL);
-            Unix.MSG_CONTROLLEN.set(msg, 0L, passing ? Unix.CMSG_ONE_FD.byteSize() : 0L);
+            Unix.MSG_CONTROLLEN.set(msg, 0L, passing ? Unix.cmsgSpace(n) : 0L);
+        }
+
+        boolean passesDescriptors() {
+            return passing;
+        }
+
+        /** The staged message's length in bytes: what a complete send returns. */
+        long length() {
+            return IpcMessage.SIZE + payloadLength;
+        }
+
+        long send(int fd, int flags) {
             return Unix.sendmsg(state, fd, msg, flags);
         }
     }
@@ -218,7 +384,7 @@ public final class IpcChannel implements Closeable {
      * Reads messages; used by one thread at a time, the last of which must also {@link #close()} it.
      *
      * <p>Every descriptor that arrives is either handed to the caller with the one message that
-     * owns it (a HANDOFF, from the master) or closed here before the message is refused or
+     * owns it (a HANDOFF, HANDOFFS or LISTENER, from the master) or closed here before the message is refused or
      * skipped: a peer cannot make this process hold a descriptor it did not ask for.
      */
     public final class Reader implements Closeable {
@@ -253,13 +419,30 @@ public final class IpcChannel implements Closeable {
         }
 
         /**
+         * Tells the reader the protocol version the handshake agreed on, so that it takes the
+         * types of that version and refuses newer ones; sends check it too. Both sides call it
+         * once they know it (the master before it answers the worker's HELLO, so that nothing
+         * the worker sends after reading it can come too early). Until then the reader takes
+         * the types of {@link Protocol#OLDEST}.
+         *
+         * @throws IllegalArgumentException when {@code version} is not one this code speaks
+         */
+        public void agreed(int version) {
+            if (version < Protocol.OLDEST || version > Protocol.VERSION) {
+                throw new IllegalArgumentException("IPC " + version + " is not one of the versions this code speaks, " + Protocol.OLDEST + " to " + Protocol.VERSION);
+            }
+            agreedVersion = version;
+        }
+
+        /**
          * Blocks for the next message. One of a type this reader does not know, marked optional,
          * is skipped (its descriptors closed), and the next one read.
          *
          * @throws EOFException when the peer closed the channel (or {@link #shutdown()} was called)
          * @throws ProtocolException when the peer sent something that is not a herd message, a
-         *                           type it may not send or does not mark optional, or a
-         *                           descriptor the type does not own; every descriptor the
+         *                           type it may not send, one newer than the agreed version, or
+         *                           one it does not know and not marked optional, or
+         *                           descriptors the type does not own; every descriptor the
          *                           message carried has been closed
          */
         public IpcMessage read() throws IOException {
@@ -296,14 +479,16 @@ public final class IpcChannel implements Closeable {
             int family = data.get(JAVA_BYTE, 1);
             int count = data.get(JAVA_INT_UNALIGNED, 4);
             long id = data.get(JAVA_LONG_UNALIGNED, 8);
-            String text = problem == null ? payload() : "";
-            if (problem == null) problem = problem(type, code, fds.length, cutShort, family, count, id, text);
+            int payloadLength = problem == null ? payloadLength() : 0;
+            String text = problem == null && type == IpcMessage.Type.HELLO ? payload() : "";
+            if (problem == null) problem = problem(type, code, fds.length, cutShort, family, count, id, payloadLength, text);
             if (problem != null) {
                 for (int passed : fds) Unix.close(passed);
                 throw new ProtocolException("refused an IPC message from the " + from + ": " + problem
                         + (fds.length > 0 ? " (its " + descriptors(fds.length) + " closed)" : ""));
             }
-            return new IpcMessage(type, family, count, id, fds.length == 1 ? fds[0] : -1, text);
+            long[] ids = type.carriesIds() ? ids(count) : IpcMessage.NO_IDS;
+            return new IpcMessage(type, family, count, id, ids, fds, text);
         }
 
         /** What makes {@code length} bytes no herd frame (a header and the payload it announces), or null. */
@@ -332,15 +517,29 @@ public final class IpcChannel implements Closeable {
             return new String(bytes, StandardCharsets.US_ASCII);
         }
 
+        /** The payload as {@code count} connection ids (checked: it holds exactly that many). */
+        private long[] ids(int count) {
+            long[] ids = new long[count];
+            for (int i = 0; i < count; i++) ids[i] = data.get(JAVA_LONG_UNALIGNED, IpcMessage.SIZE + (long) i * Long.BYTES);
+            return ids;
+        }
+
         /** What makes a well-framed message unacceptable from {@link #from}, or null when nothing does. */
-        private String problem(IpcMessage.Type type, byte code, int descriptors, boolean cutShort, int family, int count, long id, String text) {
+        private String problem(IpcMessage.Type type, byte code, int descriptors, boolean cutShort, int family, int count, long id,
+                               int payloadLength, String text) {
             if (type == null) return "unknown message type " + code + ", not marked optional";
             if (!type.senders.contains(from)) return type + ", which only the " + type.senders.iterator().next() + " sends";
+            int agreed = agreedVersion;
+            if (type.version > agreed) return type + ", a message of IPC " + type.version + ", on a channel agreed at IPC " + agreed;
             if (cutShort) return type + " whose descriptors were cut short (MSG_CTRUNC: out of descriptors?)";
-            if (descriptors != type.descriptors()) {
-                return type + " carrying " + descriptors(descriptors) + (type.descriptors() == 0 ? ", which it may not" : ", not 1");
+            // The fields first: a HANDOFFS's count says how many descriptors it owns.
+            String field = IpcMessage.invalidField(type, family, count, id, payloadLength, text);
+            if (field != null) return field;
+            int owned = type.descriptors(count);
+            if (descriptors != owned) {
+                return type + " carrying " + descriptors(descriptors) + (owned == 0 ? ", which it may not" : ", not " + owned);
             }
-            return IpcMessage.invalidField(type, family, count, id, text);
+            return null;
         }
 
         private static String descriptors(int count) {

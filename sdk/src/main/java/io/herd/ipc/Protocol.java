@@ -15,8 +15,11 @@ import java.util.Properties;
  * anything but a HELLO) first, which is how they are told apart.
  */
 public final class Protocol {
-    /** The newest protocol version this code speaks. */
-    public static final int VERSION = 2;
+    /**
+     * The newest protocol version this code speaks. IPC 3 added HANDOFFS, LISTENER, ACKS and
+     * ACCEPTED (batched handoff, shared dispatch); a channel agreed at 2 carries none of them.
+     */
+    public static final int VERSION = 3;
     /** The oldest protocol version this code still speaks. */
     public static final int OLDEST = 2;
     /** The version before the handshake existed: a worker that does not start with HELLO speaks it. */

@@ -44,6 +44,8 @@ public final class Unix {
 
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
+    /** sendmsg: the sender has too many descriptors in flight on Unix sockets already (nothing was sent). */
+    public static final int ETOOMANYREFS = 109;
 
     /** {@code struct iovec}. */
     public static final StructLayout IOVEC = MemoryLayout.structLayout(
