@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.config.Dispatch;
 import io.herd.engine.WorkerInfo;
 import io.herd.testing.Await;
 import java.time.Duration;
@@ -27,7 +28,7 @@ class ChaosTest {
 
     @Test
     void workersKilledUnderLoadFailOnlyTheirRequestsInFlightAndCapacityReturns() throws Exception {
-        killWorkersUnderLoad("chaos", Map.of("min.uptime", "500ms"), port -> new LoadClient(port, CLIENTS, 50_000_000));
+        killWorkersUnderLoad("chaos", Dispatch.HANDOFF, port -> new LoadClient(port, CLIENTS, 50_000_000));
     }
 
     /**
@@ -38,14 +39,14 @@ class ChaosTest {
      */
     @Test
     void workersKilledUnderConnectionPerRequestLoadInSharedDispatchRefuseNoConnection() throws Exception {
-        killWorkersUnderLoad("chaos, shared dispatch, connection per request", Map.of("min.uptime", "500ms", "dispatch", "shared"),
+        killWorkersUnderLoad("chaos, shared dispatch, connection per request", Dispatch.SHARED,
                 port -> LoadClient.connectionPerRequest(port, CLIENTS, 50_000_000));
     }
 
-    private static void killWorkersUnderLoad(String name, Map<String, String> settings, IntFunction<LoadClient> loadOn) throws Exception {
+    private static void killWorkersUnderLoad(String name, Dispatch dispatch, IntFunction<LoadClient> loadOn) throws Exception {
         long seconds = Long.getLong("herd.chaos.seconds", 60);
         Random random = new Random(42);
-        try (HelloCluster herd = HelloCluster.start(2, settings)) {
+        try (HelloCluster herd = HelloCluster.start(2, dispatch, Map.of("min.uptime", "500ms"))) {
             herd.awaitInfo(info -> info.online() == 2);
             int kills = 0;
             List<String> failures;

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.config.Dispatch;
 import io.herd.engine.ClusterInfo;
 import io.herd.engine.OperationResult;
 import io.herd.engine.WorkerInfo;
@@ -39,7 +40,7 @@ class ClusterOperationsTest {
      */
     @Test
     void reloadsAndScalingUnderLoadInSharedDispatchFailNoRequest() throws Exception {
-        try (HelloCluster herd = HelloCluster.start(2, Map.of("dispatch", "shared"))) {
+        try (HelloCluster herd = HelloCluster.start(2, Dispatch.SHARED, Map.of())) {
             herd.awaitInfo(info -> info.online() == 2);
             herd.reloadAndScaleUnderLoadFailingNoRequest(3, 3, 4);
         }
