@@ -76,6 +76,12 @@ final class ManagedWorker extends HerdWorker {
     private final Condition demand = lock.newCondition();
     /** Shared dispatch: the listening sockets the master passed. Guarded by lock. */
     private final List<SharedListener> listeners = new ArrayList<>();
+    /**
+     * Shared dispatch: listener threads not ended yet. A closed worker's accept() waits for them:
+     * one may still return a connection the kernel gave it as its socket closed, and that
+     * connection is this worker's alone, so the app must get it. Guarded by lock.
+     */
+    private int accepting;
     /** Connections the app took and the master was told of (acked, or reported accepted); the reporter sees them close. */
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     /** Shared dispatch: connections the app took that the master has not been told of yet; the reporter moves them into {@link #open}. */
@@ -156,7 +162,7 @@ final class ManagedWorker extends HerdWorker {
             waiting++;
             try {
                 if (waiting > queued.size() && !listeners.isEmpty()) demand.signalAll();
-                while (queued.isEmpty() && !closed) handedOff.await();
+                while (queued.isEmpty() && (!closed || accepting > 0)) handedOff.await();
             } finally {
                 waiting--;
             }
@@ -336,6 +342,7 @@ final class ManagedWorker extends HerdWorker {
         try {
             if (!closed) {
                 listeners.add(listener);
+                accepting++;
                 listener.start();
                 return;
             }
@@ -365,6 +372,17 @@ final class ManagedWorker extends HerdWorker {
                 // Queued even when the worker closed meanwhile: it is ours alone now, and accept() still returns it.
                 queued.addLast(new Handoff(ACCEPTED_HERE, connection));
                 handedOff.signal();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void ended() {
+            lock.lock();
+            try {
+                accepting--;
+                handedOff.signalAll(); // a closed worker's accept() may now throw
             } finally {
                 lock.unlock();
             }

@@ -39,6 +39,9 @@ final class SharedListener implements Runnable {
 
         /** Queues a connection this thread accepted, for the next app thread in accept(). */
         void accepted(SocketChannel connection);
+
+        /** This thread accepts no more: whatever it accepted has been queued. */
+        void ended();
     }
 
     private final ServerSocketChannel server;
@@ -110,6 +113,8 @@ final class SharedListener implements Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            demand.ended();
         }
     }
 
