@@ -122,6 +122,18 @@ compare() {
     printf 'herd / %s, %-9s (mean of %d rounds): %.2f\n' "$name" "$mode" "$ROUNDS" "$(echo "${sum[$mode-herd]} / ${sum[$mode-yardstick]}" | bc -l)"
   done
   printf 'master CPU per connection (all %d rounds): %.1f µs\n' "$ROUNDS" "$(cpu_per_request "${sum[close-ticks]}" "${sum[close-requests]}")"
+  warn_if_workers_replaced
+}
+
+# warn_if_workers_replaced: says so when more workers came online than the 2 of the start: a reload
+# or a restart happened during the runs (a crash, a health check, a SIGUSR2 from someone else on a
+# shared machine), and the figures do not measure dispatch alone.
+warn_if_workers_replaced() {
+  local online
+  online=$(grep -c -- '-> online' "$work/herd.log" || true)
+  [ "$online" -le 2 ] && return 0
+  echo "bench: WARNING: $((online - 2)) more workers came online during the runs: herd replaced workers, the figures are suspect" >&2
+  grep -i -- 'SIGUSR2\|reload\|restart\|exited' "$work/herd.log" | head -5 >&2
 }
 
 # cpu_per_request TICKS REQUESTS -> microseconds of CPU per request.
