@@ -21,7 +21,9 @@ import java.nio.channels.SocketChannel;
  *
  * <p>Under herd (the {@code HERD_IPC} environment variable is set) the master owns the port:
  * {@link #accept()} returns the connections it hands over, as real, blocking
- * {@link SocketChannel}s whose remote address is the client. Alone, the same code binds the
+ * {@link SocketChannel}s whose remote address is the client (in shared dispatch, the ones this
+ * worker accepts from the app's listening socket, which the master passed it, while the app
+ * waits in {@code accept()}). Alone, the same code binds the
  * address itself, so an app runs unchanged with or without herd.
  *
  * <p>One per JVM; every method is safe to call from any thread, virtual threads included.

@@ -86,6 +86,7 @@ final class ManagedWorker extends HerdWorker {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     /** Shared dispatch: connections the app took that the master has not been told of yet; the reporter moves them into {@link #open}. */
     private final Set<SocketChannel> newlyAccepted = ConcurrentHashMap.newKeySet();
+    private final Acknowledgements acknowledgements = new Acknowledgements(new AckSender());
     private final AtomicBoolean readySent = new AtomicBoolean();
     private final AtomicBoolean shutdownStarted = new AtomicBoolean();
     /** Counted down when the drain the master's message started is over. */
@@ -180,11 +181,23 @@ final class ManagedWorker extends HerdWorker {
         }
         open.add(next.channel());
         try {
-            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, next.id()), false);
+            acknowledgements.acknowledge(next.id()); // before the app has it, never ahead
         } catch (IOException masterGone) {
             // The connection is ours alone now; serve it while the worker winds down.
         }
         return next.channel();
+    }
+
+    /** How the worker's {@link Acknowledgements} go to the master: in one ACKS when the channel has them, else an ACK each. */
+    private final class AckSender implements Acknowledgements.Sender {
+        @Override
+        public void send(long[] ids, int count) throws IOException {
+            if (ipc.agreedVersion() >= IpcMessage.Type.ACKS.version()) {
+                ipc.sendAcks(ids, count);
+            } else {
+                for (int i = 0; i < count; i++) ipc.send(IpcMessage.of(IpcMessage.Type.ACK, ids[i]), false);
+            }
+        }
     }
 
     @Override
@@ -276,9 +289,10 @@ final class ManagedWorker extends HerdWorker {
             while (true) {
                 IpcMessage message = reader.read();
                 switch (message.type()) {
-                    case HANDOFF -> take(message);
+                    case HANDOFF -> take(message.id(), message.fd(), message.family());
                     case SHUTDOWN -> shutdown();
                     case PING -> ipc.send(IpcMessage.of(IpcMessage.Type.PONG), false);
+                    case HANDOFFS -> takeAll(message);
                     case LISTENER -> listen(message);
                     default -> throw new java.net.ProtocolException("unexpected " + message.type() + " from the master");
                 }
@@ -308,28 +322,35 @@ final class ManagedWorker extends HerdWorker {
         for (SharedListener listener : stopAccepting) listener.close();
     }
 
-    private void take(IpcMessage handoff) throws IOException {
+    /** A HANDOFFS: its connections are queued (or refused) one by one, in the order the master sent them. */
+    private void takeAll(IpcMessage handoffs) throws IOException {
+        long[] ids = handoffs.ids();
+        int[] fds = handoffs.fds();
+        for (int i = 0; i < ids.length; i++) take(ids[i], fds[i], handoffs.family());
+    }
+
+    private void take(long id, int fd, int family) throws IOException {
         SocketChannel channel;
         try {
-            channel = JdkSockets.channelOf(handoff.fd(), handoff.family());
+            channel = JdkSockets.channelOf(fd, family);
         } catch (IOException | RuntimeException clientAlreadyGone) {
             // getpeername fails when the client hung up while the connection was in flight.
-            Unix.close(handoff.fd());
-            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, handoff.id()), false);
+            Unix.close(fd);
+            ipc.send(IpcMessage.of(IpcMessage.Type.ACK, id), false);
             ipc.send(IpcMessage.closed(1), false);
             return;
         }
         lock.lock();
         try {
             if (!closed) {
-                queued.addLast(new Handoff(handoff.id(), channel));
+                queued.addLast(new Handoff(id, channel));
                 handedOff.signal();
                 return;
             }
         } finally {
             lock.unlock();
         }
-        refuse(handoff.id(), channel);
+        refuse(id, channel);
     }
 
     /**

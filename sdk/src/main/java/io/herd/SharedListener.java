@@ -73,18 +73,12 @@ final class SharedListener implements Runnable {
 
     /** What makes {@code fd} no listening TCP socket of {@code family} (4 or 6), or null. */
     private static String problem(int fd, int family) throws IOException {
-        int type;
-        try {
-            type = Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_TYPE);
-        } catch (Unix.UnixException e) {
-            if (e.errno() == Unix.ENOTSOCK) return "not a socket";
-            throw e;
-        }
-        if (type != Unix.SOCK_STREAM) return "a socket of type " + type + ", not a stream";
-        int domain = Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_DOMAIN);
+        Unix.SocketKind kind = Unix.socketKind(fd);
+        if (kind == null) return "not a socket";
+        if (kind.type() != Unix.SOCK_STREAM) return "a socket of type " + kind.type() + ", not a stream";
         int expected = family == 6 ? Unix.AF_INET6 : Unix.AF_INET;
-        if (domain != expected) return "a socket of domain " + domain + ", not IPv" + family + "'s (" + expected + ")";
-        if (Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_ACCEPTCONN) != 1) return "a TCP socket that is not listening";
+        if (kind.domain() != expected) return "a socket of domain " + kind.domain() + ", not IPv" + family + "'s (" + expected + ")";
+        if (!kind.listening()) return "a TCP socket that is not listening";
         return null;
     }
 

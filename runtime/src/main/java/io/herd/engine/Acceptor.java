@@ -2,6 +2,7 @@ package io.herd.engine;
 
 import io.herd.config.ConfigException;
 import io.herd.ipc.IpcChannel;
+import io.herd.ipc.IpcMessage;
 import io.herd.ipc.JdkSockets;
 import io.herd.lifecycle.LifeCycle;
 
@@ -25,9 +26,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * The master's one accept thread: a NIO selector over every app's listening sockets. Each
- * accepted connection goes straight to its app's {@link Dispatcher#dispatch}; the payload is never
- * read here.
+ * The master's one accept thread: a NIO selector over every app's listening sockets. The
+ * connections accepted at one wake-up go together to their app's {@link Dispatcher#dispatch}; the
+ * payload is never read here.
  *
  * <p>An app in shared dispatch has its sockets bound here too, but never accepted on: each worker
  * in rotation gets a copy ({@link #listeners}) and accepts from it. The master keeps its own copy
@@ -83,6 +84,8 @@ final class Acceptor extends LifeCycle {
     private Thread thread;
     private volatile boolean running;
     private long nextId;
+    /** The connections one wake-up accepted on one endpoint, on their way to its dispatcher (accept thread only). */
+    private final List<Connection> collected = new ArrayList<>();
     private long lastErrorLog;
     /** What select does with each listening socket that has connections: made once, not an iterator a wake-up. */
     private final Consumer<SelectionKey> acceptReady = key -> {
@@ -182,7 +185,8 @@ final class Acceptor extends LifeCycle {
         }
     }
 
-    private CompletableFuture<Void> onAcceptThread(Runnable change) {
+    /** Runs {@code change} on the accept thread, between two selects; completes once it ran. */
+    CompletableFuture<Void> onAcceptThread(Runnable change) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         changes.add(() -> {
             try {
@@ -263,30 +267,55 @@ final class Acceptor extends LifeCycle {
         }
     }
 
+    /**
+     * Accepts every connection pending on {@code endpoint} and dispatches them together, so that
+     * a worker gets each wake-up's share in one message. A flood is dispatched every
+     * {@link #flushAt} connections rather than held back until the backlog is empty.
+     */
     private void acceptAll(Endpoint endpoint) {
-        while (running) {
-            SocketChannel channel;
-            try {
-                channel = endpoint.server().accept();
-            } catch (IOException e) {
-                // Typically EMFILE: the connection stays in the backlog until descriptors are free.
-                long now = System.nanoTime();
-                if (now - lastErrorLog > 5_000_000_000L) {
-                    LOG.log(Level.ERROR, "{0}: accept failed: {1}", endpoint.cluster().name(), e.getMessage());
-                    lastErrorLog = now;
+        Dispatcher dispatcher = endpoint.cluster().dispatcher();
+        try {
+            while (running) {
+                SocketChannel channel = endpoint.server().accept();
+                if (channel == null) return;
+                try {
+                    collected.add(new Connection(++nextId, channel, endpoint.family()));
+                } catch (RuntimeException e) {
+                    closeQuietly(channel);
+                    throw e;
                 }
-                pause();
-                return;
+                if (collected.size() >= flushAt(dispatcher)) dispatch(dispatcher);
             }
-            if (channel == null) return;
-            Connection connection;
-            try {
-                connection = new Connection(++nextId, channel, endpoint.family());
-            } catch (RuntimeException e) {
-                closeQuietly(channel);
-                throw e;
-            }
-            endpoint.cluster().dispatcher().dispatch(connection);
+        } catch (IOException e) {
+            dispatch(dispatcher); // first: workers taking them free descriptors
+            acceptFailed(endpoint, e);
+        } finally {
+            dispatch(dispatcher);
+        }
+    }
+
+    /** Typically EMFILE: the connection stays in the backlog until descriptors are free; logged at most every 5 s. */
+    private void acceptFailed(Endpoint endpoint, IOException e) {
+        long now = System.nanoTime();
+        if (now - lastErrorLog > 5_000_000_000L) {
+            LOG.log(Level.ERROR, "{0}: accept failed: {1}", endpoint.cluster().name(), e.getMessage());
+            lastErrorLog = now;
+        }
+        pause();
+    }
+
+    /** A full message's worth for each worker in rotation: more would wait for the backlog to empty for nothing. */
+    private static int flushAt(Dispatcher dispatcher) {
+        return IpcMessage.MAX_BATCH * Math.max(1, dispatcher.online());
+    }
+
+    /** Hands what {@link #acceptAll} collected to the app's dispatcher, which keeps none of the list. */
+    private void dispatch(Dispatcher dispatcher) {
+        if (collected.isEmpty()) return;
+        try {
+            dispatcher.dispatch(collected);
+        } finally {
+            collected.clear();
         }
     }
 

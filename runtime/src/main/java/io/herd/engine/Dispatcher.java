@@ -2,9 +2,11 @@ package io.herd.engine;
 
 import io.herd.config.AppConfig;
 import io.herd.config.Balance;
+import io.herd.ipc.IpcMessage;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -41,15 +43,37 @@ final class Dispatcher {
         this.config = config;
     }
 
-    /** Gives a newly accepted connection to a ready worker, or lets it wait for one. */
-    void dispatch(Connection connection) {
-        accepted.increment();
-        if (config.proxied() && !admit(connection)) {
-            closeUnserved(connection, refused, "refused a connection",
-                    config.proxy().maxConnections() + " are open already (proxy.max.connections)");
+    /**
+     * Gives connections accepted together to ready workers, or lets them wait for one; keeps none
+     * of the list. In handoff dispatch they go in chunks of ceil(n / workers), at most
+     * {@link IpcMessage#MAX_BATCH}, one message each: round-robin gives each chunk to the next
+     * worker in turn, least-connections to the least loaded worker, chosen anew for each chunk.
+     * One connection at a time, that is the balance as it always was; a burst is spread the same
+     * way in the long run, with one sendmsg per chunk instead of one per connection.
+     */
+    void dispatch(List<Connection> connections) {
+        int count = connections.size();
+        accepted.add(count);
+        if (config.proxied()) { // the relay takes one connection at a time
+            for (Connection connection : connections) admitThenPlace(connection);
             return;
         }
-        if (!handOff(connection, null)) await(connection, null);
+        int chunk = Math.min(IpcMessage.MAX_BATCH, Math.ceilDiv(count, Math.max(1, rotation.length)));
+        for (int from = 0; from < count; from += chunk) {
+            int to = Math.min(count, from + chunk);
+            // Every worker was offered the chunk: what none took waits (await tries once more, under its lock).
+            for (int i = handOff(connections, from, to, null); i < to; i++) await(connections.get(i), null);
+        }
+    }
+
+    /** Proxy dispatch: a connection past proxy.max.connections is refused at once, else placed. */
+    private void admitThenPlace(Connection connection) {
+        if (admit(connection)) {
+            place(connection, null);
+        } else {
+            closeUnserved(connection, refused, "refused a connection",
+                    config.proxy().maxConnections() + " are open already (proxy.max.connections)");
+        }
     }
 
     /**
@@ -66,7 +90,7 @@ final class Dispatcher {
 
     /** Gives a connection a worker could not take to another worker. */
     void redispatch(Connection connection, Worker from) {
-        if (!handOff(connection, from)) await(connection, from);
+        place(connection, from);
     }
 
     /** Shared dispatch: connections a worker accepted itself, counted as the master's own accepts are. */
@@ -79,17 +103,32 @@ final class Dispatcher {
         if (waitingCount > 0) drainWaiting();
     }
 
+    /** Gives one connection to a ready worker other than {@code except}, or lets it wait for one. */
+    private void place(Connection connection, Worker except) {
+        if (!handOff(connection, except)) await(connection, except);
+    }
+
     private boolean handOff(Connection connection, Worker except) {
+        return handOff(List.of(connection), 0, 1, except) == 1;
+    }
+
+    /**
+     * Offers {@code connections[from, to)} to the workers in rotation but {@code except}, starting
+     * with the one whose turn it is (or the least loaded); each takes what it can of the rest.
+     *
+     * @return the index of the first connection no worker took; {@code to} when all were
+     */
+    private int handOff(List<Connection> connections, int from, int to, Worker except) {
         Worker[] workers = rotation;
         int count = workers.length;
-        if (count == 0) return false;
+        if (count == 0) return from;
         int first = Math.floorMod(turn.getAndIncrement(), count);
         if (config.balance() == Balance.LEAST_CONNECTIONS) first = leastLoaded(workers, first);
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < count && from < to; i++) {
             Worker worker = workers[(first + i) % count];
-            if (worker != except && worker.handOff(connection)) return true;
+            if (worker != except) from += worker.handOff(connections, from, to);
         }
-        return false;
+        return from;
     }
 
     /** The least loaded worker; ties go to the first from {@code start}, so they are taken in turn. */

@@ -341,6 +341,11 @@ public final class Master extends Container {
         return acceptor.listeners(cluster);
     }
 
+    /** The accept thread's owner (for tests, which hold that thread to make a burst arrive at one wake-up). */
+    Acceptor acceptor() {
+        return acceptor;
+    }
+
     /** Where the app's listening sockets are bound. */
     public List<InetSocketAddress> addresses(String app) {
         return acceptor.addresses(clusters.get(app));

@@ -158,22 +158,17 @@ final class PassedSockets implements AutoCloseable {
      * @throws IOException naming what kind of socket it is, when it is not a listening TCP one
      */
     private static Passed inspect(int fd, String name) throws IOException {
-        int type;
-        try {
-            type = Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_TYPE);
-        } catch (Unix.UnixException e) {
-            if (e.errno() == Unix.ENOTSOCK || e.errno() == Unix.EBADF) return null;
-            throw e;
-        }
+        Unix.SocketKind kind = Unix.socketKind(fd);
+        if (kind == null) return null;
         Unix.setCloseOnExec(fd); // as sd_listen_fds does: no worker inherits it
-        int domain = Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_DOMAIN);
+        int domain = kind.domain();
         if (domain != Unix.AF_INET && domain != Unix.AF_INET6) {
             throw new IOException("it is " + familyName(domain) + " socket; herd serves TCP: ListenStream= must be an address and port, or a port");
         }
-        if (type != Unix.SOCK_STREAM) {
-            throw new IOException("it is " + typeName(type) + " socket, not a stream (TCP) one: use ListenStream=, not ListenDatagram=");
+        if (kind.type() != Unix.SOCK_STREAM) {
+            throw new IOException("it is " + typeName(kind.type()) + " socket, not a stream (TCP) one: use ListenStream=, not ListenDatagram=");
         }
-        if (Unix.intSocketOption(fd, Unix.SOL_SOCKET, Unix.SO_ACCEPTCONN) == 0) {
+        if (!kind.listening()) {
             throw new IOException("it is a TCP socket that does not listen (a connection, or one never listen()ed): "
                     + "herd adopts listening sockets only (Accept=no)");
         }

@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -39,6 +40,9 @@ final class Worker {
     private final LongAdder bytesOut = new LongAdder();
     private final IpcChannel.Listener listener;
     private final ConcurrentHashMap<Long, Connection> pending = new ConcurrentHashMap<>();
+    /** The ids and descriptors of the HANDOFFS being sent; guarded by this worker's lock. */
+    private final long[] batchIds = new long[IpcMessage.MAX_BATCH];
+    private final int[] batchFds = new int[IpcMessage.MAX_BATCH];
     private final AtomicLong handedOff = new AtomicLong();
     /** Health checks' connections it took: not clients', but the SDK reports their closes with the others. */
     private final AtomicLong healthChecksTaken = new AtomicLong();
@@ -48,6 +52,8 @@ final class Worker {
     private volatile IpcChannel connected;
     /** The channel once the handshake agreed on a version; null before: nothing is sent to a worker until then. */
     private volatile IpcChannel ipc;
+    /** The IPC version the handshake agreed on (set before {@link #ipc}); 0 before. */
+    private volatile int ipcVersion;
     /** Why the master refused the worker's IPC channel (it speaks no version the master does); null when it did not. */
     private volatile String refusal;
     /** When the unanswered ping was sent; 0 when none is (set by the event thread, cleared by the reader). */
@@ -151,23 +157,94 @@ final class Worker {
      *         false when the caller must try another worker
      */
     boolean handOff(Connection connection) {
-        if (proxyAddress != null) {
-            if (!accepting()) return false;
-            handedOff.incrementAndGet(); // counted now, so least-connections sees it at once
-            cluster.relay(connection, this);
-            return true;
-        }
+        return handOff(List.of(connection), 0, 1) == 1;
+    }
+
+    /**
+     * Passes {@code chunk[from, to)} to this worker without blocking, as much of it as the worker
+     * can take: when its SDK speaks IPC 3, up to {@link IpcMessage#MAX_BATCH} in one HANDOFFS
+     * message, else one HANDOFF each. Each is in {@link #pending} before its message is sent and
+     * stays there until the worker acknowledges it: a worker that dies with a batch unacknowledged
+     * loses none of it, for the rest goes to other workers once it can read no more.
+     *
+     * @return how many it took, from {@code from} on (or, having failed, already gave to
+     *         another); the caller keeps the rest and must try another worker
+     */
+    int handOff(List<Connection> chunk, int from, int to) {
+        if (proxyAddress != null) return relay(chunk, from, to);
+        int taken = 0;
+        int notSent = 0;
         synchronized (this) {
-            if (gone || refusing || ipc == null || pending.size() >= MAX_UNACKED) return false;
-            pending.put(connection.id, connection);
-            try {
-                if (ipc.sendHandoff(connection.id, connection.family, connection.fd, true)) return true;
-            } catch (IOException broken) {
-                LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
+            if (gone || refusing || ipc == null) return 0;
+            int end = Math.min(to, from + MAX_UNACKED - pending.size());
+            while (from + taken < end) {
+                int carried = sendHandoffs(chunk, from + taken, end);
+                if (carried < 0) {
+                    notSent = -carried;
+                    break;
+                }
+                taken += carried;
             }
         }
-        // Not sent. Whoever removes it from pending owns it; the reader may have taken it already.
-        return pending.remove(connection.id) == null;
+        return taken + takeBack(chunk, from + taken, notSent);
+    }
+
+    /**
+     * Sends one message with the first connections of {@code chunk[from, end)}: as many as one
+     * HANDOFFS carries when the channel speaks IPC 3 (all of one family), else one.
+     *
+     * @return how many it carried; minus that when it was not sent (the worker's queue is full, or
+     *         its channel broke), and they are in {@link #pending} still, for {@link #takeBack}
+     */
+    private int sendHandoffs(List<Connection> chunk, int from, int end) {
+        int family = chunk.get(from).family;
+        int maxBatch = ipcVersion >= IpcMessage.Type.HANDOFFS.version() ? IpcMessage.MAX_BATCH : 1;
+        int count = 0;
+        do {
+            Connection connection = chunk.get(from + count);
+            pending.put(connection.id, connection);
+            batchIds[count] = connection.id;
+            batchFds[count++] = connection.fd;
+        } while (count < maxBatch && from + count < end && chunk.get(from + count).family == family);
+        try {
+            if (ipc.sendHandoffs(batchIds, batchFds, count, family, true)) {
+                if (count > 1 && LOG.isLoggable(Level.DEBUG)) LOG.log(Level.DEBUG, "{0} connections to {1} in one HANDOFFS", count, name());
+                return count;
+            }
+        } catch (IOException broken) {
+            LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
+        }
+        return -count;
+    }
+
+    /**
+     * Takes back from {@link #pending} the {@code count} connections from {@code chunk[from]} on,
+     * whose message was not sent. Whoever removes a connection from pending owns it: the reader
+     * may have taken some already (the worker's channel ended meanwhile, and they went to other
+     * workers; or it acknowledged an id it was never sent).
+     *
+     * @return 0 when all were still here, for the caller to place; else {@code count}: this
+     *         method gave the ones it took back to other workers itself, one by one
+     */
+    private int takeBack(List<Connection> chunk, int from, int count) {
+        if (count == 0) return 0;
+        List<Connection> ours = new ArrayList<>(count);
+        for (int i = from; i < from + count; i++) {
+            if (pending.remove(chunk.get(i).id) != null) ours.add(chunk.get(i));
+        }
+        if (ours.size() == count) return 0;
+        for (Connection connection : ours) cluster.dispatcher().redispatch(connection, this);
+        return count;
+    }
+
+    /** Proxy dispatch: relays the connections one by one, while the worker accepts. */
+    private int relay(List<Connection> chunk, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!accepting()) return i - from;
+            handedOff.incrementAndGet(); // counted now, so least-connections sees it at once
+            cluster.relay(chunk.get(i), this);
+        }
+        return to - from;
     }
 
     // ---- proxy dispatch: called by the relay's threads ----
@@ -393,6 +470,7 @@ final class Worker {
                     case CLOSED -> closedReported(message.count());
                     case READY -> cluster.post(() -> cluster.onReady(this));
                     case STOPPING -> stoppedAccepting();
+                    case ACKS -> acknowledged(message.ids());
                     case ACCEPTED -> acceptedReported(message.count());
                     // The reader already refuses what only the master sends: this is for a type added without a case here.
                     default -> throw new ProtocolException("a worker may not send " + message.type());
@@ -428,8 +506,9 @@ final class Worker {
         IpcMessage first = reader.read();
         try {
             // Before the HELLO goes out: the worker may send its version's types as soon as it reads it.
-            reader.agreed(Protocol.agreeWithWorker(first));
-            refuseUnlessItCanShare(first, channel.agreedVersion());
+            ipcVersion = Protocol.agreeWithWorker(first);
+            reader.agreed(ipcVersion);
+            refuseUnlessItCanShare(first, ipcVersion);
         } catch (IncompatiblePeerException refused) {
             refusal = refused.getMessage(); // before the worker can hear of it and exit
             if (first.type() == IpcMessage.Type.HELLO) {
@@ -492,11 +571,14 @@ final class Worker {
         cluster.dispatcher().countAccepted(count);
     }
 
-    private void acknowledged(long id) {
-        Connection connection = pending.remove(id);
-        if (connection == null) return;
-        (connection.healthCheck ? healthChecksTaken : handedOff).incrementAndGet();
-        connection.closeMasterCopy();
+    /** The worker holds these connections now (an ACK names one, an ACKS several): the master's copies close. */
+    private void acknowledged(long... ids) {
+        for (long id : ids) {
+            Connection connection = pending.remove(id);
+            if (connection == null) continue;
+            (connection.healthCheck ? healthChecksTaken : handedOff).incrementAndGet();
+            connection.closeMasterCopy();
+        }
         cluster.dispatcher().capacityFreed();
     }
 

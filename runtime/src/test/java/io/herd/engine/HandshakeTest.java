@@ -143,6 +143,21 @@ class HandshakeTest {
         }
     }
 
+    @Test
+    void anIpc2WorkerGetsSingleHandoffsAndServesABurst(@TempDir Path launches) throws Exception {
+        try (TestCluster herd = TestCluster.start(1, peer("ipc2", launches))) {
+            long peer = instance(awaitInfo(herd, "the IPC-2 worker online", info -> info.online() == 1), 0).pid();
+
+            // Held, the master accepts the burst at one wake-up: to an IPC-3 worker that would be HANDOFFS.
+            List<Reply> replies = BatchedHandoffTest.burst(herd, 100);
+
+            assertThat(replies, hasSize(100));
+            assertThat("who answered", replies.stream().map(Reply::pid).distinct().toList(), contains(peer));
+            assertThat("launches of the IPC-2 worker (a HANDOFFS makes it exit)", launchesIn(launches), is(1L));
+            assertThat(instance(herd.info(), 0).restarts(), is(0));
+        }
+    }
+
     /** Instance 0 is a {@link ProtocolPeer} in {@code mode}, restarted fast and as often as it takes. */
     private static Map<String, String> peer(String mode, Path launches) {
         return Map.of("main", ProtocolPeer.class.getName(), "env.PEER_INSTANCE", "0", "env.PEER_MODE", mode,

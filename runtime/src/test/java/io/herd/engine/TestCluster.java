@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -91,6 +93,26 @@ public class TestCluster implements AutoCloseable {
     /** Waits (bounded) until exactly {@code workers} workers are online; throws on timeout. */
     public ClusterInfo awaitOnline(int workers) throws InterruptedException {
         return awaitInfo(workers + " workers online", info -> info.online() == workers);
+    }
+
+    /**
+     * Holds the master's accept thread until the returned hold is closed (for at most a minute):
+     * connections made meanwhile wait in the listen backlog, and the thread accepts them all at
+     * its next wake-up, as it would a burst.
+     */
+    public AutoCloseable holdAccepting() throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch released = new CountDownLatch(1);
+        master.acceptor().onAcceptThread(() -> {
+            held.countDown();
+            try {
+                if (!released.await(60, TimeUnit.SECONDS)) System.err.println("TestCluster: the accept thread was held for 60 s; let go");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        if (!held.await(30, TimeUnit.SECONDS)) throw new AssertionError("the accept thread did not come round to be held within 30 s");
+        return released::countDown;
     }
 
     /**

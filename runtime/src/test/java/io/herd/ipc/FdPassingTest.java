@@ -1,6 +1,7 @@
 package io.herd.ipc;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -14,7 +15,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -140,8 +144,73 @@ class FdPassingTest {
         throw new AssertionError("this JVM holds no jar open");
     }
 
+    /**
+     * What batched handoff rests on: {@link IpcMessage#MAX_BATCH} TCP connections passed in one
+     * sendmsg ({@link IpcChannel#sendHandoffs}) arrive as that many descriptors, in the order of
+     * their ids, each a working SocketChannel once the sender's copies are closed.
+     */
+    @Test
+    @Timeout(60)
+    void thirtyTwoConnectionsPassedInOneMessageBecomeThirtyTwoWorkingSocketChannels() throws Exception {
+        int n = IpcMessage.MAX_BATCH;
+        List<SocketChannel> clients = new ArrayList<>();
+        List<SocketChannel> accepted = new ArrayList<>();
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.INET)
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), n)) {
+            long[] ids = new long[n];
+            int[] fds = new int[n];
+            for (int i = 0; i < n; i++) {
+                clients.add(SocketChannel.open(server.getLocalAddress()));
+                accepted.add(server.accept());
+                ids[i] = 1000 + i;
+                fds[i] = JdkSockets.fdOf(accepted.get(i));
+            }
+            IpcMessage received = receiveFromSelf("b.sock", master -> master.sendHandoffs(ids, fds, n, 4, true));
+            assertThat(received.type(), is(IpcMessage.Type.HANDOFFS));
+            assertThat(received.ids(), is(ids));
+            assertThat("descriptors received", received.fds().length, is(n));
+
+            for (SocketChannel mastersCopy : accepted) mastersCopy.close();
+            for (int i = 0; i < n; i++) {
+                try (SocketChannel passed = JdkSockets.channelOf(received.fds()[i], received.family())) {
+                    SocketChannel client = clients.get(i);
+                    assertThat("the peer of connection " + ids[i], passed.getRemoteAddress(), is(client.getLocalAddress()));
+                    exchange(client, passed, "ping " + i);
+                    exchange(passed, client, "pong " + i);
+                }
+            }
+        } finally {
+            for (SocketChannel channel : clients) channel.close();
+            for (SocketChannel channel : accepted) channel.close();
+        }
+    }
+
+    /** Writes {@code text} on {@code from} and reads it, whole, on {@code to}. */
+    private static void exchange(SocketChannel from, SocketChannel to, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        from.write(ByteBuffer.wrap(bytes));
+        ByteBuffer in = ByteBuffer.allocate(bytes.length);
+        while (in.hasRemaining()) {
+            if (to.read(in) < 0) throw new AssertionError("the connection ended after " + in.position() + " bytes of \"" + text + "\"");
+        }
+        assertThat(new String(in.array(), StandardCharsets.US_ASCII), is(text));
+    }
+
     /** {@code message} as this process receives it over an IPC channel, its descriptor under a new number, as another process would. */
     private IpcMessage sendToSelf(IpcMessage message, String socketName) throws Exception {
+        return receiveFromSelf(socketName, master -> master.send(message, false));
+    }
+
+    /** How a test sends on the master's side of the channel; true when sent. */
+    private interface Send {
+        boolean on(IpcChannel master) throws IOException;
+    }
+
+    /**
+     * What {@code send} sends, as this process receives it over an IPC channel whose ends agreed
+     * on this code's newest version: its descriptors under new numbers, as another process would.
+     */
+    private IpcMessage receiveFromSelf(String socketName, Send send) throws Exception {
         IpcChannel.Listener listener = new IpcChannel.Listener(dir.resolve(socketName));
         CompletableFuture<IpcChannel> masterSide = CompletableFuture.supplyAsync(() -> {
             try {
@@ -151,9 +220,12 @@ class FdPassingTest {
             }
         });
         try (IpcChannel workerSide = IpcChannel.connect(listener.path());
-             IpcChannel master = masterSide.get();
+             IpcChannel master = masterSide.get(10, TimeUnit.SECONDS);
+             IpcChannel.Reader mastersReader = master.reader(IpcMessage.Sender.WORKER);
              IpcChannel.Reader reader = workerSide.reader(IpcMessage.Sender.MASTER)) {
-            assertThat(master.send(message, false), is(true));
+            mastersReader.agreed(Protocol.VERSION);
+            reader.agreed(Protocol.VERSION);
+            assertThat("sent", send.on(master), is(true));
             return reader.read();
         }
     }

@@ -9,6 +9,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,10 +28,12 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.startsWith;
 
 /**
  * The SDK's side of the IPC handshake: a real worker JVM ({@link WhoAmI} on the real SDK) under
- * a fake master ({@link RawIpcPeer}) that answers as another herd version would.
+ * a fake master ({@link RawIpcPeer}) that answers as another herd version would: with one at
+ * IPC 2 it speaks IPC 2, and only IPC 2.
  */
 @Timeout(60)
 class SdkHandshakeTest {
@@ -68,6 +75,69 @@ class SdkHandshakeTest {
                     "herd worker: the herd master (herd 9.9.9) speaks IPC " + (Protocol.VERSION + 1) + " to " + (Protocol.VERSION + 5)
                             + "; this herd-sdk " + Protocol.HERD_VERSION + " speaks IPC " + Protocol.OLDEST + " to " + Protocol.VERSION
                             + ": rebuild the app with herd-sdk ≥ 9.9.9; exiting"));
+        }
+    }
+
+    /**
+     * A master at IPC 2 (herd 0.1.0) and this SDK agree on 2: the worker serves that master's
+     * single HANDOFFs as before, with an ACK for each.
+     */
+    @Test
+    void aWorkerUnderAnIpc2MasterServesItsHandoffsAndAcksEachAlone() throws Exception {
+        try (RawIpcPeer master = startWorker();
+             ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            master.receive(WAIT_MILLIS); // its HELLO
+            master.send(RawIpcPeer.hello(2, 2, "0.1.0"));
+            assertThat("the app said it is ready", master.receive(WAIT_MILLIS).is(IpcMessage.Type.READY), is(true));
+
+            try (SocketChannel client = SocketChannel.open(server.getLocalAddress()); SocketChannel accepted = server.accept()) {
+                master.send(RawIpcPeer.message(IpcMessage.Type.HANDOFF, 4, 0, 42), new int[]{JdkSockets.fdOf(accepted)});
+                RawIpcPeer.Received ack = master.receive(WAIT_MILLIS);
+                assertThat("an ACK, not " + ack.code(), ack.is(IpcMessage.Type.ACK), is(true));
+                assertThat("the ACK's id", ack.id(), is(42L));
+                accepted.close(); // the master's copy, closed on the ACK as the master does
+
+                client.write(ByteBuffer.wrap("who?\n".getBytes(StandardCharsets.US_ASCII)));
+                assertThat("the worker's answer", readLine(client), startsWith("0 " + worker.pid() + " "));
+            }
+        }
+    }
+
+    /**
+     * On a channel agreed at IPC 2, a message only IPC 3 has is a bad message like any other: the
+     * worker refuses it and exits, saying why.
+     */
+    @Test
+    void aWorkerUnderAnIpc2MasterRefusesAnIpc3MessageAndExitsSayingWhy() throws Exception {
+        try (RawIpcPeer master = startWorker()) {
+            master.receive(WAIT_MILLIS); // its HELLO
+            master.send(RawIpcPeer.hello(2, 2, "0.1.0"));
+            assertThat("the app said it is ready", master.receive(WAIT_MILLIS).is(IpcMessage.Type.READY), is(true));
+
+            int[] passed = RawIpcPeer.descriptors(2);
+            try {
+                master.send(RawIpcPeer.withIds(IpcMessage.Type.HANDOFFS, 4, 2, 7, 8), passed);
+            } finally {
+                RawIpcPeer.closeAll(passed);
+            }
+
+            assertThat("the worker exited", worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS), is(true));
+            assertThat("its exit status", worker.exitValue(), is(1));
+            assertThat(Files.readString(dir.resolve("stderr"), StandardCharsets.UTF_8), containsString(
+                    "herd worker: the IPC channel to the herd master broke: java.net.ProtocolException: refused an IPC message from the master: "
+                            + "HANDOFFS, a message of IPC 3, on a channel agreed at IPC 2 (its 2 descriptors closed); exiting"));
+        }
+    }
+
+    /** One line read from {@code channel}, without its end; throws when the connection ends first. */
+    private static String readLine(SocketChannel channel) throws java.io.IOException {
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        ByteBuffer one = ByteBuffer.allocate(1);
+        while (true) {
+            one.clear();
+            if (channel.read(one) < 0) throw new AssertionError("the connection ended after \"" + line + "\"");
+            if (one.get(0) == '\n') return line.toString(StandardCharsets.US_ASCII);
+            line.write(one.get(0));
         }
     }
 

@@ -24,6 +24,15 @@ import java.nio.file.Path;
  *     then it serves its connections as a {@link WhoAmI} does.
  * <li>{@code mandatory}: after the handshake, a message of an unknown type not marked optional.
  * <li>{@code silent}: connects, and never says anything.
+ * <li>{@code ipc2}: an SDK of IPC 2 (HELLO 2 to 2, SDK "0.1.0"): serves single HANDOFFs as a
+ *     {@link WhoAmI} does, and exits with status 3 at a HANDOFFS, which IPC 2 does not have.
+ * <li>{@code acks}: serves as a {@link WhoAmI} does, and acknowledges each HANDOFFS with one ACKS.
+ * <li>{@code batch-then-die}: serves single HANDOFFs; at the first HANDOFFS it writes the file
+ *     {@code PEER_LAUNCHES/handoffs-<pid>} (the number of connections in it), ACKs the first
+ *     connection and answers its client's first line, NACKs the second, and exits with the rest
+ *     unacknowledged: a worker dying mid-batch.
+ * <li>{@code accepted-unasked}: after the handshake and READY, reports an ACCEPTED though it was
+ *     passed no listening socket.
  * <li>{@code serve-then-MODE}: its first launch is a {@link WhoAmI} (this build's SDK), later ones
  *     speak MODE: an app rebuilt with another SDK, which a reload then tries to start.
  * </ul>
@@ -68,7 +77,7 @@ public final class ProtocolPeer {
                     sendUnknownOptional(master);
                     master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
                     sendUnknownOptional(master);
-                    serve(master);
+                    serve(master, ProtocolPeer::serveAll);
                 }
                 case "mandatory" -> {
                     greet(master);
@@ -76,6 +85,27 @@ public final class ProtocolPeer {
                     master.answerPings();
                 }
                 case "silent" -> master.answerPings();
+                case "accepted-unasked" -> {
+                    greet(master);
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    master.send(RawIpcPeer.message(Type.ACCEPTED, 0, 1, 0));
+                    master.answerPings();
+                }
+                case "ipc2" -> {
+                    greet(master, 2, 2, "0.1.0");
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    serve(master, ProtocolPeer::refuseBatch);
+                }
+                case "acks" -> {
+                    greet(master);
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    serve(master, ProtocolPeer::serveAll);
+                }
+                case "batch-then-die" -> {
+                    greet(master);
+                    master.send(RawIpcPeer.message(Type.READY, 0, 0, 0));
+                    serve(master, ProtocolPeer::serveFirstRefuseSecondAndDie);
+                }
                 default -> throw new IllegalArgumentException("no such PEER_MODE: " + mode);
             }
         }
@@ -84,7 +114,12 @@ public final class ProtocolPeer {
 
     /** Says HELLO as this build does, and reads the master's. */
     private static void greet(RawIpcPeer master) throws Exception {
-        master.send(RawIpcPeer.hello(Protocol.VERSION, Protocol.OLDEST, "0.9.0-newer"));
+        greet(master, Protocol.VERSION, Protocol.OLDEST, "0.9.0-newer");
+    }
+
+    /** Says HELLO for IPC {@code oldest} to {@code highest} as herd-sdk {@code version}, and reads the master's. */
+    private static void greet(RawIpcPeer master, int highest, int oldest, String version) throws Exception {
+        master.send(RawIpcPeer.hello(highest, oldest, version));
         RawIpcPeer.Received hello = master.receive();
         if (hello == null || !hello.is(Type.HELLO)) throw new IllegalStateException("the master did not answer with HELLO");
     }
@@ -98,8 +133,17 @@ public final class ProtocolPeer {
         }
     }
 
-    /** What the SDK does, in short: takes each handoff, acknowledges it and serves it; answers pings; exits when told to stop. */
-    private static void serve(RawIpcPeer master) throws Exception {
+    /** What a peer does with a HANDOFFS. */
+    private interface BatchTaker {
+        /** @return true when the peer stops serving */
+        boolean take(RawIpcPeer master, RawIpcPeer.Received handoffs, String me) throws Exception;
+    }
+
+    /**
+     * What the SDK does, in short: takes each handoff, acknowledges it and serves it; answers
+     * pings; exits when told to stop. A HANDOFFS goes to {@code batches}.
+     */
+    private static void serve(RawIpcPeer master, BatchTaker batches) throws Exception {
         String me = System.getenv("HERD_INSTANCE") + " " + ProcessHandle.current().pid();
         for (RawIpcPeer.Received message = master.receive(); message != null; message = master.receive()) {
             if (message.is(Type.PING)) {
@@ -108,11 +152,45 @@ public final class ProtocolPeer {
                 SocketChannel connection = JdkSockets.channelOf(message.fds()[0], message.family());
                 master.send(RawIpcPeer.message(Type.ACK, 0, 0, message.id()));
                 Thread.startVirtualThread(() -> WhoAmI.serveBlocking(connection, me));
+            } else if (message.is(Type.HANDOFFS)) {
+                if (batches.take(master, message, me)) return;
             } else if (message.is(Type.SHUTDOWN)) {
                 return;
             } else {
                 RawIpcPeer.closeAll(message.fds());
             }
         }
+    }
+
+    /** Acknowledges every connection of a HANDOFFS in one ACKS, and serves them. */
+    private static boolean serveAll(RawIpcPeer master, RawIpcPeer.Received handoffs, String me) throws Exception {
+        long[] ids = handoffs.ids();
+        master.send(RawIpcPeer.withIds(Type.ACKS, 0, ids.length, ids));
+        for (int fd : handoffs.fds()) {
+            SocketChannel connection = JdkSockets.channelOf(fd, handoffs.family());
+            Thread.startVirtualThread(() -> WhoAmI.serveBlocking(connection, me));
+        }
+        return false;
+    }
+
+    /** An IPC-2 peer knows no HANDOFFS: a master sending it one is broken. */
+    private static boolean refuseBatch(RawIpcPeer master, RawIpcPeer.Received handoffs, String me) {
+        System.err.println("an IPC-2 worker got a HANDOFFS of " + handoffs.fds().length + " connections");
+        System.exit(3);
+        return true;
+    }
+
+    /** ACKs and serves the first connection, NACKs the second, and dies with the rest unacknowledged. */
+    private static boolean serveFirstRefuseSecondAndDie(RawIpcPeer master, RawIpcPeer.Received handoffs, String me) throws Exception {
+        long[] ids = handoffs.ids();
+        int[] fds = handoffs.fds();
+        Files.writeString(Path.of(System.getenv("PEER_LAUNCHES")).resolve("handoffs-" + ProcessHandle.current().pid()),
+                Integer.toString(ids.length));
+        SocketChannel first = JdkSockets.channelOf(fds[0], handoffs.family());
+        master.send(RawIpcPeer.message(Type.ACK, 0, 0, ids[0]));
+        RawIpcPeer.closeAll(new int[]{fds[1]});
+        master.send(RawIpcPeer.message(Type.NACK, 0, 0, ids[1]));
+        WhoAmI.answerOneLine(first, me);
+        return true; // and the process exits, holding the rest
     }
 }

@@ -167,7 +167,10 @@ public final class IpcChannel implements Closeable {
      * @throws IllegalStateException when {@code n} ≥ 2 on a channel agreed below IPC 3
      */
     public boolean sendHandoffs(long[] ids, int[] fds, int n, int family, boolean dontWait) throws IOException {
-        checkBatch("handoffs", n, ids.length, fds.length);
+        checkBatchSize("handoffs", n);
+        if (n > ids.length || n > fds.length) {
+            throw new IllegalArgumentException(n + " handoffs from arrays of " + ids.length + " ids and " + fds.length + " descriptors");
+        }
         if (n == 1) return sendHandoff(ids[0], family, fds[0], dontWait);
         SendBuffers buffers = SEND_BUFFERS.get();
         buffers.header(IpcMessage.Type.HANDOFFS, family, n, 0);
@@ -187,7 +190,8 @@ public final class IpcChannel implements Closeable {
      * @throws IllegalStateException when {@code n} ≥ 2 on a channel agreed below IPC 3
      */
     public void sendAcks(long[] ids, int n) throws IOException {
-        checkBatch("acks", n, ids.length, n);
+        checkBatchSize("acks", n);
+        if (n > ids.length) throw new IllegalArgumentException(n + " acks from an array of " + ids.length + " ids");
         SendBuffers buffers = SEND_BUFFERS.get();
         if (n == 1) {
             buffers.header(IpcMessage.Type.ACK, 0, 0, ids[0]);
@@ -231,9 +235,8 @@ public final class IpcChannel implements Closeable {
         transmit(buffers, IpcMessage.Type.ACCEPTED, false);
     }
 
-    private static void checkBatch(String what, int n, int ids, int fds) {
+    private static void checkBatchSize(String what, int n) {
         if (n < 1 || n > IpcMessage.MAX_BATCH) throw new IllegalArgumentException(n + " " + what + ", not 1 to " + IpcMessage.MAX_BATCH);
-        if (n > ids || n > fds) throw new IllegalArgumentException(n + " " + what + " from arrays of " + ids + " ids and " + fds + " descriptors");
     }
 
     /** Sends what {@code buffers} holds: a message of {@code type}. */

@@ -168,7 +168,7 @@ public record IpcMessage(Type type, int family, int count, long id, long[] ids, 
         } else if (type.carriesIds()) {
             if (count < 2 || count > MAX_BATCH) return type + " with a count of " + count + ", not 2 to " + MAX_BATCH;
             if (payloadLength != count * Long.BYTES) {
-                return type + " of " + count + " ids with a " + payloadLength + "-byte payload, not " + count * Long.BYTES;
+                return type + " counting " + count + " with a " + payloadLength + "-byte payload, not " + count * Long.BYTES + " (8 bytes an id)";
             }
         } else if (payloadLength != 0) {
             return type + " with a " + payloadLength + "-byte payload, which it may not carry";

@@ -528,6 +528,33 @@ public final class Unix {
     }
 
     /**
+     * What a socket is, as a descriptor passed from elsewhere is checked before it is adopted as
+     * a listening socket (socket activation, shared dispatch).
+     *
+     * @param domain    {@code SO_DOMAIN}: {@link #AF_INET}, {@link #AF_INET6}, {@link #AF_UNIX}...
+     * @param type      {@code SO_TYPE}: {@link #SOCK_STREAM}, {@link #SOCK_DGRAM}...
+     * @param listening {@code SO_ACCEPTCONN}: it listen()s
+     */
+    public record SocketKind(int domain, int type, boolean listening) {
+    }
+
+    /**
+     * What socket {@code fd} is; null when it is no socket, or not open.
+     *
+     * @throws IOException when getsockopt fails otherwise
+     */
+    public static SocketKind socketKind(int fd) throws IOException {
+        int type;
+        try {
+            type = intSocketOption(fd, SOL_SOCKET, SO_TYPE);
+        } catch (UnixException e) {
+            if (e.errno() == ENOTSOCK || e.errno() == EBADF) return null;
+            throw e;
+        }
+        return new SocketKind(intSocketOption(fd, SOL_SOCKET, SO_DOMAIN), type, intSocketOption(fd, SOL_SOCKET, SO_ACCEPTCONN) != 0);
+    }
+
+    /**
      * Sets FD_CLOEXEC on a descriptor this process inherited, as sd_listen_fds(3) does, so that no
      * program it starts inherits it.
      */
