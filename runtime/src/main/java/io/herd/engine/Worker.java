@@ -82,6 +82,12 @@ final class Worker {
     boolean portUnreadableSaid;
     /** Its JVM writes the app's AOT cache as it exits: asked to stop, it gets longer before it is killed. */
     boolean trainsAotCache;
+    /**
+     * Proxy dispatch: out of rotation, its relayed connections may finish before it is asked to
+     * stop. Set by the event thread; read by the relay's threads, which with proxy.http close a
+     * keep-alive connection after its next complete response.
+     */
+    volatile boolean draining;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;
