@@ -334,23 +334,19 @@ class ProxyTest {
     @Test
     void whileItsWorkerDrainsAKeepAliveConnectionGetsConnectionCloseOnItsNextResponseAndIsClosedAfterIt() throws Exception {
         try (TestCluster herd = keepAliveHttp(Map.of())) {
-            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            Drain drain;
             try (Socket socket = httpClient(herd.port)) {
-                HttpResponse before = askOn(socket, GET_ROOT);
-                assertThat(before.fields(), not(hasItem("Connection: close")));
-
-                CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+                drain = answeredThenDraining(herd, socket);
                 HttpResponse during = askOn(socket, GET_ROOT);
 
                 assertThat(during.status(), is("HTTP/1.1 200 OK"));
                 assertThat(during.fields(), hasItem("Connection: close"));
-                assertThat("the body, intact", during.body(), is("hello from " + old + "\n"));
+                assertThat("the body, intact", during.body(), is("hello from " + drain.old() + "\n"));
                 assertThat("closed by the master after that response", socket.getInputStream().read(), is(-1));
-                OperationResult result = reload.get(60, TimeUnit.SECONDS);
-                assertThat(result.toString(), result.succeeded(), is(true));
+                drain.awaitEnd();
             }
             try (Socket socket = httpClient(herd.port)) {
-                assertThat(askOn(socket, GET_ROOT).body(), is(not("hello from " + old + "\n")));
+                assertThat(askOn(socket, GET_ROOT).body(), is(not("hello from " + drain.old() + "\n")));
             }
         }
     }
@@ -363,7 +359,7 @@ class ProxyTest {
             for (Socket socket : List.of(head, noContent, begun)) askOn(socket, GET_ROOT); // all three relayed to the old worker
             begun.getOutputStream().write(ascii("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello"));
 
-            CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+            Drain drain = reloadUntilDraining(herd, old);
             HttpResponse headAnswer = askOn(head, "HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
             HttpResponse noContentAnswer = askOn(noContent, "GET /204 HTTP/1.1\r\nHost: test\r\n\r\n");
             HttpResponse begunAnswer = askOn(begun, "world");
@@ -374,34 +370,30 @@ class ProxyTest {
             assertThat("answered by the old worker", begunAnswer.fields(), hasItems("Connection: close", "X-Pid: " + old));
             assertThat(begunAnswer.body(), is("helloworld"));
             for (Socket socket : List.of(head, noContent, begun)) assertThat("closed after its answer", socket.getInputStream().read(), is(-1));
-            OperationResult result = reload.get(60, TimeUnit.SECONDS);
-            assertThat(result.toString(), result.succeeded(), is(true));
+            drain.awaitEnd();
         }
     }
 
     @Test
     void aChunkedResponseArrivesByteExactWithTheCloseInserted() throws Exception {
         try (TestCluster herd = keepAliveHttp(Map.of()); Socket socket = httpClient(herd.port)) {
-            long old = herd.awaitOnline(1).workers().getFirst().pid();
-            askOn(socket, GET_ROOT);
-            CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+            Drain drain = answeredThenDraining(herd, socket);
 
             HttpResponse chunked = askOn(socket, "GET /chunked?n=2000 HTTP/1.1\r\nHost: test\r\n\r\n"); // ~60 KiB: several reads
 
-            String sent = ascii(KeepAliveHttp.chunkedResponse(2000, old));
+            String sent = ascii(KeepAliveHttp.chunkedResponse(2000, drain.old()));
             String statusLine = "HTTP/1.1 200 OK\r\n";
             assertThat(chunked.raw(), is(statusLine + "Connection: close\r\n" + sent.substring(statusLine.length())));
             assertThat("closed after it", socket.getInputStream().read(), is(-1));
-            assertThat(reload.get(60, TimeUnit.SECONDS).succeeded(), is(true));
+            drain.awaitEnd();
         }
     }
 
     @Test
     void aPipelinedClientGetsEveryAnswerAndItsConnectionIsNotClosedEarly() throws Exception {
         try (TestCluster herd = keepAliveHttp(Map.of()); Socket socket = httpClient(herd.port)) {
-            long old = herd.awaitOnline(1).workers().getFirst().pid();
-            askOn(socket, GET_ROOT);
-            CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+            Drain drain = answeredThenDraining(herd, socket);
+            long old = drain.old();
 
             socket.getOutputStream().write(ascii(GET_ROOT + "GET /chunked?n=3 HTTP/1.1\r\nHost: test\r\n\r\n" + GET_ROOT));
             InputStream in = socket.getInputStream();
@@ -411,9 +403,9 @@ class ProxyTest {
             assertThat(answers.get(1).raw(), is(ascii(KeepAliveHttp.chunkedResponse(3, old))));
             assertThat(answers.get(2).body(), is("hello from " + old + "\n"));
             assertThat("relayed as plain bytes: the connection goes on", askOn(socket, GET_ROOT).fields(), not(hasItem("Connection: close")));
-            assertThat(reload.isDone(), is(false)); // the drain waits for it
+            assertThat(drain.reload().isDone(), is(false)); // the drain waits for it
             socket.close();
-            assertThat(reload.get(60, TimeUnit.SECONDS).succeeded(), is(true));
+            drain.awaitEnd();
         }
     }
 
@@ -425,12 +417,12 @@ class ProxyTest {
             assertThat(switched.status(), is("HTTP/1.1 101 Switching Protocols"));
             assertThat(exchangeOn(socket, "before the drain"), is("before the drain"));
 
-            CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+            Drain drain = reloadUntilDraining(herd, old);
 
             assertThat(exchangeOn(socket, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), is("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
             assertThat(exchangeOn(socket, "during the drain"), is("during the drain"));
             socket.close();
-            assertThat(reload.get(60, TimeUnit.SECONDS).succeeded(), is(true));
+            drain.awaitEnd();
         }
     }
 
@@ -443,24 +435,40 @@ class ProxyTest {
             badWorker.getOutputStream().write(ascii("GET /garbage HTTP/1.1\r\nHost: test\r\n\r\n"));
             assertThat(ascii(badWorker.getInputStream().readNBytes(KeepAliveHttp.GARBAGE.length())), is(KeepAliveHttp.GARBAGE));
 
-            CompletableFuture<OperationResult> reload = reloadUntilDraining(herd, old);
+            Drain drain = reloadUntilDraining(herd, old);
 
             assertThat(exchangeOn(badClient, GET_ROOT), is(GET_ROOT));
             assertThat(exchangeOn(badWorker, "HTTP/1.1 204 No Content\r\n\r\n"), is("HTTP/1.1 204 No Content\r\n\r\n"));
-            assertThat(reload.isDone(), is(false)); // the drain waits for them
+            assertThat(drain.reload().isDone(), is(false)); // the drain waits for them
             badClient.close();
             badWorker.close();
-            assertThat(reload.get(60, TimeUnit.SECONDS).succeeded(), is(true));
+            drain.awaitEnd();
         }
     }
 
     private static final String GET_ROOT = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
 
+    /** The one worker {@code old} draining, as the reload that replaces it runs. */
+    private record Drain(long old, CompletableFuture<OperationResult> reload) {
+        /** Waits (bounded) for the reload's end: the old worker's last connection closed, it stopped. */
+        void awaitEnd() throws Exception {
+            OperationResult result = reload.get(60, TimeUnit.SECONDS);
+            assertThat(result.toString(), result.succeeded(), is(true));
+        }
+    }
+
+    /** One request answered on {@code socket}, not marked to close; then a reload, until the worker drains. */
+    private static Drain answeredThenDraining(TestCluster herd, Socket socket) throws Exception {
+        long old = herd.awaitOnline(1).workers().getFirst().pid();
+        assertThat(askOn(socket, GET_ROOT).fields(), not(hasItem("Connection: close")));
+        return reloadUntilDraining(herd, old);
+    }
+
     /** Starts a reload on its own thread, and returns once the old worker drains (stopping, its connections open). */
-    private static CompletableFuture<OperationResult> reloadUntilDraining(TestCluster herd, long old) throws InterruptedException {
+    private static Drain reloadUntilDraining(TestCluster herd, long old) throws InterruptedException {
         CompletableFuture<OperationResult> reload = CompletableFuture.supplyAsync(herd.cluster::reload, task -> Thread.ofVirtual().start(task));
         herd.awaitInfo("the old worker draining", info -> info.workers().stream().anyMatch(w -> w.pid() == old && w.state().equals("stopping")));
-        return reload;
+        return new Drain(old, reload);
     }
 
     private static Socket httpClient(int port) throws IOException {
