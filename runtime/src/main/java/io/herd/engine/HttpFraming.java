@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Follows the HTTP/1.1 messages of one relayed connection, both ways ({@code app.<name>.proxy.http}),
@@ -212,6 +213,10 @@ final class HttpFraming {
         void feed(ByteBuffer bytes) {
             int limit = bytes.limit();
             int i = bytes.position();
+            boolean bigEndian = bytes.order() == ByteOrder.BIG_ENDIAN;
+            // Bytes are taken from a word of 8 read at once (first byte lowest): a buffer's get is a costly call for one byte.
+            long word = 0;
+            int wordAt = i - Long.BYTES;
             while (i < limit && plainBecause == null) {
                 if (state == BODY || state == CHUNK_DATA) {
                     int skipped = (int) Math.min(remaining, limit - i);
@@ -227,8 +232,72 @@ final class HttpFraming {
                     if (!(ofRequests ? requestBegins() : responseBegins())) return;
                     begin();
                 }
-                take(bytes.get(i), i);
+                if (!cr && (state == FIELD_VALUE || state == START || state == CHUNK_EXTENSION)) {
+                    int run = textRun(bytes, i, limit, bigEndian);
+                    if (run > 0) {
+                        i += run;
+                        skipped(run);
+                        continue;
+                    }
+                }
+                if (i - wordAt >= Long.BYTES) {
+                    if (limit - i < Long.BYTES) {
+                        take(bytes.get(i), i);
+                        i++;
+                        continue;
+                    }
+                    long eight = bytes.getLong(i);
+                    word = bigEndian ? Long.reverseBytes(eight) : eight;
+                    wordAt = i;
+                }
+                take((byte) (word >>> ((i - wordAt) << 3)), i);
                 i++;
+            }
+        }
+
+        /**
+         * How many bytes from {@code i} on are text that the current part of a line takes as it is
+         * (a field value not kept, a request target, a reason phrase, a chunk extension): printable
+         * ASCII (for a target, without SP), looked at 8 at a time. The byte that ends the run (CR,
+         * SP, HTAB, obs-text, a control byte) and the last few are left to {@link #take}.
+         */
+        private int textRun(ByteBuffer bytes, int i, int limit, boolean bigEndian) {
+            int lowest;
+            if (state == FIELD_VALUE && valueStarted && field != FIELD_CONTENT_LENGTH && field != FIELD_TRANSFER_ENCODING) {
+                lowest = ' ';
+            } else if (state == START && part == (ofRequests ? 1 : 2)) {
+                lowest = ofRequests ? '!' : ' ';
+            } else if (state == CHUNK_EXTENSION) {
+                lowest = ' ';
+            } else {
+                return 0;
+            }
+            int j = i;
+            while (limit - j >= Long.BYTES) {
+                long eight = bytes.getLong(j);
+                long notText = notText(bigEndian ? Long.reverseBytes(eight) : eight, lowest);
+                if (notText != 0) return j - i + (Long.numberOfTrailingZeros(notText) >>> 3);
+                j += Long.BYTES;
+            }
+            return j - i;
+        }
+
+        /** {@code run} bytes of text taken by {@link #textRun}: counted against the bounds of their line and head. */
+        private void skipped(int run) {
+            lineLength += run;
+            switch (state) {
+                case START -> {
+                    partLength += run;
+                    headLength += run;
+                    if (lineLength > MAX_LINE) plain("a start line over " + MAX_LINE + " bytes");
+                }
+                case FIELD_VALUE -> {
+                    headLength += run;
+                    if (headLength > MAX_HEAD) plain("a head over " + MAX_HEAD + " bytes");
+                }
+                default -> {
+                    if (lineLength > MAX_LINE) plain("a chunk-size line over " + MAX_LINE + " bytes");
+                }
             }
         }
 
@@ -590,6 +659,21 @@ final class HttpFraming {
     /** HTAB, SP, VCHAR or obs-text: what a field value, a reason phrase or a chunk extension may hold. */
     private static boolean fieldContent(byte b) {
         return b == '\t' || b >= ' ' && b != 0x7f || b < 0;
+    }
+
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
+
+    /**
+     * The high bit of each byte of {@code eight} (the first byte lowest) that is not text: below
+     * {@code lowest} (at most 0x80), DEL, or 0x80 and above. Exact for the lowest such byte, which
+     * is all that is asked (the subtractions' borrows only run towards later bytes).
+     */
+    private static long notText(long eight, int lowest) {
+        long below = (eight - ONES * lowest) & ~eight & HIGH_BITS;
+        long xorDel = eight ^ (ONES * 0x7f);
+        long del = (xorDel - ONES) & ~xorDel & HIGH_BITS;
+        return below | del | (eight & HIGH_BITS);
     }
 
     private static int hexDigit(byte b) {

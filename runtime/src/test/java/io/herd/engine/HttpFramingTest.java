@@ -183,6 +183,25 @@ class HttpFramingTest {
         assertThat(outcome(client(justUnder), draining(OK)), is(Outcome.closing(AFTER_OK_STATUS_LINE)));
     }
 
+    /** Targets, field values, reasons and chunk extensions are looked at eight bytes at a time: wherever the byte falls, the same. */
+    @Test
+    void longTextIsCheckedWhereverItsOddBytesFall() {
+        String request = "GET /" + "a".repeat(40) + "?q=\u00e9t\u00e9 HTTP/1.1\r\nX-Long: " + "v".repeat(37) + "\t" + "w".repeat(20) + "\u00ff"
+                + "z".repeat(9) + "\r\n\r\n";
+        String statusLine = "HTTP/1.1 200 " + "Fine".repeat(10) + "\r\n";
+        String chunked = statusLine + "Transfer-Encoding: chunked\r\n\r\n" + "3;" + "ext=value;".repeat(5) + "\r\nabc\r\n0\r\n\r\n";
+        assertThat(outcome(client(request), draining(chunked)), is(Outcome.closing(statusLine.length())));
+        for (int at = 0; at < 17; at++) {
+            String value = "v".repeat(at);
+            assertThat(outcome(client("GET / HTTP/1.1\r\nX: " + value + "\u0000" + value + "\r\n\r\n")), is(Outcome.plain("a control byte in a field value")));
+            assertThat(outcome(client("GET / HTTP/1.1\r\nX: " + value + "\u007f" + value + "\r\n\r\n")), is(Outcome.plain("a control byte in a field value")));
+            assertThat(outcome(client("GET /" + value + "\u0001 HTTP/1.1\r\n\r\n")), is(Outcome.plain("a bad request target")));
+            assertThat(outcome(client(GET), worker("HTTP/1.1 200 " + value + "\u0007\r\n\r\n")), is(Outcome.plain("a control byte in a reason phrase")));
+            assertThat(outcome(client("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;" + value + "\u0000\r\n")),
+                    is(Outcome.plain("a control byte in a chunk extension")));
+        }
+    }
+
     /** The relay's hot path: following keep-alive exchanges allocates nothing per request. */
     @Test
     void followingExchangesAllocatesNothingPerRequest() {
