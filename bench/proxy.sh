@@ -7,15 +7,17 @@
 # The machine is shared: read the ratios, not the numbers.
 #
 # Then a reload under keep-alive load (issue 16): plain without a graceful shutdown
-# (PLAIN_SHUTDOWN=abrupt: its JVM exits at SIGTERM, cutting what is open), wrk -c10 for
-# RELOAD_SECONDS with one reload at half time, run with proxy.http off and on; prints the requests
-# and the errors (socket errors + non-2xx) of each. Target: 0 errors with proxy.http.
+# (PLAIN_SHUTDOWN=abrupt: its JVM exits at SIGTERM, cutting what is open), kill.timeout 3s, one
+# reload under wrk -c10, run with proxy.http off and on; prints the requests and the errors
+# (socket errors + non-2xx) of each. Target: 0 errors with proxy.http.
 #
 #   bench/proxy.sh [ROUNDS=3] [SECONDS=10]
 # HERD_PROXY_THREADS sets herd.proxy.threads (default: herd's, one per core); HAProxy runs with
 # its defaults (one thread per core too). PROXY_HTTP=true runs the table with app.plain.proxy.http
 # on (what following HTTP costs the relay). PARTS=table or PARTS=reload runs only that part
-# (default: both); RELOAD_SECONDS (default 20) is each reload run's length.
+# (default: both); RELOAD_SECONDS (default 20): the reload comes that long / 2 after Reload.java
+# has attached (a few seconds after it starts), and wrk runs 15 s longer than that, so that the
+# drain and the SIGTERM after it (up to 2 x kill.timeout for the 2 workers) fall inside its run.
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 ROUNDS=${1:-3}
@@ -59,18 +61,18 @@ stop_herd() {
 # wants PART: true when PARTS names it.
 wants() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# reload_under_load PROXY_HTTP: plain without a graceful shutdown under wrk -c10 keep-alive for
-# RELOAD_SECONDS, one reload at half time; prints the requests and the errors counted.
+# reload_under_load PROXY_HTTP: plain without a graceful shutdown under wrk -c10 keep-alive, one
+# reload inside; prints the requests and the errors counted.
 reload_under_load() {
   plain_config "app.plain.proxy.http = $1
 app.plain.env.PLAIN_SHUTDOWN = abrupt
-app.plain.kill.timeout = 5s"
+app.plain.kill.timeout = 3s"
   start_herd
   wait_for "$HERD_PORT"
   wrk -t1 -c10 -d2s "http://127.0.0.1:$HERD_PORT/" >/dev/null # warm-up
   "$JAVA" "$HERD_HOME/bench/Reload.java" once "$herd_pid" plain "$RELOAD_SECONDS" 2> "$work/trigger.log" &
   local trigger=$! requests errors
-  wrk -t1 -c10 -d"${RELOAD_SECONDS}s" "http://127.0.0.1:$HERD_PORT/" > "$work/wrk.out" 2>&1
+  wrk -t1 -c10 -d"$((RELOAD_SECONDS + 15))s" "http://127.0.0.1:$HERD_PORT/" > "$work/wrk.out" 2>&1
   wait "$trigger" || { echo "bench: the reload did not run" >&2; cat "$work/trigger.log" >&2; exit 1; }
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   # "Socket errors: connect A, read B, write C, timeout D" and "Non-2xx or 3xx responses: E"
@@ -115,7 +117,7 @@ fi
 
 if wants reload; then
   echo
-  echo "== reload under keep-alive load: plain without a graceful shutdown, wrk -c10 -d${RELOAD_SECONDS}s, one reload at half time"
+  echo "== reload under keep-alive load: plain without a graceful shutdown, kill.timeout 3s, wrk -c10 -d$((RELOAD_SECONDS + 15))s, one reload inside"
   reload_under_load false
   reload_under_load true
 fi
