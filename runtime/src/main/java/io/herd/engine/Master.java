@@ -23,7 +23,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +35,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The master: owns every app's listening sockets and runs one {@link Cluster} per app.
@@ -220,11 +218,17 @@ public final class Master extends Container {
         }
     }
 
+    /**
+     * Removes the IPC directory: flat, sockets only. A worker's channel may be closing at the same
+     * time and remove its own socket, so the entries are listed without reading their attributes
+     * (which Files.walk does, and fails on a file gone between the listing and the read).
+     */
     private void deleteIpcDir() throws IOException {
         if (ipcDir == null) return;
-        try (Stream<Path> paths = Files.walk(ipcDir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(ipcDir)) {
+            for (Path entry : entries) Files.deleteIfExists(entry);
         }
+        Files.deleteIfExists(ipcDir);
     }
 
     private static final Pattern IPC_DIR = Pattern.compile("herd-(\\d{1,10})-\\d+");
