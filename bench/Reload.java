@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  *   java bench/Reload.java trigger PID APP SECONDS
  *       reload at 20% and 40% of SECONDS, gracefulReload at 60% and 80%; prints each window
+ *   java bench/Reload.java once PID APP SECONDS
+ *       one reload at 50% of SECONDS (bench/proxy.sh: a single reload inside a wrk run of SECONDS)
  *   java bench/Reload.java measure PID APP PORT SECONDS CONNECTIONS
  *       the same schedule under its own load (CONNECTIONS keep-alive clients, like wrk -cN), with
  *       each request's latency kept, to compare p99 inside and outside the reload windows
@@ -42,6 +44,11 @@ public final class Reload {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length < 4 || !List.of("trigger", "once", "measure").contains(args[0])) {
+            System.err.println("usage: java bench/Reload.java trigger|once PID APP SECONDS"
+                    + " | measure PID APP PORT SECONDS CONNECTIONS");
+            System.exit(2);
+        }
         long pid = Long.parseLong(args[1]);
         String app = args[2];
         boolean measure = args[0].equals("measure");
@@ -52,9 +59,13 @@ public final class Reload {
             Load load = measure ? new Load(Integer.parseInt(args[3]), Integer.parseInt(args[5])) : null;
             long start = System.nanoTime();
             List<Window> windows = new ArrayList<>();
-            String[] schedule = {"reload", "reload", "gracefulReload", "gracefulReload"};
+            String[] schedule = args[0].equals("once")
+                    ? new String[] {"reload"}
+                    : new String[] {"reload", "reload", "gracefulReload", "gracefulReload"};
+            // The operations split the run evenly: 50% for one, 20/40/60/80% for four.
+            double step = 1.0 / (schedule.length + 1);
             for (int i = 0; i < schedule.length; i++) {
-                sleepUntil(start + (long) ((i + 1) * 0.2 * seconds * 1e9));
+                sleepUntil(start + (long) ((i + 1) * step * seconds * 1e9));
                 long begin = System.nanoTime();
                 Object result = schedule[i].equals("reload") ? cluster.reload() : cluster.gracefulReload();
                 windows.add(new Window(schedule[i], begin, System.nanoTime()));

@@ -91,18 +91,6 @@ start_instance() {
   echo "bench: herd ($name) did not open its Jolokia endpoint within 60 s" >&2; cat "$dir/herd.log" >&2; exit 1
 }
 
-# master_pid PID: the master JVM's pid: PID itself when bin/herd exec'd java, else its java child.
-master_pid() {
-  local pid=$1 child
-  for _ in $(seq 1 100); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = java ] && { echo "$pid"; return; }
-    child=$(pgrep -P "$pid" -x java | head -n 1 || true)
-    [ -n "$child" ] && { echo "$child"; return; }
-    sleep 0.1
-  done
-  echo "bench: no master JVM under pid $pid" >&2; exit 1
-}
-
 stop_instance() {
   local pid=${herd_pid[$1]}
   kill "$pid" 2>/dev/null || true

@@ -128,8 +128,10 @@ public record AppConfig(
      * @param maxConnections the most connections the master holds open for the app (waiting or
      *                       relayed); one more is refused at once, and counted. Each relayed
      *                       connection holds up to two 32 KiB direct buffers in the master
+     * @param http           follow HTTP/1.1 messages, so that a draining worker's keep-alive
+     *                       connections close after a complete response
      */
-    public record Proxy(Header header, Duration idleTimeout, int maxConnections) {
+    public record Proxy(Header header, Duration idleTimeout, int maxConnections, boolean http) {
         /** The PROXY protocol header (HAProxy's) the worker reads first, to learn the client's address; written none, v1 or v2. */
         public enum Header {
             NONE, V1, V2

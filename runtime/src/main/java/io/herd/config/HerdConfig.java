@@ -421,7 +421,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
 
         /** Proxy dispatch's settings; in handoff dispatch, setting any of them is a mistake, and the defaults stand unused. */
         private AppConfig.Proxy proxy(String name, Map<String, String> keys, Dispatch dispatch) {
-            List<Setting<AppConfig, ?>> proxySettings = List.of(Settings.PROXY_PROTOCOL, Settings.PROXY_IDLE_TIMEOUT, Settings.PROXY_MAX_CONNECTIONS);
+            List<Setting<AppConfig, ?>> proxySettings = List.of(Settings.PROXY_PROTOCOL, Settings.PROXY_IDLE_TIMEOUT, Settings.PROXY_MAX_CONNECTIONS,
+                    Settings.PROXY_HTTP);
             if (dispatch != Dispatch.PROXY) {
                 for (Setting<AppConfig, ?> setting : proxySettings) {
                     if (keys.containsKey(setting.name())) {
@@ -429,10 +430,10 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
                     }
                 }
                 return new AppConfig.Proxy(read(null, Settings.PROXY_PROTOCOL, null), read(null, Settings.PROXY_IDLE_TIMEOUT, null),
-                        read(null, Settings.PROXY_MAX_CONNECTIONS, null));
+                        read(null, Settings.PROXY_MAX_CONNECTIONS, null), read(null, Settings.PROXY_HTTP, null));
             }
             return new AppConfig.Proxy(value(name, keys, Settings.PROXY_PROTOCOL), value(name, keys, Settings.PROXY_IDLE_TIMEOUT),
-                    nonNull(value(name, keys, Settings.PROXY_MAX_CONNECTIONS), 0));
+                    nonNull(value(name, keys, Settings.PROXY_MAX_CONNECTIONS), 0), Boolean.TRUE.equals(value(name, keys, Settings.PROXY_HTTP)));
         }
 
         /** Two apps (or one app twice) on the same address: the second bind would fail anyway, later. */

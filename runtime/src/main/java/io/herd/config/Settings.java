@@ -191,6 +191,10 @@ public final class Settings {
             "proxy only: the most connections the master holds for the app (relayed or waiting); one more is closed at once, unserved, "
                     + "and counted as `refused`. Each holds up to 64 KiB of the master's direct memory: raise `-XX:MaxDirectMemorySize` "
                     + "with it (see below)");
+    public static final Setting<AppConfig, Boolean> PROXY_HTTP = Setting.app("proxy.http", "false", bool(), proxy(AppConfig.Proxy::http),
+            "proxy only: follow HTTP/1.1 messages, so a draining worker's keep-alive connections close right after a complete "
+                    + "response, which gets `Connection: close`, instead of being cut at `kill.timeout`. Connections it cannot follow "
+                    + "(pipelining, Upgrade, bad HTTP) are relayed as plain bytes");
 
     // ---- the service again, after the apps, as the README tells them
 
@@ -208,7 +212,7 @@ public final class Settings {
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
             RESTART_BACKOFF, RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, HEALTH_URL,
             HEALTH_INTERVAL, HEALTH_TIMEOUT, HEALTH_FAILURES, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,
-            PROXY_THREADS);
+            PROXY_HTTP, PROXY_THREADS);
 
     /** The service's settings, {@code herd.*}. */
     public static final List<Setting<HerdConfig, ?>> SERVICE = those(false);

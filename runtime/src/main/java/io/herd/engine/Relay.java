@@ -32,6 +32,11 @@ import java.util.function.Consumer;
  * So whatever clients do, the master holds at most two buffers per connection. An end of stream
  * is passed on as a half-close once what preceded it is written. Buffers are direct, pooled per
  * thread.
+ *
+ * <p>With {@code proxy.http}, each connection's bytes are also followed as HTTP/1.1 messages
+ * ({@link HttpFraming}): while its worker drains, a keep-alive connection gets
+ * {@code Connection: close} on its next response and is closed once that response is written,
+ * rather than cut when kill.timeout ends the drain.
  */
 final class Relay extends LifeCycle {
     private static final System.Logger LOG = System.getLogger(Relay.class.getName());
@@ -50,6 +55,8 @@ final class Relay extends LifeCycle {
      */
     private static final long ANSWER_NANOS = 1_000_000_000L;
     private static final long SWEEP_MILLIS = 1_000;
+    /** The one field the relay ever adds (proxy.http, to a draining worker's response); read-only, shared by every thread through duplicates. */
+    private static final ByteBuffer CONNECTION_CLOSE = connectionClose();
 
     private final Loop[] loops;
     private final AtomicInteger turn = new AtomicInteger();
@@ -250,7 +257,8 @@ final class Relay extends LifeCycle {
                 Direction reading = fromClient ? pipe.up : pipe.down;
                 Direction writing = fromClient ? pipe.down : pipe.up;
                 if (key.isWritable() && writing.pending != null) write(pipe, writing);
-                if (key.isReadable() && reading.wantsRead()) read(pipe, reading);
+                if (!pipe.ended && key.isReadable() && reading.wantsRead()) read(pipe, reading);
+                if (pipe.ended) return; // closed after a draining worker's last response
                 if (pipe.up.done() && pipe.down.done()) pipe.close(this);
                 else pipe.updateInterest();
             } catch (IOException | CancelledKeyException e) {
@@ -275,21 +283,55 @@ final class Relay extends LifeCycle {
             pipe.lastActive = now;
             buffer.flip();
             direction.pending = buffer;
+            if (pipe.http != null) follow(pipe, direction, buffer);
             write(pipe, direction);
+        }
+
+        /**
+         * proxy.http: the bytes just read, followed as HTTP messages before they are written on. A
+         * response of a draining worker gets {@code Connection: close} after its status line. Once
+         * the messages cannot be followed, the connection is relayed as plain bytes, as without proxy.http.
+         */
+        private void follow(Pipe pipe, Direction direction, ByteBuffer buffer) {
+            HttpFraming http = pipe.http;
+            if (direction.toWorker) {
+                http.fromClient(buffer);
+            } else {
+                http.fromWorker(buffer, pipe.worker.draining);
+                if (http.insertAt() >= 0) direction.insertAt(http.insertAt(), CONNECTION_CLOSE.duplicate());
+            }
+            if (http.plain()) {
+                LOG.log(Level.DEBUG, "{0}: relaying a connection as plain bytes from now on: {1}", pipe.worker.name(), http.plainBecause());
+                pipe.http = null;
+            }
         }
 
         /** Writes a direction's pending bytes; keeps what the destination cannot take yet. */
         private void write(Pipe pipe, Direction direction) throws IOException {
-            ByteBuffer buffer = direction.pending;
-            int written = direction.to.write(buffer);
+            long written = direction.writePending();
             if (written > 0) {
                 pipe.lastActive = now;
-                pipe.worker.relayed(direction.toWorker, written);
+                pipe.worker.relayed(direction.toWorker, (int) written);
             }
-            if (buffer.hasRemaining()) return;
+            if (direction.pendingLeft()) return;
+            ByteBuffer buffer = direction.pending;
             direction.pending = null;
+            direction.gathered = null;
             give(buffer);
             if (direction.ended) direction.passEnd();
+            if (!direction.toWorker && pipe.http != null && pipe.http.closeNow()) closeAfterLastResponse(pipe);
+        }
+
+        /**
+         * proxy.http: the response that told the client {@code Connection: close} is written whole,
+         * so the connection ends here, between two requests, and the draining worker has one fewer
+         * to wait for. Unless the client sent more meanwhile: that is read first (bytes left unread
+         * would turn the close into a reset, which can lose the response just written), relayed on,
+         * and the connection goes on as plain bytes.
+         */
+        private void closeAfterLastResponse(Pipe pipe) throws IOException {
+            if (pipe.up.wantsRead()) read(pipe, pipe.up);
+            if (pipe.http != null && pipe.http.closeNow()) pipe.close(this);
         }
 
         /** Closes connections idle past their timeout, and connects that never completed. */
@@ -330,6 +372,8 @@ final class Relay extends LifeCycle {
         final Connection client;
         final Worker worker;
         final AppConfig.Proxy settings;
+        /** proxy.http: follows its messages; null without proxy.http, and once it is relayed as plain bytes. */
+        HttpFraming http;
         SocketChannel upstream;
         SelectionKey clientKey;
         SelectionKey upstreamKey;
@@ -344,6 +388,7 @@ final class Relay extends LifeCycle {
             this.client = client;
             this.worker = worker;
             this.settings = settings;
+            this.http = settings.http() ? new HttpFraming() : null;
         }
 
         /** Each side reads while its direction can take more, and writes while the other's has bytes. */
@@ -375,6 +420,11 @@ final class Relay extends LifeCycle {
         final boolean toWorker;
         /** Bytes read but not yet written; null when there are none. */
         ByteBuffer pending;
+        /**
+         * proxy.http, while {@code pending} is written with {@code Connection: close} inserted: the
+         * bytes before the insertion point, the field, and {@code pending} itself from there on; else null.
+         */
+        ByteBuffer[] gathered;
         /** The source reached its end of stream. */
         boolean ended;
         /** ...and the destination was told (its output shut down). */
@@ -388,6 +438,27 @@ final class Relay extends LifeCycle {
 
         boolean wantsRead() {
             return pending == null && !ended;
+        }
+
+        /** Writes {@code field} into the pending bytes at {@code index}: one gathering write, no copy. */
+        void insertAt(int index, ByteBuffer field) {
+            ByteBuffer before = pending.duplicate().limit(index);
+            pending.position(index);
+            gathered = new ByteBuffer[] {before, field, pending};
+        }
+
+        /** Writes what the destination takes of the pending bytes; returns how many it took. */
+        long writePending() throws IOException {
+            return gathered != null ? to.write(gathered) : to.write(pending);
+        }
+
+        /** True while some of the pending bytes are not written yet. */
+        boolean pendingLeft() {
+            if (gathered == null) return pending.hasRemaining();
+            for (ByteBuffer part : gathered) {
+                if (part.hasRemaining()) return true;
+            }
+            return false;
         }
 
         /** Passes the end of stream on, once everything before it is written: a half-close. */
@@ -406,6 +477,11 @@ final class Relay extends LifeCycle {
         boolean done() {
             return endPassed;
         }
+    }
+
+    private static ByteBuffer connectionClose() {
+        byte[] field = "Connection: close\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return ByteBuffer.allocateDirect(field.length).put(field).flip().asReadOnlyBuffer();
     }
 
     private static void closeQuietly(SocketChannel channel) {

@@ -61,9 +61,11 @@ final class Retirement {
     /**
      * Proxy dispatch: a worker out of rotation keeps its relayed connections until they end or
      * the deadline passes, and only then is asked to stop: the master cannot tell a request in
-     * flight from an idle connection, the app can.
+     * flight from an idle connection, the app can. With proxy.http the relay can: it closes each
+     * keep-alive connection of a {@link Worker#draining draining} worker after a complete response.
      */
     void drainThenStop(Worker worker, boolean graceful, long deadlineNanos) {
+        worker.draining = true;
         if (!worker.process().isAlive()) return;
         if (worker.openConnections() > 0 && System.nanoTime() - deadlineNanos < 0) {
             cluster.later(() -> drainThenStop(worker, graceful, deadlineNanos), DRAIN_POLL_MILLIS);

@@ -98,6 +98,12 @@ final class Worker {
     private int listenersPassed;
     /** Shared dispatch: a retry of a pass its full queue refused is scheduled: one at a time, whatever the other workers do. */
     private boolean listenerRetryDue;
+    /**
+     * Proxy dispatch: out of rotation, its relayed connections may finish before it is asked to
+     * stop. Set by the event thread; read by the relay's threads, which with proxy.http close a
+     * keep-alive connection after its next complete response.
+     */
+    volatile boolean draining;
 
     Worker(Cluster cluster, int instance, Process process, IpcChannel.Listener listener, InetSocketAddress proxyAddress) {
         this.cluster = cluster;

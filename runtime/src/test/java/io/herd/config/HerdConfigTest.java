@@ -78,19 +78,22 @@ class HerdConfigTest {
                 app.web.proxy.protocol = v2
                 app.web.proxy.idle.timeout = 30s
                 app.web.proxy.max.connections = 500
+                app.web.proxy.http = true
                 """), home);
         AppConfig web = config.app("web");
         assertThat(web.proxied(), is(true));
-        assertThat(web.proxy(), is(new AppConfig.Proxy(AppConfig.Proxy.Header.V2, Duration.ofSeconds(30), 500)));
+        assertThat(web.proxy(), is(new AppConfig.Proxy(AppConfig.Proxy.Header.V2, Duration.ofSeconds(30), 500, true)));
         assertThat(config.proxyThreads(), is(2));
         assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.proxy.protocol"), is("v2"));
         assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.proxy.max.connections"), is("500"));
+        assertThat("save writes back what load reads", HerdConfig.keysOf(web).get("app.web.proxy.http"), is("true"));
     }
 
     @Test
     void proxyMaxConnectionsDefaultsToTheBoundTheShippedDirectMemoryLimitAllows() throws Exception {
         HerdConfig config = HerdConfig.load(write("app.web.listen = 127.0.0.1:8080\napp.web.jar = app.jar\napp.web.dispatch = proxy\n"), home);
         assertThat(config.app("web").proxy().maxConnections(), is(1024));
+        assertThat("proxy.http is off unless asked for", config.app("web").proxy().http(), is(false));
     }
 
     @Test
@@ -109,13 +112,17 @@ class HerdConfigTest {
                 app.db.proxy.idle.timeout = 0s
                 app.db.proxy.max.connections = 0
                 app.api.proxy.max.connections = 10
+                app.api.proxy.http = true
+                app.db.proxy.http = yes
                 """);
         assertThat(problems, allOf(containsString("app.web.dispatch: 'relay' is not handoff, shared or proxy"),
                 containsString("app.api.proxy.protocol: only means something with app.api.dispatch = proxy"),
                 containsString("app.api.proxy.max.connections: only means something with app.api.dispatch = proxy"),
                 containsString("app.db.proxy.protocol: 'v3' is not none, v1 or v2"),
                 containsString("app.db.proxy.idle.timeout: '0s' is not a duration from 1ms to 24h"),
-                containsString("app.db.proxy.max.connections: '0' is not a whole number from 1 to 1000000")));
+                containsString("app.db.proxy.max.connections: '0' is not a whole number from 1 to 1000000"),
+                containsString("app.api.proxy.http: only means something with app.api.dispatch = proxy"),
+                containsString("app.db.proxy.http: 'yes' is neither true nor false")));
     }
 
     @Test

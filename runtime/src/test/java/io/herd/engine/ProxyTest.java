@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.testapp.Echo;
+import io.herd.testapp.KeepAliveHttp;
 import io.herd.testing.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,8 +38,11 @@ import java.util.zip.CRC32;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.not;
 
 /** Proxy dispatch: the master relays the bytes of an app that has no herd code at all ({@link Echo}). */
 @Timeout(180)
@@ -315,6 +319,220 @@ class ProxyTest {
             for (int i = 0; i < 4; i++) assertThat(exchange(herd.port, "still " + i), is("still " + i));
         } finally {
             Files.deleteIfExists(broken);
+        }
+    }
+
+    // ---- proxy.http: a draining worker's keep-alive connections close between two responses
+
+    static TestCluster keepAliveHttp(Map<String, String> settings) throws Exception {
+        Map<String, String> values = new HashMap<>(Map.of("dispatch", "proxy", "proxy.http", "true", "main", KeepAliveHttp.class.getName(),
+                "classpath", TestCluster.location(KeepAliveHttp.class), "kill.timeout", "60s"));
+        values.putAll(settings);
+        return TestCluster.start(1, values);
+    }
+
+    @Test
+    void whileItsWorkerDrainsAKeepAliveConnectionGetsConnectionCloseOnItsNextResponseAndIsClosedAfterIt() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of())) {
+            Drain drain;
+            try (Socket socket = httpClient(herd.port)) {
+                drain = answeredThenDraining(herd, socket);
+                HttpResponse during = askOn(socket, GET_ROOT);
+
+                assertThat(during.status(), is("HTTP/1.1 200 OK"));
+                assertThat(during.fields(), hasItem("Connection: close"));
+                assertThat("the body, intact", during.body(), is("hello from " + drain.old() + "\n"));
+                assertThat("closed by the master after that response", socket.getInputStream().read(), is(-1));
+                drain.awaitEnd();
+            }
+            try (Socket socket = httpClient(herd.port)) {
+                assertThat(askOn(socket, GET_ROOT).body(), is(not("hello from " + drain.old() + "\n")));
+            }
+        }
+    }
+
+    @Test
+    void theAnswersToHeadAnd204AndToARequestBegunBeforeTheDrainCloseTheirConnectionsToo() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of());
+             Socket head = httpClient(herd.port); Socket noContent = httpClient(herd.port); Socket begun = httpClient(herd.port)) {
+            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            for (Socket socket : List.of(head, noContent, begun)) askOn(socket, GET_ROOT); // all three relayed to the old worker
+            begun.getOutputStream().write(ascii("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello"));
+
+            Drain drain = reloadUntilDraining(herd, old);
+            HttpResponse headAnswer = askOn(head, "HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
+            HttpResponse noContentAnswer = askOn(noContent, "GET /204 HTTP/1.1\r\nHost: test\r\n\r\n");
+            HttpResponse begunAnswer = askOn(begun, "world");
+
+            assertThat(headAnswer.fields(), hasItems("Connection: close", "Content-Length: " + ("hello from " + old + "\n").length()));
+            assertThat(noContentAnswer.status(), is("HTTP/1.1 204 No Content"));
+            assertThat(noContentAnswer.fields(), hasItem("Connection: close"));
+            assertThat("answered by the old worker", begunAnswer.fields(), hasItems("Connection: close", "X-Pid: " + old));
+            assertThat(begunAnswer.body(), is("helloworld"));
+            for (Socket socket : List.of(head, noContent, begun)) assertThat("closed after its answer", socket.getInputStream().read(), is(-1));
+            drain.awaitEnd();
+        }
+    }
+
+    @Test
+    void aChunkedResponseArrivesByteExactWithTheCloseInserted() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of()); Socket socket = httpClient(herd.port)) {
+            Drain drain = answeredThenDraining(herd, socket);
+
+            HttpResponse chunked = askOn(socket, "GET /chunked?n=2000 HTTP/1.1\r\nHost: test\r\n\r\n"); // ~60 KiB: several reads
+
+            String sent = ascii(KeepAliveHttp.chunkedResponse(2000, drain.old()));
+            String statusLine = "HTTP/1.1 200 OK\r\n";
+            assertThat(chunked.raw(), is(statusLine + "Connection: close\r\n" + sent.substring(statusLine.length())));
+            assertThat("closed after it", socket.getInputStream().read(), is(-1));
+            drain.awaitEnd();
+        }
+    }
+
+    @Test
+    void aPipelinedClientGetsEveryAnswerAndItsConnectionIsNotClosedEarly() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of()); Socket socket = httpClient(herd.port)) {
+            Drain drain = answeredThenDraining(herd, socket);
+            long old = drain.old();
+
+            socket.getOutputStream().write(ascii(GET_ROOT + "GET /chunked?n=3 HTTP/1.1\r\nHost: test\r\n\r\n" + GET_ROOT));
+            InputStream in = socket.getInputStream();
+            List<HttpResponse> answers = List.of(HttpResponse.read(in, false), HttpResponse.read(in, false), HttpResponse.read(in, false));
+
+            assertThat(answers.get(0).body(), is("hello from " + old + "\n"));
+            assertThat(answers.get(1).raw(), is(ascii(KeepAliveHttp.chunkedResponse(3, old))));
+            assertThat(answers.get(2).body(), is("hello from " + old + "\n"));
+            assertThat("relayed as plain bytes: the connection goes on", askOn(socket, GET_ROOT).fields(), not(hasItem("Connection: close")));
+            assertThat(drain.reload().isDone(), is(false)); // the drain waits for it
+            socket.close();
+            drain.awaitEnd();
+        }
+    }
+
+    @Test
+    void anUpgradedConnectionKeepsEchoingAfterTheDrainStarts() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of()); Socket socket = httpClient(herd.port)) {
+            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            HttpResponse switched = askOn(socket, "GET /upgrade HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+            assertThat(switched.status(), is("HTTP/1.1 101 Switching Protocols"));
+            assertThat(exchangeOn(socket, "before the drain"), is("before the drain"));
+
+            Drain drain = reloadUntilDraining(herd, old);
+
+            assertThat(exchangeOn(socket, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), is("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+            assertThat(exchangeOn(socket, "during the drain"), is("during the drain"));
+            socket.close();
+            drain.awaitEnd();
+        }
+    }
+
+    @Test
+    void badHttpEitherWayIsRelayedByteExactAndLeftOpen() throws Exception {
+        try (TestCluster herd = keepAliveHttp(Map.of()); Socket badClient = httpClient(herd.port); Socket badWorker = httpClient(herd.port)) {
+            long old = herd.awaitOnline(1).workers().getFirst().pid();
+            String garbage = "\u0001\u00ff not HTTP \r\r\n";
+            assertThat(exchangeOn(badClient, garbage), is(garbage)); // the app echoes what is not a request
+            badWorker.getOutputStream().write(ascii("GET /garbage HTTP/1.1\r\nHost: test\r\n\r\n"));
+            assertThat(ascii(badWorker.getInputStream().readNBytes(KeepAliveHttp.GARBAGE.length())), is(KeepAliveHttp.GARBAGE));
+
+            Drain drain = reloadUntilDraining(herd, old);
+
+            assertThat(exchangeOn(badClient, GET_ROOT), is(GET_ROOT));
+            assertThat(exchangeOn(badWorker, "HTTP/1.1 204 No Content\r\n\r\n"), is("HTTP/1.1 204 No Content\r\n\r\n"));
+            assertThat(drain.reload().isDone(), is(false)); // the drain waits for them
+            badClient.close();
+            badWorker.close();
+            drain.awaitEnd();
+        }
+    }
+
+    private static final String GET_ROOT = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+
+    /** The one worker {@code old} draining, as the reload that replaces it runs. */
+    private record Drain(long old, CompletableFuture<OperationResult> reload) {
+        /** Waits (bounded) for the reload's end: the old worker's last connection closed, it stopped. */
+        void awaitEnd() throws Exception {
+            OperationResult result = reload.get(60, TimeUnit.SECONDS);
+            assertThat(result.toString(), result.succeeded(), is(true));
+        }
+    }
+
+    /** One request answered on {@code socket}, not marked to close; then a reload, until the worker drains. */
+    private static Drain answeredThenDraining(TestCluster herd, Socket socket) throws Exception {
+        long old = herd.awaitOnline(1).workers().getFirst().pid();
+        assertThat(askOn(socket, GET_ROOT).fields(), not(hasItem("Connection: close")));
+        return reloadUntilDraining(herd, old);
+    }
+
+    /** Starts a reload on its own thread, and returns once the old worker drains (stopping, its connections open). */
+    private static Drain reloadUntilDraining(TestCluster herd, long old) throws InterruptedException {
+        CompletableFuture<OperationResult> reload = CompletableFuture.supplyAsync(herd.cluster::reload, task -> Thread.ofVirtual().start(task));
+        herd.awaitInfo("the old worker draining", info -> info.workers().stream().anyMatch(w -> w.pid() == old && w.state().equals("stopping")));
+        return new Drain(old, reload);
+    }
+
+    private static Socket httpClient(int port) throws IOException {
+        Socket socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(30_000);
+        return socket;
+    }
+
+    /** Sends {@code request} (or the rest of one) and reads one response. */
+    private static HttpResponse askOn(Socket socket, String request) throws IOException {
+        socket.getOutputStream().write(ascii(request));
+        return HttpResponse.read(socket.getInputStream(), request.startsWith("HEAD "));
+    }
+
+    private static byte[] ascii(String text) {
+        return text.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static String ascii(byte[] bytes) {
+        return new String(bytes, StandardCharsets.ISO_8859_1);
+    }
+
+    /** One HTTP/1.1 response as it came, byte for byte ({@code raw}), and its parts. */
+    record HttpResponse(String raw, String status, List<String> fields, String body) {
+        /** Reads one response: its head, then its body by Content-Length or chunks (none for HEAD, 1xx, 204, 304). */
+        static HttpResponse read(InputStream in, boolean toHead) throws IOException {
+            StringBuilder raw = new StringBuilder();
+            String status = line(in, raw);
+            List<String> fields = new java.util.ArrayList<>();
+            for (String field; !(field = line(in, raw)).isEmpty(); ) fields.add(field);
+            int code = Integer.parseInt(status.split(" ")[1]);
+            StringBuilder body = new StringBuilder();
+            String lengthField = fields.stream().filter(f -> f.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")).findFirst().orElse(null);
+            if (toHead || code < 200 || code == 204 || code == 304) {
+                // no body
+            } else if (fields.stream().anyMatch(f -> f.equalsIgnoreCase("Transfer-Encoding: chunked"))) {
+                for (int size; (size = Integer.parseInt(line(in, raw).split(";")[0], 16)) > 0; ) {
+                    String data = ascii(in.readNBytes(size));
+                    raw.append(data);
+                    body.append(data);
+                    if (!line(in, raw).isEmpty()) throw new IOException("chunk data longer than its size");
+                }
+                while (!line(in, raw).isEmpty()) {
+                    // trailer fields
+                }
+            } else if (lengthField != null) {
+                String data = ascii(in.readNBytes(Integer.parseInt(lengthField.substring(15).strip())));
+                raw.append(data);
+                body.append(data);
+            } else {
+                throw new IOException("a response without a length: " + raw);
+            }
+            return new HttpResponse(raw.toString(), status, fields, body.toString());
+        }
+
+        /** A line without its CRLF; kept whole in {@code raw}. */
+        private static String line(InputStream in, StringBuilder raw) throws IOException {
+            StringBuilder line = new StringBuilder();
+            for (int b; (b = in.read()) != '\n'; ) {
+                if (b < 0) throw new IOException("the connection ended within a response: " + raw + line);
+                line.append((char) b);
+            }
+            raw.append(line).append('\n');
+            return line.toString().endsWith("\r") ? line.substring(0, line.length() - 1) : line.toString();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.config.Dispatch;
 import io.herd.engine.ClusterInfo;
 import io.herd.engine.OperationResult;
 import io.herd.engine.WorkerInfo;
@@ -29,6 +30,19 @@ class ClusterOperationsTest {
         try (HelloCluster herd = HelloCluster.start(2, Map.of())) {
             herd.awaitInfo(info -> info.online() == 2);
             herd.reloadAndScaleUnderLoadFailingNoRequest(3, 3);
+        }
+    }
+
+    /**
+     * In shared dispatch the workers accept from the listening socket themselves: a worker leaving
+     * (reload, scale-in) stops accepting and what waits in the socket's queue must go to the others.
+     * Clients opening a connection for every request keep that queue busy throughout.
+     */
+    @Test
+    void reloadsAndScalingUnderLoadInSharedDispatchFailNoRequest() throws Exception {
+        try (HelloCluster herd = HelloCluster.start(2, Dispatch.SHARED, Map.of())) {
+            herd.awaitInfo(info -> info.online() == 2);
+            herd.reloadAndScaleUnderLoadFailingNoRequest(3, 3, 4);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.config.Dispatch;
 import io.herd.config.HerdConfig;
 import io.herd.engine.Master;
 import io.herd.engine.OperationResult;
@@ -10,6 +11,7 @@ import io.herd.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -32,6 +34,13 @@ final class HelloCluster extends TestCluster {
         return new HelloCluster(started(config(instances, settings)));
     }
 
+    /** Like {@link #start(int, Map)}, with {@code app.hello.dispatch} set to {@code dispatch}. */
+    public static HelloCluster start(int instances, Dispatch dispatch, Map<String, String> settings) throws Exception {
+        Map<String, String> withDispatch = new HashMap<>(settings);
+        withDispatch.put("dispatch", dispatch.name().toLowerCase(Locale.ROOT));
+        return start(instances, withDispatch);
+    }
+
     /** A service configuration with hello as app "hello", under a fresh home; {@code herd.*} keys are the service's. */
     static HerdConfig config(int instances, Map<String, String> settings) throws Exception {
         Map<String, String> values = new HashMap<>();
@@ -47,19 +56,36 @@ final class HelloCluster extends TestCluster {
      * graceful ones, then scale to 4, 1 and 2 — and not one request may fail or be dropped.
      */
     void reloadAndScaleUnderLoadFailingNoRequest(int reloads, int gracefulReloads) throws Exception {
-        try (LoadClient load = new LoadClient(port, 8, 5_000_000)) {
+        reloadAndScaleUnderLoadFailingNoRequest(reloads, gracefulReloads, 0);
+    }
+
+    /**
+     * The same with {@code newConnectionClients} more clients, each opening a new connection for
+     * every request, so that workers come and go while connections are being accepted, not only
+     * while established ones are served.
+     */
+    void reloadAndScaleUnderLoadFailingNoRequest(int reloads, int gracefulReloads, int newConnectionClients) throws Exception {
+        try (LoadClient keepAlive = new LoadClient(port, 8, 5_000_000);
+             LoadClient newConnections = LoadClient.connectionPerRequest(port, newConnectionClients, 5_000_000)) {
             for (int i = 0; i < reloads; i++) assertSucceeded(cluster.reload());
             for (int i = 0; i < gracefulReloads; i++) assertSucceeded(cluster.gracefulReload());
             for (int instances : new int[] {4, 1, 2}) {
                 assertSucceeded(cluster.scale(instances));
                 assertThat(cluster.info().online(), is(instances));
             }
-            long before = load.succeeded();
-            Await.until("1000 more requests served after the last scale", load::succeeded, served -> served >= before + 1000, Duration.ofSeconds(60));
-            load.close();
-            assertThat("failed requests", load.failures(), is(empty()));
+            awaitMoreServed(keepAlive, 1000);
+            if (newConnectionClients > 0) awaitMoreServed(newConnections, 100);
+            keepAlive.close();
+            newConnections.close();
+            assertThat("failed keep-alive requests", keepAlive.failures(), is(empty()));
+            assertThat("failed connection-per-request requests", newConnections.failures(), is(empty()));
         }
         assertThat(cluster.info().dropped(), is(0L));
+    }
+
+    private static void awaitMoreServed(LoadClient load, long more) throws InterruptedException {
+        long before = load.succeeded();
+        Await.until(more + " more requests served after the last scale", load::succeeded, served -> served >= before + more, Duration.ofSeconds(60));
     }
 
     private static void assertSucceeded(OperationResult result) {

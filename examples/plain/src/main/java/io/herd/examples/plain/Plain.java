@@ -25,7 +25,9 @@ import java.util.concurrent.Executors;
  *
  * <p>Its shutdown is graceful the way any good server's is, on SIGTERM: for a moment it keeps
  * serving but answers with {@code Connection: close}, so busy keep-alive clients move on cleanly;
- * then it stops, letting the requests in flight finish.
+ * then it stops, letting the requests in flight finish. With {@code PLAIN_SHUTDOWN=abrupt} it
+ * has no shutdown at all, as many servers do not: at SIGTERM its JVM exits, cutting every
+ * connection open (herd's {@code proxy.http} closes them between requests first).
  */
 public final class Plain {
     private static final long DRAIN_MILLIS = 500;
@@ -36,11 +38,13 @@ public final class Plain {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", Plain::handle);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            draining = true;
-            sleep(DRAIN_MILLIS);
-            server.stop(5);
-        }, "plain-shutdown"));
+        if (!"abrupt".equals(System.getenv("PLAIN_SHUTDOWN"))) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                draining = true;
+                sleep(DRAIN_MILLIS);
+                server.stop(5);
+            }, "plain-shutdown"));
+        }
         server.start();
         System.out.println("plain: serving on 127.0.0.1:" + port + " (pid " + ProcessHandle.current().pid() + ")");
     }
