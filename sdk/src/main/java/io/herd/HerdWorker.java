@@ -48,7 +48,13 @@ public abstract sealed class HerdWorker implements Closeable permits ManagedWork
     /**
      * Blocks until the next connection. Safe from many threads at once.
      *
-     * @throws ClosedChannelException once the worker is shutting down or closed: stop accepting
+     * <p>In shared dispatch a connection this worker had already accepted from the listening
+     * socket when it closed is still returned after {@link #close()}: no other worker can have
+     * it any more, so the app serves it rather than have it reset. There are a few at most:
+     * about one for each thread that was waiting here.
+     *
+     * @throws ClosedChannelException once the worker is shutting down or closed (and, in shared
+     *                                dispatch, holds no connection it accepted): stop accepting
      */
     public abstract SocketChannel accept() throws IOException;
 
@@ -75,7 +81,7 @@ public abstract sealed class HerdWorker implements Closeable permits ManagedWork
     /** This worker's instance index ({@code HERD_INSTANCE}): 0 to N-1, the lowest free one; 0 alone. */
     public abstract int instance();
 
-    /** Stops accepting; connections already accepted stay open. */
+    /** Stops accepting; connections already accepted stay open (see {@link #accept()} for shared dispatch's). */
     @Override
     public abstract void close();
 }

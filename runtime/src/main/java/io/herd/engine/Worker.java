@@ -13,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -173,26 +172,30 @@ final class Worker {
      * stays there until the worker acknowledges it: a worker that dies with a batch unacknowledged
      * loses none of it, for the rest goes to other workers once it can read no more.
      *
-     * @return how many it took, from {@code from} on (or, having failed, already gave to
-     *         another); the caller keeps the rest and must try another worker
+     * <p>All under this worker's lock, which the reader also takes to remove what the worker
+     * acknowledges or refuses: no message of the worker's can take a connection out of pending
+     * (and close the master's copy, whose descriptor number the kernel may then give to any
+     * other file) between its put and its sendmsg, nor between a failed send and its taking back.
+     *
+     * @return how many it took, from {@code from} on; the caller keeps the rest and must try
+     *         another worker (in proxy dispatch, a relay that fails later places it itself)
      */
     int handOff(List<Connection> chunk, int from, int to) {
         if (proxyAddress != null) return relay(chunk, from, to);
         int taken = 0;
-        int notSent = 0;
         synchronized (this) {
             if (gone || refusing || ipc == null) return 0;
             int end = Math.min(to, from + MAX_UNACKED - pending.size());
             while (from + taken < end) {
                 int carried = sendHandoffs(chunk, from + taken, end);
-                if (carried < 0) {
-                    notSent = -carried;
+                if (carried < 0) { // not sent: the caller's again
+                    for (int i = from + taken; i < from + taken - carried; i++) pending.remove(chunk.get(i).id);
                     break;
                 }
                 taken += carried;
             }
         }
-        return taken + takeBack(chunk, from + taken, notSent);
+        return taken;
     }
 
     /**
@@ -200,7 +203,7 @@ final class Worker {
      * HANDOFFS carries when the channel speaks IPC 3 (all of one family), else one.
      *
      * @return how many it carried; minus that when it was not sent (the worker's queue is full, or
-     *         its channel broke), and they are in {@link #pending} still, for {@link #takeBack}
+     *         its channel broke), and they are in {@link #pending} still, for the caller to take back
      */
     private int sendHandoffs(List<Connection> chunk, int from, int end) {
         int family = chunk.get(from).family;
@@ -221,26 +224,6 @@ final class Worker {
             LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
         }
         return -count;
-    }
-
-    /**
-     * Takes back from {@link #pending} the {@code count} connections from {@code chunk[from]} on,
-     * whose message was not sent. Whoever removes a connection from pending owns it: the reader
-     * may have taken some already (the worker's channel ended meanwhile, and they went to other
-     * workers; or it acknowledged an id it was never sent).
-     *
-     * @return 0 when all were still here, for the caller to place; else {@code count}: this
-     *         method gave the ones it took back to other workers itself, one by one
-     */
-    private int takeBack(List<Connection> chunk, int from, int count) {
-        if (count == 0) return 0;
-        List<Connection> ours = new ArrayList<>(count);
-        for (int i = from; i < from + count; i++) {
-            if (pending.remove(chunk.get(i).id) != null) ours.add(chunk.get(i));
-        }
-        if (ours.size() == count) return 0;
-        for (Connection connection : ours) cluster.dispatcher().redispatch(connection, this);
-        return count;
     }
 
     /** Proxy dispatch: relays the connections one by one, while the worker accepts. */
@@ -577,20 +560,42 @@ final class Worker {
         cluster.dispatcher().countAccepted(count);
     }
 
-    /** The worker holds these connections now (an ACK names one, an ACKS several): the master's copies close. */
-    private void acknowledged(long... ids) {
-        for (long id : ids) {
-            Connection connection = pending.remove(id);
-            if (connection == null) continue;
+    /**
+     * The worker holds these connections now (an ACK names one, an ACKS several): the master's
+     * copies close. Only connections it was sent and has neither acknowledged nor refused may be
+     * named: any other id (never sent to it, another worker's, named twice) is a lie, and a
+     * protocol error (the worker is stopped) once the ones it did hold are counted.
+     */
+    private void acknowledged(long... ids) throws ProtocolException {
+        Connection[] taken = new Connection[ids.length];
+        synchronized (this) { // not while handOff sends: see there
+            for (int i = 0; i < ids.length; i++) taken[i] = pending.remove(ids[i]);
+        }
+        Long lie = null;
+        for (int i = 0; i < ids.length; i++) {
+            Connection connection = taken[i];
+            if (connection == null) {
+                lie = ids[i];
+                continue;
+            }
             (connection.healthCheck ? healthChecksTaken : handedOff).incrementAndGet();
             connection.closeMasterCopy();
         }
         cluster.dispatcher().capacityFreed();
+        if (lie != null) throw notGiven("acknowledges", lie);
     }
 
-    private void refused(long id) {
-        Connection connection = pending.remove(id);
-        if (connection != null) notTaken(connection);
+    private void refused(long id) throws ProtocolException {
+        Connection connection;
+        synchronized (this) { // not while handOff sends: see there
+            connection = pending.remove(id);
+        }
+        if (connection == null) throw notGiven("refuses", id);
+        notTaken(connection);
+    }
+
+    private static ProtocolException notGiven(String what, long id) {
+        return new ProtocolException("it " + what + " connection " + id + ", which it does not hold unacknowledged: never sent to it, or named before");
     }
 
     /**

@@ -212,6 +212,12 @@ class MasterTest {
         attackInTurn(launches, IpcAttacker.countLies(), before -> { }); // each liar answers pings: only the lie can get it stopped
     }
 
+    @Test
+    @Timeout(240)
+    void aWorkerThatAcknowledgesConnectionsItWasNeverGivenIsStoppedAndRestarted(@TempDir Path launches) throws Exception {
+        attackInTurn(launches, IpcAttacker.idLies(), before -> { }); // each liar answers pings: only the lie can get it stopped
+    }
+
     /** A check made once the attacks are over, while the cluster still runs. */
     private interface AfterAttacks {
         void check(long masterDescriptorsBefore) throws Exception;

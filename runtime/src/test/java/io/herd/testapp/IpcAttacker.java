@@ -14,7 +14,7 @@ import java.util.stream.Stream;
  * A hostile worker for the tests: the instance named by {@code HOSTILE_INSTANCE} follows
  * {@code HOSTILE_PLAN}, a comma-separated list of what to do at each successive launch (counted
  * in the directory {@code HOSTILE_STATE}): {@code serve} (be a {@link WhoAmI}), or one of
- * {@link #descriptorAttacks()} or {@link #countLies()}, sent over its IPC channel with a raw
+ * {@link #descriptorAttacks()}, {@link #countLies()} or {@link #idLies()}, sent over its IPC channel with a raw
  * sendmsg right after its HELLO. Launches beyond the plan serve; so does every other instance.
  *
  * <p>After a descriptor attack it waits, silent, to be stopped. After a lie about its counts it
@@ -46,6 +46,16 @@ public final class IpcAttacker {
             new Attack("CLOSED with a negative count", Type.CLOSED, 0, -1),
             new Attack("CLOSED of a connection it was never given", Type.CLOSED, 0, 1));
 
+    /**
+     * Acknowledgements of connections it was never given: no worker that follows the protocol
+     * sends one, and one for a connection whose handoff is still on its way would close the
+     * master's copy while its descriptor number is about to be sent.
+     */
+    private static final List<Attack> ID_LIES = List.of(
+            new Attack("ACK of a connection it was never given", RawIpcPeer.message(Type.ACK, 0, 0, 1)),
+            new Attack("NACK of a connection it was never given", RawIpcPeer.message(Type.NACK, 0, 0, 1)),
+            new Attack("ACKS of connections it was never given", RawIpcPeer.withIds(Type.ACKS, 0, 2, 1, 2)));
+
     /** The descriptor attacks it knows, by name, for {@code HOSTILE_PLAN}. */
     public static List<String> descriptorAttacks() {
         return DESCRIPTOR_ATTACKS.stream().map(Attack::name).toList();
@@ -54,6 +64,11 @@ public final class IpcAttacker {
     /** The lies about its closed connections it knows, by name, for {@code HOSTILE_PLAN}. */
     public static List<String> countLies() {
         return COUNT_LIES.stream().map(Attack::name).toList();
+    }
+
+    /** The lies about connections it was given, by name, for {@code HOSTILE_PLAN}. */
+    public static List<String> idLies() {
+        return ID_LIES.stream().map(Attack::name).toList();
     }
 
     public static void main(String[] args) throws Exception {
@@ -68,7 +83,7 @@ public final class IpcAttacker {
             return;
         }
         String named = step;
-        Attack attack = Stream.concat(DESCRIPTOR_ATTACKS.stream(), COUNT_LIES.stream())
+        Attack attack = Stream.of(DESCRIPTOR_ATTACKS, COUNT_LIES, ID_LIES).flatMap(List::stream)
                 .filter(known -> known.name().equals(named)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no such attack: " + named));
         try (RawIpcPeer master = RawIpcPeer.connect(Path.of(System.getenv("HERD_IPC")))) {
@@ -76,7 +91,7 @@ public final class IpcAttacker {
             int[][] groups = new int[attack.cmsgs().length][];
             for (int i = 0; i < groups.length; i++) groups[i] = RawIpcPeer.descriptors(attack.cmsgs()[i]);
             master.send(attack.data(), groups);
-            if (countLies().contains(named)) master.answerPings();
+            if (countLies().contains(named) || idLies().contains(named)) master.answerPings();
             Thread.sleep(Long.MAX_VALUE);
         }
     }
