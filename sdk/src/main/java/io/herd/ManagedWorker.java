@@ -399,14 +399,19 @@ final class ManagedWorker extends HerdWorker {
         }
 
         @Override
-        public void ended() {
+        public void ended(String failure) {
+            boolean open;
             lock.lock();
             try {
                 accepting--;
+                open = !closed;
                 handedOff.signalAll(); // a closed worker's accept() may now throw
             } finally {
                 lock.unlock();
             }
+            // A worker that cannot accept any more must not stay in rotation answering health
+            // checks: it exits, and the master restarts it with a fresh copy of the socket.
+            if (failure != null && open) exitNow("shared dispatch: " + failure);
         }
     }
 

@@ -40,14 +40,20 @@ final class SharedListener implements Runnable {
         /** Queues a connection this thread accepted, for the next app thread in accept(). */
         void accepted(SocketChannel connection);
 
-        /** This thread accepts no more: whatever it accepted has been queued. */
-        void ended();
+        /**
+         * This thread accepts no more: whatever it accepted has been queued.
+         *
+         * @param failure why it stopped though nobody closed it, or null when {@link #close()} ended it
+         */
+        void ended(String failure);
     }
 
+    private final int fd;
     private final ServerSocketChannel server;
     private final Demand demand;
 
-    private SharedListener(ServerSocketChannel server, Demand demand) {
+    private SharedListener(int fd, ServerSocketChannel server, Demand demand) {
+        this.fd = fd;
         this.server = server;
         this.demand = demand;
     }
@@ -64,7 +70,7 @@ final class SharedListener implements Runnable {
             String problem = problem(fd, family);
             if (problem != null) throw new ProtocolException("LISTENER whose descriptor is " + problem);
             StandardProtocolFamily protocol = family == 6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
-            return new SharedListener(JdkSockets.serverChannelOf(fd, protocol), demand);
+            return new SharedListener(fd, JdkSockets.serverChannelOf(fd, protocol), demand);
         } catch (IOException | RuntimeException e) {
             Unix.close(fd);
             throw e;
@@ -91,6 +97,7 @@ final class SharedListener implements Runnable {
 
     @Override
     public void run() {
+        String failure = null;
         try {
             while (demand.await()) {
                 SocketChannel connection;
@@ -100,6 +107,11 @@ final class SharedListener implements Runnable {
                     return;
                 } catch (IOException e) {
                     // EMFILE, say: the connection stays in the kernel's queue, for this worker or another.
+                    // A socket that no longer listens (shut down by someone) would fail for ever instead.
+                    if (!stillListening()) {
+                        failure = "the shared listening socket no longer listens (" + e.getMessage() + ")";
+                        return;
+                    }
                     Thread.sleep(ERROR_PAUSE_MILLIS);
                     continue;
                 }
@@ -107,8 +119,21 @@ final class SharedListener implements Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            failure = "its accept thread was interrupted";
+        } catch (RuntimeException | Error e) {
+            failure = "its accept thread failed: " + e;
+            throw e;
         } finally {
-            demand.ended();
+            demand.ended(failure);
+        }
+    }
+
+    private boolean stillListening() {
+        try {
+            Unix.SocketKind kind = Unix.socketKind(fd);
+            return kind != null && kind.listening();
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -409,6 +409,7 @@ final class Worker {
             listenerSent = true; // before it goes: the worker may report its first accepts at once
             try {
                 if (!sockets.get(listenersPassed).passTo(channel, true)) {
+                    listenerSent = listenersPassed > 0; // not sent: an ACCEPTED now is still a lie
                     retryStartAccepting();
                     return;
                 }

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.startsWith;
@@ -171,6 +172,27 @@ class SdkSharedTest {
             master.send(RawIpcPeer.message(IpcMessage.Type.HANDOFF, 4, 0, -7), new int[] {JdkSockets.fdOf(probed)});
             assertThat("acknowledged", awaitMessage(master, IpcMessage.Type.ACK).id(), is(-7L));
             assertThat(roundTrip(prober), is("0 " + worker.pid() + " " + prober.getLocalAddress()));
+        }
+    }
+
+    /**
+     * A listening socket shut down under the worker (by a hostile app, say) fails every accept:
+     * the worker exits, naming why, rather than stay in rotation answering pings and health
+     * checks while it can take no connection.
+     */
+    @Test
+    void aWorkerWhoseListeningSocketStopsListeningExitsNamingIt() throws Exception {
+        try (RawIpcPeer master = readyWorker(WhoAmI.class)) {
+            passListener(master);
+            try (SocketChannel client = connect()) {
+                roundTrip(client); // the app is back in accept(), its herd-accept thread in the socket's
+            }
+            Unix.shutdown(JdkSockets.fdOf(listening));
+
+            assertThat("the worker exited", worker.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS), is(true));
+            assertThat("its exit status", worker.exitValue(), is(1));
+            assertThat(Files.readString(dir.resolve("stderr"), StandardCharsets.UTF_8),
+                    containsString("herd worker: shared dispatch: the shared listening socket no longer listens ("));
         }
     }
 
