@@ -49,11 +49,14 @@ class MasterDeathTest {
                 first.process.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
                 first.waitFor(Duration.ofSeconds(30));
                 long killed = System.nanoTime();
-                while (workers.stream().anyMatch(w -> ServiceProcess.running(w.pid())) && System.nanoTime() - killed < 2_000_000_000L) {
+                // They exit by themselves (within about a second: the SDK halts 1 s after the channel
+                // ends). The bound is generous, as on a loaded machine a JVM's exit may take a while:
+                // what is asserted is that they go without anyone killing them, not how fast.
+                while (workers.stream().anyMatch(w -> ServiceProcess.running(w.pid())) && System.nanoTime() - killed < 15_000_000_000L) {
                     Thread.sleep(20);
                 }
                 orphanCheckNanos = System.nanoTime() - killed;
-                assertThat("workers alive 2 s after the master died", workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), is(empty()));
+                assertThat("workers alive 15 s after the master died", workers.stream().filter(w -> ServiceProcess.running(w.pid())).toList(), is(empty()));
             }
             assertThat("the dead master's IPC directory, left behind", ipcDirs(ipc), hasSize(1));
         }
