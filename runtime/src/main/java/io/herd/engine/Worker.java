@@ -188,10 +188,7 @@ final class Worker {
             int end = Math.min(to, from + MAX_UNACKED - pending.size());
             while (from + taken < end) {
                 int carried = sendHandoffs(chunk, from + taken, end);
-                if (carried < 0) { // not sent: the caller's again
-                    for (int i = from + taken; i < from + taken - carried; i++) pending.remove(chunk.get(i).id);
-                    break;
-                }
+                if (carried == 0) break; // not sent: the rest is the caller's again
                 taken += carried;
             }
         }
@@ -202,8 +199,8 @@ final class Worker {
      * Sends one message with the first connections of {@code chunk[from, end)}: as many as one
      * HANDOFFS carries when the channel speaks IPC 3 (all of one family), else one.
      *
-     * @return how many it carried; minus that when it was not sent (the worker's queue is full, or
-     *         its channel broke), and they are in {@link #pending} still, for the caller to take back
+     * @return how many it carried; 0 when it was not sent (the worker's queue is full, or its
+     *         channel broke), and they are out of {@link #pending} again, the caller's
      */
     private int sendHandoffs(List<Connection> chunk, int from, int end) {
         int family = chunk.get(from).family;
@@ -223,7 +220,8 @@ final class Worker {
         } catch (IOException broken) {
             LOG.log(Level.DEBUG, "handoff to {0} failed: {1}", name(), broken);
         }
-        return -count;
+        for (int i = 0; i < count; i++) pending.remove(batchIds[i]);
+        return 0;
     }
 
     /** Proxy dispatch: relays the connections one by one, while the worker accepts. */
