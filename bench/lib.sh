@@ -17,14 +17,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# hello_config PORT [EXTRA KEY = VALUE LINES]: a herd configuration with hello, 2 workers, on PORT.
+# hello_config PORT [EXTRA KEY = VALUE LINES]: a herd configuration with hello on PORT, with
+# HERD_INSTANCES workers (default 2).
+HERD_INSTANCES=${HERD_INSTANCES:-2}
 hello_config() {
   cat > "$work/herd.properties" <<CONF
 herd.logs.dir = $work/logs
 herd.jolokia.port = 0
 herd.jolokia.password.file = $work/jolokia.password
 app.hello.listen = 127.0.0.1:$1
-app.hello.instances = 2
+app.hello.instances = $HERD_INSTANCES
 app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar
 app.hello.jvm.options = -XX:+UseSerialGC -Xmx64m -Xss256k ${HERD_WORKER_EXTRA_OPTS:-}
 ${2:-}
@@ -43,7 +45,7 @@ master_pid() {
   echo "bench: no master JVM under pid $pid" >&2; exit 1
 }
 
-# start_herd: runs bin/herd on $work/herd.properties and waits until both workers are online;
+# start_herd: runs bin/herd on $work/herd.properties and waits until its workers are online;
 # herd_pid is then the master JVM's pid (what cpu_ticks measures), not a shell's. The master runs
 # with what herd ships (conf/jvm.options, through bin/herd) unless HERD_JAVA_OPTS says otherwise.
 start_herd() {
@@ -51,7 +53,7 @@ start_herd() {
   herd_pid=$!
   pids+=("$herd_pid")
   herd_pid=$(master_pid "$herd_pid")
-  for _ in $(seq 1 300); do [ "$(grep -c -- '-> online' "$work/herd.log")" -ge 2 ] && return 0; sleep 0.1; done
+  for _ in $(seq 1 300); do [ "$(grep -c -- '-> online' "$work/herd.log")" -ge "$HERD_INSTANCES" ] && return 0; sleep 0.1; done
   echo "bench: herd's workers did not come online" >&2; cat "$work/herd.log" >&2; exit 1
 }
 
@@ -125,14 +127,14 @@ compare() {
   warn_if_workers_replaced
 }
 
-# warn_if_workers_replaced: says so when more workers came online than the 2 of the start: a reload
+# warn_if_workers_replaced: says so when more workers came online than the HERD_INSTANCES of the start: a reload
 # or a restart happened during the runs (a crash, a health check, a SIGUSR2 from someone else on a
 # shared machine), and the figures do not measure dispatch alone.
 warn_if_workers_replaced() {
   local online
   online=$(grep -c -- '-> online' "$work/herd.log" || true)
-  [ "$online" -le 2 ] && return 0
-  echo "bench: WARNING: $((online - 2)) more workers came online during the runs: herd replaced workers, the figures are suspect" >&2
+  [ "$online" -le "$HERD_INSTANCES" ] && return 0
+  echo "bench: WARNING: $((online - HERD_INSTANCES)) more workers came online during the runs: herd replaced workers, the figures are suspect" >&2
   grep -i -- 'SIGUSR2\|reload\|restart\|exited' "$work/herd.log" | head -5 >&2
 }
 
