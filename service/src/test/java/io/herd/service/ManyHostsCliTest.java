@@ -123,6 +123,23 @@ class ManyHostsCliTest {
     }
 
     @Test
+    void aHostThatAcceptsAndNeverAnswersIsReportedAsTimedOutWithinTheHostTimeout() throws Exception {
+        // connections complete in the kernel's backlog and nothing ever reads them: a hung service
+        try (ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            String hungHost = "127.0.0.1:" + silent.getLocalPort();
+            CliRunner.Run list = herd(firstHost + "," + hungHost, "list", "--host-timeout", "1s");
+            assertThat(list.err(), list.exit(), is(3));
+            assertThat(list.out(), matchesPattern("(?s).*\\Q" + hungHost + "\\E +[^\n]*timed out.*"));
+            assertThat(list.out(), matchesPattern("(?s).*\\Q" + firstHost + "\\E +hello +1 +1 .*"));
+
+            CliRunner.Run monit = herd(firstHost + "," + hungHost, "monit", "--count", "1", "--host-timeout", "1s");
+            assertThat(monit.exit(), is(3));
+            assertThat(monit.out(), allOf(matchesPattern("(?s).*HOST +APP +INSTANCE +PID.*"),
+                    matchesPattern("(?s).*\\Q" + firstHost + "\\E +hello +0 +\\d+ +online.*"), containsString("timed out")));
+        }
+    }
+
+    @Test
     void aHostsFileGivesEachHostItsOwnPasswordFileAndAWrongOneIsThatHostsFailure() throws Exception {
         Path wrong = Files.writeString(dir.resolve("wrong-password"), "not-the-password");
         Path hostsFile = Files.writeString(dir.resolve("hosts"), """
