@@ -35,19 +35,22 @@ class HostsUsageTest {
 
     @Test
     void badEntriesInHostsAreNamedByTheirPlace() {
-        refused(args("list", "--hosts", "h1:8778,,h2:8778"), "--hosts entry 2 is empty");
-        refused(args("list", "--hosts", ""), "--hosts entry 1 is empty");
-        refused(args("list", "--hosts", "h1:8778,"), "--hosts entry 2 is empty");
-        refused(args("list", "--hosts", "h1"), "--hosts entry 1: 'h1' is not host:port");
-        refused(args("list", "--hosts", "h1:8778,h2:port"), "--hosts entry 2: 'h2:port' is not host:port");
-        refused(args("list", "--hosts", "h1:0"), "--hosts entry 1: port 0 in 'h1:0' is not 1 to 65535");
-        refused(args("list", "--hosts", "h1:70000"), "port 70000");
-        refused(args("list", "--hosts", "h1:8778;rm -rf /"), "--hosts entry 1: 'h1:8778;rm -rf /' is not host:port");
-        refused(args("list", "--hosts", "h1:8778,H1:8778"), "--hosts entry 2: h1:8778 is already given (--hosts entry 1)");
-        refused(args("list", "--hosts", "h1:8778,http://h1:8778/jolokia/"), "--hosts entry 2: h1:8778 is already given");
-        refused(args("list", "--hosts", "ftp://h1:21/"), "--hosts entry 1: 'ftp://h1:21/' is not an http or https URL");
-        refused(args("list", "--hosts", "http://herd:secret@h1:8778/"), "holds a user name: give the password in a password file");
-        refused(args("list", "--hosts", "h1:8778\u001b[2J"), "'h1:8778\\x1b[2J' is not host:port");
+        String[][] entriesAndErrors = {
+                {"h1:8778,,h2:8778", "--hosts entry 2 is empty"},
+                {"", "--hosts entry 1 is empty"},
+                {"h1:8778,", "--hosts entry 2 is empty"},
+                {"h1", "--hosts entry 1: 'h1' is not host:port"},
+                {"h1:8778,h2:port", "--hosts entry 2: 'h2:port' is not host:port"},
+                {"h1:0", "--hosts entry 1: port 0 in 'h1:0' is not 1 to 65535"},
+                {"h1:70000", "port 70000"},
+                {"h1:8778;rm -rf /", "--hosts entry 1: 'h1:8778;rm -rf /' is not host:port"},
+                {"h1:8778,H1:8778", "--hosts entry 2: h1:8778 is already given (--hosts entry 1)"},
+                {"h1:8778,http://h1:8778/jolokia/", "--hosts entry 2: h1:8778 is already given"},
+                {"ftp://h1:21/", "--hosts entry 1: 'ftp://h1:21/' is not an http or https URL"},
+                {"http://herd:secret@h1:8778/", "holds a user name: give the password in a password file"},
+                {"h1:8778\u001b[2J", "'h1:8778\\x1b[2J' is not host:port"},
+        };
+        for (String[] entryAndError : entriesAndErrors) refused(args("list", "--hosts", entryAndError[0]), entryAndError[1]);
     }
 
     @Test
