@@ -1,6 +1,5 @@
 package io.herd.service.cli;
 
-import org.jolokia.json.JSONWriter;
 
 import io.herd.config.Setting;
 import io.herd.config.Settings;
@@ -9,15 +8,14 @@ import io.herd.service.SecretFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Reader;
-import java.io.StringWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +25,8 @@ import java.util.concurrent.CompletionException;
  * {@code herd <verb>}: operates a running herd service through its Jolokia endpoint, PM2-style.
  *
  * <p>Exit codes: 0 done; 1 the operation failed; 2 bad usage; 3 the service is unreachable or
- * refused the credentials. Every failure is one clear line on stderr. The endpoint, user and
+ * refused the credentials. With {@code --hosts} or {@code --hosts-file} the verb runs over several
+ * services ({@link Fleet}), and 0 means it succeeded on every one. Every failure is one clear line on stderr. The endpoint, user and
  * password file come from conf/herd.properties under herd's home, unless {@code --url},
  * {@code --user} or {@code --password-file} say otherwise.
  */
@@ -58,7 +57,20 @@ public final class Cli {
               save                          write the running apps back to the configuration file
             options: --json (list, stats, logs, monit)  --url URL  --password-file FILE
                      --user herd|herd-monitor (herd-monitor may only look: list, stats, logs, monit)
-            """ + defaults();
+            many hosts: --hosts h1:8778,h2:8778,...  or  --hosts-file FILE
+                     FILE: one 'url [password-file]' a line (# comments, blank lines ignored; a password
+                     file relative to FILE's directory); a bare host:port gets this service's scheme
+                     and /jolokia/; without a password file, the one the CLI uses anyway.
+                     list, stats, monit ask every host at once and print one table, HOST first
+                     (--json: an array of {"host", "ok", "result" or "error"}); --host-timeout T
+                     bounds each host (default %s). logs reads local files: run it on each host.
+                     Other verbs run host by host, in order; reload, graceful-reload and restart wait
+                     until the host's app is back at full capacity (online = instances, no operation
+                     running), at most --ready-timeout T (default %s), before the next host; the
+                     first host that fails stops the run. T: 30s, 5m, 1h.
+            exit codes: 0 done (every host, with --hosts); 1 the operation failed (on a host);
+                     2 bad usage; 3 the service (a host) is unreachable or refused the credentials.
+            """.formatted(Fleet.HOST_TIMEOUT.toSeconds() + "s", Fleet.READY_TIMEOUT.toMinutes() + "m") + defaults();
 
     /** Where the CLI finds the service unless told otherwise, as the configuration's declarations give it. */
     private static String defaults() {
@@ -72,10 +84,13 @@ public final class Cli {
 
     private final PrintStream out;
     private final PrintStream err;
+    /** What the CLI's messages start with after "herd: ": empty for one service, "host: " for one of several. */
+    private final String where;
 
-    private Cli(PrintStream out, PrintStream err) {
+    Cli(PrintStream out, PrintStream err, String where) {
         this.out = out;
         this.err = err;
+        this.where = where;
     }
 
     public static void main(String[] args) {
@@ -83,7 +98,24 @@ public final class Cli {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        return new Cli(out, err).execute(args);
+        return new Cli(out, err, "").execute(args);
+    }
+
+    /** What a verb needs from the command line, once it is parsed and checked. */
+    record Command(List<String> words, boolean json, int count, String appName, String mainClass, int instances, int port,
+                   List<String> appArgs) {
+        String verb() {
+            return words.getFirst();
+        }
+
+        /** The app the verb names, or null for a verb that names none. */
+        String app() {
+            return words.size() > 1 && !startsJar() ? words.get(1) : null;
+        }
+
+        boolean startsJar() {
+            return verb().equals("start") && words.get(1).endsWith(".jar");
+        }
     }
 
     private int execute(String[] args) {
@@ -100,11 +132,17 @@ public final class Cli {
         Path home = Path.of(System.getProperty("herd.home", ".")).toAbsolutePath().normalize();
         Properties conf = conf(home);
         String host = setting(conf, Settings.JOLOKIA_HOST);
-        String url = (setting(conf, Settings.JOLOKIA_SSL).equals("true") ? "https" : "http") + "://"
+        boolean https = setting(conf, Settings.JOLOKIA_SSL).equals("true");
+        String url = (https ? "https" : "http") + "://"
                 + (host.contains(":") ? "[" + host + "]" : host) + ":" + setting(conf, Settings.JOLOKIA_PORT) + "/jolokia/";
+        boolean urlGiven = false;
         String user = OPERATOR;
         String password = null;
         Path passwordFile = null;
+        String hostsOption = null;
+        Path hostsFile = null;
+        Duration hostTimeout = null;
+        Duration readyTimeout = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             boolean hasValue = i + 1 < args.length;
@@ -141,12 +179,26 @@ public final class Cli {
                         return usage(arg + " needs a number, not '" + args[i] + "'");
                     }
                 }
-                case "--url", "--user", "--password-file" -> {
+                case "--url", "--user", "--password-file", "--hosts", "--hosts-file" -> {
                     if (!hasValue) return usage(arg + " needs a value");
                     String value = args[++i];
-                    if (arg.equals("--url")) url = value;
-                    else if (arg.equals("--user")) user = value;
-                    else passwordFile = Path.of(value);
+                    switch (arg) {
+                        case "--url" -> {
+                            url = value;
+                            urlGiven = true;
+                        }
+                        case "--user" -> user = value;
+                        case "--hosts" -> hostsOption = value;
+                        case "--hosts-file" -> hostsFile = Path.of(value);
+                        default -> passwordFile = Path.of(value);
+                    }
+                }
+                case "--host-timeout", "--ready-timeout" -> {
+                    if (!hasValue) return usage(arg + " needs a duration (such as 30s or 5m)");
+                    Duration duration = timeout(args[++i]);
+                    if (duration == null) return usage(arg + " needs a duration from 1s to 24h (such as 30s or 5m), not '" + args[i] + "'");
+                    if (arg.equals("--host-timeout")) hostTimeout = duration;
+                    else readyTimeout = duration;
                 }
                 case "-h", "--help" -> {
                     out.println(USAGE_TEXT);
@@ -171,6 +223,41 @@ public final class Cli {
         if (json && !List.of("list", "stats", "logs", "monit").contains(verb)) return usage("--json is for the read verbs: list, stats, logs, monit");
         boolean startJar = verb.equals("start") && words.get(1).endsWith(".jar");
         if (startJar && port < 0) return usage("start <jar> needs --port P: the port the app is served on");
+        if (verb.equals("scale") && !words.get(2).matches("[+-]?\\d{1,9}")) {
+            return usage("'" + words.get(2) + "' is not a number of workers (n, +n or -n)");
+        }
+        Command command = new Command(List.copyOf(words), json, count, appName, mainClass, instances, port, List.copyOf(appArgs));
+        boolean manyHosts = hostsOption != null || hostsFile != null;
+        if (!manyHosts && (hostTimeout != null || readyTimeout != null)) return usage("--host-timeout and --ready-timeout are for --hosts or --hosts-file");
+        if (manyHosts) {
+            if (hostsOption != null && hostsFile != null) return usage("--hosts and --hosts-file: give one of them");
+            if (urlGiven) return usage("--url names one service, --hosts and --hosts-file several: give one of them");
+            if (verb.equals("logs")) return usage("logs reads this machine's log files, not a service's endpoint: run it on each host");
+            List<HostList.Host> hosts;
+            try {
+                hosts = hostsOption != null ? HostList.fromOption(hostsOption, https) : HostList.fromFile(hostsFile, https);
+            } catch (HostList.Invalid e) {
+                return usage(e.getMessage());
+            }
+            List<Fleet.Target> targets = new ArrayList<>();
+            String usualPassword = null;
+            for (HostList.Host each : hosts) {
+                // every password is read before any host is touched: a rolling reload never stops half-way for a missing file
+                try {
+                    if (each.passwordFile() != null) {
+                        targets.add(new Fleet.Target(each, readPassword(each.passwordFile())));
+                        continue;
+                    }
+                    if (usualPassword == null) usualPassword = usualPassword(conf, home, user, passwordFile);
+                    targets.add(new Fleet.Target(each, usualPassword));
+                } catch (JolokiaClient.Unreachable e) {
+                    err.println("herd: " + each.name() + ": " + e.getMessage() + "; no host was touched");
+                    return UNREACHABLE;
+                }
+            }
+            return new Fleet(out, err, targets, user, hostTimeout == null ? Fleet.HOST_TIMEOUT : hostTimeout,
+                    readyTimeout == null ? Fleet.READY_TIMEOUT : readyTimeout).run(command);
+        }
         if (verb.equals("logs")) {
             return new Logs(out, err, home.resolve(setting(conf, Settings.LOGS_DIR)), words.get(1), json).show(lines, follow);
         }
@@ -181,38 +268,73 @@ public final class Cli {
             return usage("not a URL: " + url);
         }
         try {
-            if (passwordFile == null) {
-                // the user's own password, as the service's configuration gives it
-                boolean monitor = user.equals(MONITOR);
-                password = setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD : Settings.JOLOKIA_PASSWORD);
-                passwordFile = home.resolve(setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD_FILE : Settings.JOLOKIA_PASSWORD_FILE));
-            }
-            if (password == null) password = readPassword(passwordFile);
-            JolokiaClient jolokia = new JolokiaClient(endpoint, user, password);
-            return switch (verb) {
-                case "list" -> list(jolokia, json);
-                case "stats" -> stats(jolokia, words.get(1), json);
-                case "scale" -> scale(jolokia, words.get(1), words.get(2));
-                case "reload" -> operate(jolokia, words.get(1), "reload");
-                case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
-                case "monit" -> monit(jolokia, count, json);
-                case "start" -> startJar
-                        ? service(jolokia, "startJar", Path.of(words.get(1)).toAbsolutePath().toString(), appName, instances, port,
-                                mainClass, appArgs)
-                        : service(jolokia, "startApp", words.get(1));
-                case "stop" -> service(jolokia, "stopApp", words.get(1));
-                case "delete" -> service(jolokia, "deleteApp", words.get(1));
-                case "save" -> service(jolokia, "save");
-                default -> operate(jolokia, words.get(1), "restart");
-            };
+            password = usualPassword(conf, home, user, passwordFile);
         } catch (JolokiaClient.Unreachable e) {
             err.println("herd: " + e.getMessage());
             return UNREACHABLE;
+        }
+        return onService(new JolokiaClient(endpoint, user, password), command);
+    }
+
+    /** The password of {@code user}: from {@code passwordFile} when given, else as the service's configuration gives it. */
+    private static String usualPassword(Properties conf, Path home, String user, Path passwordFile) throws JolokiaClient.Unreachable {
+        if (passwordFile != null) return readPassword(passwordFile);
+        boolean monitor = user.equals(MONITOR);
+        String password = setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD : Settings.JOLOKIA_PASSWORD);
+        return password != null ? password
+                : readPassword(home.resolve(setting(conf, monitor ? Settings.JOLOKIA_MONITOR_PASSWORD_FILE : Settings.JOLOKIA_PASSWORD_FILE)));
+    }
+
+    /** Runs {@code command} against one service; the exit code says how it went, and a failure is one line on stderr. */
+    int onService(JolokiaClient jolokia, Command command) {
+        try {
+            return verb(jolokia, command);
+        } catch (JolokiaClient.Unreachable e) {
+            err.println("herd: " + where + e.getMessage());
+            return UNREACHABLE;
         } catch (JolokiaClient.Failed e) {
-            boolean noSuchApp = e.getMessage().startsWith("javax.management.InstanceNotFoundException");
-            err.println("herd: " + (noSuchApp && words.size() > 1 ? "no app '" + words.get(1) + "' in this service" : clean(e.getMessage())));
+            err.println("herd: " + where + failure(e, command.app()));
             return FAILED;
         }
+    }
+
+    /** A failed request in a user's words: the app that is not there, or the service's message without its exception's name. */
+    static String failure(JolokiaClient.Failed e, String app) {
+        boolean noSuchApp = e.getMessage().startsWith("javax.management.InstanceNotFoundException");
+        return noSuchApp && app != null ? "no app '" + app + "' in this service" : clean(e.getMessage());
+    }
+
+    private int verb(JolokiaClient jolokia, Command command) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+        List<String> words = command.words();
+        return switch (command.verb()) {
+            case "list" -> list(jolokia, command.json());
+            case "stats" -> stats(jolokia, words.get(1), command.json());
+            case "scale" -> scale(jolokia, words.get(1), words.get(2));
+            case "reload" -> operate(jolokia, words.get(1), "reload");
+            case "graceful-reload" -> operate(jolokia, words.get(1), "gracefulReload");
+            case "monit" -> monit(jolokia, command.count(), command.json());
+            case "start" -> command.startsJar()
+                    ? service(jolokia, "startJar", Path.of(words.get(1)).toAbsolutePath().toString(), command.appName(), command.instances(),
+                            command.port(), command.mainClass(), command.appArgs())
+                    : service(jolokia, "startApp", words.get(1));
+            case "stop" -> service(jolokia, "stopApp", words.get(1));
+            case "delete" -> service(jolokia, "deleteApp", words.get(1));
+            case "save" -> service(jolokia, "save");
+            default -> operate(jolokia, words.get(1), "restart");
+        };
+    }
+
+    /** "30s", "5m", "1h" or a number of seconds, from 1 s to 24 h; null when it is none of those. */
+    private static Duration timeout(String text) {
+        java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("(\\d{1,5})([smh]?)").matcher(text);
+        if (!matcher.matches()) return null;
+        long amount = Long.parseLong(matcher.group(1));
+        Duration duration = switch (matcher.group(2)) {
+            case "m" -> Duration.ofMinutes(amount);
+            case "h" -> Duration.ofHours(amount);
+            default -> Duration.ofSeconds(amount);
+        };
+        return duration.isZero() || duration.compareTo(Duration.ofHours(24)) > 0 ? null : duration;
     }
 
     private int usage(String problem) {
@@ -239,7 +361,7 @@ public final class Cli {
         return conf.getProperty(setting.key(), setting.defaultValue());
     }
 
-    private static String readPassword(Path file) throws JolokiaClient.Unreachable {
+    static String readPassword(Path file) throws JolokiaClient.Unreachable {
         try {
             return SecretFile.read(file, "the password file");
         } catch (IOException e) {
@@ -248,16 +370,16 @@ public final class Cli {
     }
 
     /** "java.lang.IllegalArgumentException : scale -1: ..." → "scale -1: ...". */
-    private static String clean(String error) {
+    static String clean(String error) {
         return error.replaceFirst("^[\\w.$]+(Exception|Error)\\s*:\\s*", "");
     }
 
-    private static String mbean(String app) {
+    static String mbean(String app) {
         return "herd:type=Cluster,name=" + app;
     }
 
     /** Every running app's Stats (a ClusterInfo), in the order Jolokia lists them. */
-    private static List<Map<?, ?>> allStats(JolokiaClient jolokia) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
+    static List<Map<?, ?>> allStats(JolokiaClient jolokia) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         List<Map<?, ?>> apps = new ArrayList<>();
         for (String name : jolokia.search("herd:type=Cluster,*")) apps.add((Map<?, ?>) jolokia.read(name, "Stats"));
         return apps;
@@ -266,14 +388,11 @@ public final class Cli {
     private int list(JolokiaClient jolokia, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         List<Map<?, ?>> apps = allStats(jolokia);
         if (json) {
-            out.println(toJson(apps));
+            out.println(Columns.toJson(apps));
             return DONE;
         }
-        Table table = new Table("APP", "INSTANCES", "ONLINE", "SPARES", "OPEN", "ACCEPTED", "WAITING", "DROPPED", "REFUSED", "CPU", "MEMORY");
-        for (Map<?, ?> app : apps) {
-            table.row(app.get("app"), app.get("instances"), app.get("online"), app.get("spares"), app.get("open"), app.get("accepted"),
-                    app.get("waiting"), app.get("dropped"), app.get("refused"), percent(app.get("cpuPercent")), mebibytes(app.get("rssBytes")));
-        }
+        Table table = new Table(Columns.LIST);
+        for (Map<?, ?> app : apps) table.row(Columns.listRow(app));
         table.print(out);
         return DONE;
     }
@@ -289,20 +408,11 @@ public final class Cli {
         for (int i = 0; i < count; i++) {
             List<Map<?, ?>> apps = allStats(jolokia);
             if (json) {
-                out.println(toJson(apps)); // one line of JSON per refresh: every app's stats
+                out.println(Columns.toJson(apps)); // one line of JSON per refresh: every app's stats
             } else {
-                Table table = new Table("APP", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", "OPEN", "HANDED");
-                for (Map<?, ?> app : apps) {
-                    for (Object row : (List<?>) app.get("workers")) {
-                        Map<?, ?> worker = (Map<?, ?>) row;
-                        table.row(app.get("app"), worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
-                                worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
-                                worker.get("open"), worker.get("handedOff"));
-                    }
-                }
-                if (i > 0) out.print("\033[H\033[2J"); // home and clear: a refreshing screen, like top
-                out.println("herd monit — " + java.time.LocalTime.now().withNano(0) + " (Ctrl-C to quit)");
-                table.print(out);
+                Table table = new Table(Columns.MONIT);
+                for (Map<?, ?> app : apps) for (Object[] row : Columns.monitRows(app)) table.row(row);
+                monitScreen(out, i, table);
             }
             out.flush();
             if (i + 1 < count) sleepQuietly(2000);
@@ -310,7 +420,14 @@ public final class Cli {
         return DONE;
     }
 
-    private static void sleepQuietly(long millis) {
+    /** One refresh of monit's screen: cleared (after the first), the time, the table. */
+    static void monitScreen(PrintStream out, int refresh, Table table) {
+        if (refresh > 0) out.print("\033[H\033[2J"); // home and clear: a refreshing screen, like top
+        out.println("herd monit — " + java.time.LocalTime.now().withNano(0) + " (Ctrl-C to quit)");
+        table.print(out);
+    }
+
+    static void sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
@@ -321,22 +438,12 @@ public final class Cli {
     private int stats(JolokiaClient jolokia, String app, boolean json) throws JolokiaClient.Unreachable, JolokiaClient.Failed {
         Map<?, ?> stats = (Map<?, ?>) jolokia.read(mbean(app), "Stats");
         if (json) {
-            out.println(toJson(stats));
+            out.println(Columns.toJson(stats));
             return DONE;
         }
-        boolean proxied = "proxy".equals(stats.get("dispatch"));
-        out.printf("%s: %s instances, %s online, %s spares, %s dispatch; connections: %s open, %s accepted, %s waiting, %s dropped%s%n", app,
-                stats.get("instances"), stats.get("online"), stats.get("spares"), stats.get("dispatch"), stats.get("open"), stats.get("accepted"),
-                stats.get("waiting"), stats.get("dropped"), proxied ? ", " + stats.get("refused") + " refused (proxy.max.connections)" : "");
-        Table table = new Table("INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CPU", "MEMORY", proxied ? "RELAYED" : "HANDED", "OPEN",
-                "IN", "OUT", "LAST EXIT");
-        for (Object row : (List<?>) stats.get("workers")) {
-            Map<?, ?> worker = (Map<?, ?>) row;
-            table.row(worker.get("instance"), worker.get("pid"), worker.get("state"), duration(worker.get("uptimeMillis")),
-                    worker.get("restarts"), percent(worker.get("cpuPercent")), mebibytes(worker.get("rssBytes")),
-                    worker.get("handedOff"), worker.get("open"), proxied ? bytes(worker.get("bytesIn")) : "-",
-                    proxied ? bytes(worker.get("bytesOut")) : "-", worker.get("lastExitCode") == null ? "-" : worker.get("lastExitCode"));
-        }
+        out.println(Columns.statsSummary(app, stats));
+        Table table = new Table(Columns.stats(Columns.proxied(stats) ? "RELAYED" : "HANDED"));
+        for (Object[] row : Columns.statsRows(stats)) table.row(row);
         table.print(out);
         return DONE;
     }
@@ -420,74 +527,5 @@ public final class Cli {
         if (succeeded) return DONE;
         err.println("herd: " + result.get("operation") + " failed: " + result.get("message"));
         return FAILED;
-    }
-
-    private static String toJson(Object value) {
-        StringWriter writer = new StringWriter();
-        try {
-            JSONWriter.serialize(value, writer);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return writer.toString();
-    }
-
-    private static String percent(Object value) {
-        return value instanceof Number number ? String.format(Locale.ROOT, "%.1f%%", number.doubleValue()) : "-";
-    }
-
-    private static String mebibytes(Object value) {
-        return value instanceof Number number ? String.format(Locale.ROOT, "%.1f MiB", number.longValue() / 1048576.0) : "-";
-    }
-
-    /** 512 B, 3.4 KiB, 12.0 MiB, 1.5 GiB. */
-    private static String bytes(Object value) {
-        if (!(value instanceof Number number)) return "-";
-        long bytes = number.longValue();
-        if (bytes < 1024) return bytes + " B";
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double scaled = bytes / 1024.0;
-        int unit = 0;
-        while (scaled >= 1024 && unit < units.length - 1) {
-            scaled /= 1024;
-            unit++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", scaled, units[unit]);
-    }
-
-    private static String duration(Object millis) {
-        if (!(millis instanceof Number number)) return "-";
-        long seconds = number.longValue() / 1000;
-        if (seconds < 60) return seconds + "s";
-        if (seconds < 3600) return seconds / 60 + "m" + seconds % 60 + "s";
-        return seconds / 3600 + "h" + seconds % 3600 / 60 + "m";
-    }
-
-    /** Columns padded to their widest cell. */
-    private static final class Table {
-        private final List<String[]> rows = new ArrayList<>();
-
-        Table(String... header) {
-            rows.add(header);
-        }
-
-        void row(Object... cells) {
-            String[] text = new String[cells.length];
-            for (int i = 0; i < cells.length; i++) text[i] = String.valueOf(cells[i]);
-            rows.add(text);
-        }
-
-        void print(PrintStream out) {
-            int[] widths = new int[rows.getFirst().length];
-            for (String[] row : rows) for (int i = 0; i < row.length; i++) widths[i] = Math.max(widths[i], row[i].length());
-            for (String[] row : rows) {
-                StringBuilder line = new StringBuilder();
-                for (int i = 0; i < row.length; i++) {
-                    line.append(row[i]);
-                    if (i < row.length - 1) line.append(" ".repeat(widths[i] - row[i].length() + 2));
-                }
-                out.println(line.toString().stripTrailing());
-            }
-        }
     }
 }

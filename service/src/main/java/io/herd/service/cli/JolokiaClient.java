@@ -10,12 +10,16 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.Proxy;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import javax.net.ssl.SSLException;
 
 /**
  * The CLI's way to the service: Jolokia requests over the JDK's HttpURLConnection (HTTPS with
@@ -44,12 +48,22 @@ final class JolokiaClient {
     /** The most of an answer read, far more than any Stats or OperationResult: a bound against a hostile endpoint. */
     private static final int MAX_ANSWER_BYTES = 64 << 20;
 
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+
     private final URI url;
     private final String authorization;
+    /** The longest a read or search, or a connection, may take: the CLI's bound on one host that does not answer. */
+    private final Duration longestWait;
 
     JolokiaClient(URI url, String user, String password) {
+        this(url, user, password, READ_TIMEOUT);
+    }
+
+    /** A client whose connections and reads wait at most {@code longestWait} (operations still wait for their workers). */
+    JolokiaClient(URI url, String user, String password, Duration longestWait) {
         this.url = url;
         this.authorization = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        this.longestWait = longestWait;
     }
 
     Object read(String mbean, String attribute) throws Unreachable, Failed {
@@ -57,7 +71,21 @@ final class JolokiaClient {
         request.put("type", "read");
         request.put("mbean", mbean);
         request.put("attribute", attribute);
-        return send(request, Duration.ofSeconds(30));
+        return send(request, min(READ_TIMEOUT, longestWait));
+    }
+
+    /** Several attributes in one request: attribute → value. */
+    Map<?, ?> read(String mbean, List<String> attributes) throws Unreachable, Failed {
+        JSONObject request = new JSONObject();
+        request.put("type", "read");
+        request.put("mbean", mbean);
+        request.put("attribute", new JSONArray(attributes));
+        if (!(send(request, min(READ_TIMEOUT, longestWait)) instanceof Map<?, ?> values)) throw new Failed("not a map of attributes: " + attributes);
+        return values;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     @SuppressWarnings("unchecked")
@@ -65,7 +93,7 @@ final class JolokiaClient {
         JSONObject request = new JSONObject();
         request.put("type", "search");
         request.put("mbean", pattern);
-        return (List<String>) send(request, Duration.ofSeconds(30));
+        return (List<String>) send(request, min(READ_TIMEOUT, longestWait));
     }
 
     /** Runs an operation; operations wait for their workers, so this may take minutes. */
@@ -77,6 +105,17 @@ final class JolokiaClient {
         request.put("arguments", new JSONArray(Arrays.stream(arguments)
                 .map(argument -> argument instanceof List<?> list ? new JSONArray(list) : argument).toList()));
         return send(request, Duration.ofMinutes(30));
+    }
+
+    /** Why a request got no answer, in the words an operator looks for: refused, timed out, TLS, unknown host. */
+    private static String why(IOException e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return switch (e) {
+            case SSLException tls -> "TLS failed: " + message;
+            case SocketTimeoutException timeout -> "timed out (" + message + ")";
+            case UnknownHostException unknown -> "unknown host " + message;
+            default -> message;
+        };
     }
 
     /** ": <error>" from an error answer's JSON, or nothing. */
@@ -103,7 +142,7 @@ final class JolokiaClient {
             throw new IOException("not an HTTP URL", notAbsolute);
         }
         try {
-            http.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+            http.setConnectTimeout((int) min(CONNECT_TIMEOUT, longestWait).toMillis());
             http.setReadTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
             http.setUseCaches(false);
             http.setInstanceFollowRedirects(false);
@@ -132,8 +171,7 @@ final class JolokiaClient {
         try {
             response = post(request.toJSONString(), timeout);
         } catch (IOException e) {
-            throw new Unreachable("cannot reach the herd service at " + url + ": "
-                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+            throw new Unreachable("cannot reach the herd service at " + url + ": " + why(e));
         }
         if (response.status() == 401) throw new Unreachable("the herd service at " + url + " refused the user name or password");
         if (response.status() != 200) {
