@@ -157,7 +157,8 @@ app.hello.jar = $HERD_HOME/examples/hello/target/hello.jar
 app.hello.jvm.options = -XX:+UseSerialGC -Xmx32m -Xss256k -XX:TieredStopAtLevel=1
 app.hello.agent.listen = $address:$AGENT_PORT
 EOF
-  echo "http://$address:$JOLOKIA_PORT/jolokia $dir/jolokia.password" >> "$WORK/hosts"
+  # the CLI's hosts file: one "url [password-file]" a line, the file relative to the hosts file
+  echo "$address:$JOLOKIA_PORT host$host/jolokia.password" >> "$WORK/hosts"
 }
 
 start_herd() { # HOST: bin/herd run in the host's namespace, in the background
@@ -245,7 +246,8 @@ await() {
   done
 }
 server_serving() { [ "$(server_state "$1")" = "UP 100" ]; }   # in rotation, at full weight
-out_of_rotation() { ! server_serving "$1"; }
+# Out of rotation: DRAIN, MAINT, DOWN (not "UP 1/2", which is up with one failed check).
+out_of_rotation() { local state; state=$(server_state "$1"); [ -n "$state" ] && [[ $state != UP* ]]; }
 all_serving() { local h; for h in "${HOSTS[@]}"; do server_serving "$h" || return 1; done; }
 health_answers() { # HOST CODE: herd's health endpoint answers /health/hello with CODE
   local fd line
