@@ -12,6 +12,7 @@ import java.util.Map;
  *
  * @param name          the app's name: lower-case letters, digits and '-'
  * @param listen        the addresses the master accepts on for this app
+ * @param agentListen   where HAProxy's agent check asks how the app is doing; null for none
  * @param instances     how many workers; the configured 0 ("one per CPU core") is already resolved
  * @param spares        how many extra workers are kept ready out of rotation, to take a crashed
  *                      worker's place at once, or to be taken first by a scale-up
@@ -45,6 +46,7 @@ import java.util.Map;
 public record AppConfig(
         String name,
         List<InetSocketAddress> listen,
+        InetSocketAddress agentListen,
         int instances,
         int spares,
         Path jar,
@@ -92,7 +94,7 @@ public record AppConfig(
 
     /** This app with another number of workers, as after a scale. */
     public AppConfig withInstances(int count) {
-        return new AppConfig(name, listen, count, spares, jar, classpath, mainClass, jvmOptions, aot, args, env, workDir, balance, queueSize,
+        return new AppConfig(name, listen, agentListen, count, spares, jar, classpath, mainClass, jvmOptions, aot, args, env, workDir, balance, queueSize,
                 queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemoryBytes,
                 memoryCheckInterval, health, dispatch, proxy);
     }

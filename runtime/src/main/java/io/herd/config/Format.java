@@ -217,6 +217,19 @@ public final class Format<T> {
     }
 
     /**
+     * One address to listen on, {@code host:port} ({@code [::1]:8081} for IPv6; an empty host for
+     * every interface; port {@code 0} for any free one): {@link #addresses()}'s form, once.
+     */
+    static Format<InetSocketAddress> address() {
+        Format<List<InetSocketAddress>> addresses = addresses();
+        return new Format<>("`host:port`", (text, home) -> {
+            List<InetSocketAddress> read = addresses.read(text, home);
+            if (read.size() != 1) throw new IllegalArgumentException("'" + text + "' is more than one address: one host:port is needed");
+            return read.getFirst();
+        }, address -> addresses.write(List.of(address)));
+    }
+
+    /**
      * A Java binary class name, as the {@code java} launcher takes it: dotted identifiers
      * ({@code com.example.Main}, {@code com.example.Outer$Inner}), no keyword among them.
      */

@@ -32,6 +32,9 @@ import java.util.regex.Pattern;
  * @param logsDir     where the workers' output goes
  * @param logFormat   how herd's log and the workers' output are written: lines for people, or JSON
  * @param stopTimeout how long a stopping service waits for its workers to finish
+ * @param drainDelay  how long a stopping service (or app) reports {@code drain} to balancers and
+ *                    goes on serving, unchanged, before it stops; zero for not at all
+ * @param healthListen where the balancers' HTTP health endpoint listens; null for nowhere
  * @param jolokia     the Jolokia HTTP endpoint's settings
  * @param jmx         the JMX RMI connector's settings, or null when it is off (the default)
  * @param proxyThreads the selector threads relaying the bytes of apps in proxy dispatch
@@ -41,7 +44,8 @@ import java.util.regex.Pattern;
  *                    logs nothing, as logging must not start before the service has said where
  *                    its log goes
  */
-public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogFormat logFormat, Duration stopTimeout, Jolokia jolokia,
+public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogFormat logFormat, Duration stopTimeout, Duration drainDelay,
+                         InetSocketAddress healthListen, Jolokia jolokia,
                          Jmx jmx, int proxyThreads, List<AppConfig> apps, List<String> warnings) {
 
     /**
@@ -215,6 +219,8 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
             Path logsDir = value(Settings.LOGS_DIR);
             LogFormat logFormat = value(Settings.LOG_FORMAT);
             Duration stopTimeout = value(Settings.STOP_TIMEOUT);
+            Duration drainDelay = value(Settings.DRAIN_DELAY);
+            InetSocketAddress healthListen = value(Settings.HEALTH_LISTEN);
             Jolokia jolokia = new Jolokia(value(Settings.JOLOKIA_HOST), nonNull(value(Settings.JOLOKIA_PORT), 0), value(Settings.JOLOKIA_PASSWORD),
                     value(Settings.JOLOKIA_PASSWORD_FILE), value(Settings.JOLOKIA_MONITOR_PASSWORD), value(Settings.JOLOKIA_MONITOR_PASSWORD_FILE),
                     value(Settings.JOLOKIA_POLICY), tls(Settings.JOLOKIA_SSL, Settings.JOLOKIA_SSL_KEYSTORE, Settings.JOLOKIA_SSL_KEYSTORE_PASSWORD,
@@ -236,9 +242,9 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
                 if (app != null) apps.add(app);
             }
             if (apps.isEmpty() && problems.isEmpty()) problems.add(source + ": no app is configured (add app.<name>.listen and app.<name>.jar)");
-            checkPortsDistinct(apps);
+            checkPortsDistinct(apps, healthListen);
             if (!problems.isEmpty()) throw new ConfigException(String.join("\n", problems));
-            return new HerdConfig(source, home, ipcDir, logsDir, logFormat, stopTimeout, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
+            return new HerdConfig(source, home, ipcDir, logsDir, logFormat, stopTimeout, drainDelay, healthListen, jolokia, jmx, nonNull(proxyThreads, 0), apps, warnings);
         }
 
         /**
@@ -304,6 +310,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
             if (!keys.containsKey(Settings.LISTEN.name())) {
                 problem(Settings.LISTEN.key(name), "missing: the address to accept on, e.g. 127.0.0.1:8080");
             }
+            InetSocketAddress agentListen = value(name, keys, Settings.AGENT_LISTEN);
             Integer instances = value(name, keys, Settings.INSTANCES);
             if (instances != null && instances == 0) instances = Runtime.getRuntime().availableProcessors();
             Path jar = value(name, keys, Settings.JAR);
@@ -372,7 +379,7 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
             List<String> args = value(name, keys, Settings.ARGS);
             Aot aot = value(name, keys, Settings.AOT);
             if (problems.size() > problemsBefore) return null;
-            return new AppConfig(name, listen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), aot, orEmpty(args), env, workDir, balance,
+            return new AppConfig(name, listen, agentListen, instances, spares, jar, classpath, main, orEmpty(jvmOptions), aot, orEmpty(args), env, workDir, balance,
                     queueSize, queueTimeout, readyTimeout, killTimeout, pingTimeout, maxInstances, reloadSurge, restart, maxMemory,
                     memoryCheck, health, dispatch, proxy);
         }
@@ -436,18 +443,31 @@ public record HerdConfig(Path source, Path home, Path ipcDir, Path logsDir, LogF
                     nonNull(value(name, keys, Settings.PROXY_MAX_CONNECTIONS), 0), Boolean.TRUE.equals(value(name, keys, Settings.PROXY_HTTP)));
         }
 
-        /** Two apps (or one app twice) on the same address: the second bind would fail anyway, later. */
-        private void checkPortsDistinct(List<AppConfig> apps) {
+        /**
+         * Two listening sockets on one address: two apps (or one app twice), an app and an agent
+         * check, or either and the health endpoint. The second bind would fail anyway, later.
+         * Port 0 (any free one) clashes with nothing.
+         */
+        private void checkPortsDistinct(List<AppConfig> apps, InetSocketAddress healthListen) {
             Map<InetSocketAddress, String> owners = new HashMap<>();
+            if (healthListen != null && healthListen.getPort() != 0) owners.put(healthListen, Settings.HEALTH_LISTEN.key());
             for (AppConfig app : apps) {
-                for (InetSocketAddress address : app.listen()) {
-                    if (address.getPort() == 0) continue;
-                    String owner = owners.putIfAbsent(address, app.name());
-                    if (owner != null) {
-                        problem(Settings.LISTEN.key(app.name()), address.getAddress().getHostAddress() + ":" + address.getPort()
-                                + " is already app '" + owner + "''s");
-                    }
+                for (InetSocketAddress address : app.listen()) claim(owners, address, Settings.LISTEN.key(app.name()), "app '" + app.name() + "''s");
+            }
+            for (AppConfig app : apps) {
+                if (app.agentListen() != null) {
+                    claim(owners, app.agentListen(), Settings.AGENT_LISTEN.key(app.name()), "app '" + app.name() + "''s agent check");
                 }
+            }
+        }
+
+        /** {@code address} for {@code key}, or a problem naming who has it already. */
+        private void claim(Map<InetSocketAddress, String> owners, InetSocketAddress address, String key, String owner) {
+            if (address.getPort() == 0) return;
+            String earlier = owners.putIfAbsent(address, owner);
+            if (earlier != null) {
+                problem(key, address.getAddress().getHostAddress() + ":" + address.getPort() + " is already "
+                        + (earlier.startsWith("app ") ? earlier : earlier + "'s"));
             }
         }
 

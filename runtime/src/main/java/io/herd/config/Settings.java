@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
+import static io.herd.config.Format.address;
 import static io.herd.config.Format.addresses;
 import static io.herd.config.Format.bool;
 import static io.herd.config.Format.choice;
@@ -51,6 +52,14 @@ public final class Settings {
                     + "log shipper (see \"Logs as JSON\"); read at start only: a change takes a restart");
     public static final Setting<HerdConfig, Duration> STOP_TIMEOUT = Setting.service("herd.stop.timeout", "10s",
             duration(SHORTEST, LONGEST), HerdConfig::stopTimeout, "how long a stopping service gives its workers before SIGKILL");
+    public static final Setting<HerdConfig, Duration> DRAIN_DELAY = Setting.service("herd.drain.delay", "0s",
+            duration(Duration.ZERO, LONGEST), HerdConfig::drainDelay, "on SIGTERM, a service stop or `stopApp`, herd first reports "
+                    + "`drain` to balancers (agent checks, `herd.health.listen`) and keeps serving, unchanged, this long, then stops as "
+                    + "without it; at least the balancer's check interval × fall count + one interval (see [Behind a balancer]"
+                    + "(#behind-a-balancer)); systemd's `TimeoutStopSec` must cover it + `herd.stop.timeout`");
+    public static final Setting<HerdConfig, InetSocketAddress> HEALTH_LISTEN = Setting.service("herd.health.listen", null, address(),
+            HerdConfig::healthListen, "an unauthenticated, read-only HTTP endpoint for balancers, `GET /health/<app>`: "
+                    + "200 `up`, else 503 `drain`, `maint` or `down`; 404 for an unknown app. It tells nothing else").shownAs("off");
     public static final Setting<HerdConfig, Path> IPC_DIR = Setting.service("herd.ipc.dir", null, path(), HerdConfig::ipcDir,
             "where the private (0700) IPC directory is made").shownAs("the temp directory");
     public static final Setting<HerdConfig, Integer> JMX_PORT = Setting.service("herd.jmx.port", null, port(1),
@@ -96,6 +105,10 @@ public final class Settings {
 
     public static final Setting<AppConfig, List<InetSocketAddress>> LISTEN = Setting.app("listen", null, addresses(), AppConfig::listen,
             "`host:port[, host:port...]`; `[::1]:8080` for IPv6 (required)");
+    public static final Setting<AppConfig, InetSocketAddress> AGENT_LISTEN = Setting.app("agent.listen", null, address(),
+            AppConfig::agentListen, "HAProxy's agent check (`agent-check agent-port ...`). Each connection gets one line, "
+                    + "then is closed: `up 66%` (the share of instances online), `drain` (stopping, or in `herd.drain.delay`), `maint` "
+                    + "(the app is stopped) or `down` (no worker online); see [Behind a balancer](#behind-a-balancer)").shownAs("off");
     public static final Setting<AppConfig, Integer> INSTANCES = Setting.app("instances", "1", wholeNumber(0, MOST_INSTANCES),
             AppConfig::instances, "worker JVMs; `0` means one per CPU core");
     public static final Setting<AppConfig, Integer> SPARES = Setting.app("spares", "0", wholeNumber(0, MOST_INSTANCES), AppConfig::spares,
@@ -204,11 +217,11 @@ public final class Settings {
             HerdConfig::proxyThreads, "selector threads relaying the bytes of every proxied app").shownAs("one per core (at most 64)");
 
     /** Every setting, in the README's order. */
-    public static final List<Setting<?, ?>> ALL = List.of(LOGS_DIR, LOG_FORMAT, STOP_TIMEOUT, IPC_DIR, JMX_PORT, JMX_HOST, JMX_SSL, JMX_SSL_KEYSTORE,
+    public static final List<Setting<?, ?>> ALL = List.of(LOGS_DIR, LOG_FORMAT, STOP_TIMEOUT, DRAIN_DELAY, HEALTH_LISTEN, IPC_DIR, JMX_PORT, JMX_HOST, JMX_SSL, JMX_SSL_KEYSTORE,
             JMX_SSL_KEYSTORE_PASSWORD, JMX_SSL_KEYSTORE_PASSWORD_FILE, JOLOKIA_HOST, JOLOKIA_PORT, JOLOKIA_PASSWORD, JOLOKIA_PASSWORD_FILE,
             JOLOKIA_MONITOR_PASSWORD, JOLOKIA_MONITOR_PASSWORD_FILE, JOLOKIA_POLICY, JOLOKIA_SSL, JOLOKIA_SSL_KEYSTORE,
             JOLOKIA_SSL_KEYSTORE_PASSWORD, JOLOKIA_SSL_KEYSTORE_PASSWORD_FILE,
-            LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, AOT, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
+            LISTEN, AGENT_LISTEN, INSTANCES, SPARES, JAR, CLASSPATH, MAIN, JVM_OPTIONS, ARGS, AOT, ENV, WORKDIR, BALANCE, QUEUE_SIZE, QUEUE_TIMEOUT, READY_TIMEOUT,
             KILL_TIMEOUT, PING_TIMEOUT, MAX_INSTANCES, RELOAD_SURGE, MAX_RESTARTS, MIN_UPTIME, RESTART_DELAY,
             RESTART_BACKOFF, RESTART_DELAY_MAX, MAX_MEMORY, MEMORY_CHECK_INTERVAL, HEALTH_URL,
             HEALTH_INTERVAL, HEALTH_TIMEOUT, HEALTH_FAILURES, DISPATCH, PROXY_PROTOCOL, PROXY_IDLE_TIMEOUT, PROXY_MAX_CONNECTIONS,

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.StringReader;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class HerdConfigTest {
@@ -266,6 +268,51 @@ class HerdConfigTest {
                 app.api.listen = 127.0.0.1:8080
                 app.api.jar = app.jar
                 """), containsString("127.0.0.1:8080 is already app"));
+    }
+
+    @Test
+    void balancerFacingKeysAreOffByDefaultAndReadWhenSet() throws Exception {
+        HerdConfig defaults = HerdConfig.load(write(APP), home);
+        assertThat(defaults.drainDelay(), is(Duration.ZERO));
+        assertThat(defaults.healthListen(), is(nullValue()));
+        assertThat(defaults.app("web").agentListen(), is(nullValue()));
+
+        HerdConfig set = HerdConfig.load(write("herd.drain.delay = 3s\nherd.health.listen = 127.0.0.1:8079\n" + APP
+                + "app.web.agent.listen = :8081\n"), home);
+        assertThat(set.drainDelay(), is(Duration.ofSeconds(3)));
+        assertThat(set.healthListen(), is(new InetSocketAddress("127.0.0.1", 8079)));
+        assertThat("an empty host is every interface", set.app("web").agentListen(), is(new InetSocketAddress("0.0.0.0", 8081)));
+    }
+
+    @Test
+    void badBalancerFacingValuesAreNamedWithTheirKeyAndFile() throws Exception {
+        String file = home.resolve("herd.properties") + ": ";
+        assertThat(problemsWith(APP + "app.web.agent.listen = 127.0.0.1\n"), containsString(file + "app.web.agent.listen: '127.0.0.1' is not host:port"));
+        assertThat(problemsWith(APP + "app.web.agent.listen = 127.0.0.1:70000\n"), containsString(file + "app.web.agent.listen: '70000'"));
+        assertThat(problemsWith(APP + "app.web.agent.listen = no-such-host.invalid:8081\n"),
+                containsString(file + "app.web.agent.listen: unknown host 'no-such-host.invalid'"));
+        assertThat(problemsWith(APP + "app.web.agent.listen = 127.0.0.1:8081, 127.0.0.1:8082\n"),
+                containsString(file + "app.web.agent.listen: '127.0.0.1:8081, 127.0.0.1:8082' is more than one address"));
+        assertThat(problemsWith("herd.health.listen = \n" + APP), containsString(file + "herd.health.listen: is empty"));
+        assertThat(problemsWith("herd.drain.delay = 2h\n" + APP), containsString(file + "herd.drain.delay: '2h' is not a duration from 0ms to 1h"));
+        assertThat(problemsWith("herd.drain.delay = -1s\n" + APP), containsString(file + "herd.drain.delay: '-1s' is not a duration"));
+    }
+
+    @Test
+    void anAgentOrTheHealthEndpointCannotShareAnAddressWithAnAppOrEachOther() throws Exception {
+        String file = home.resolve("herd.properties") + ": ";
+        assertThat("an agent on its own app's port", problemsWith(APP + "app.web.agent.listen = 127.0.0.1:8080\n"),
+                containsString(file + "app.web.agent.listen: 127.0.0.1:8080 is already app 'web''s"));
+        assertThat("two apps' agents on one port", problemsWith(APP + """
+                app.web.agent.listen = 127.0.0.1:8081
+                app.api.listen = 127.0.0.1:8090
+                app.api.jar = app.jar
+                app.api.agent.listen = 127.0.0.1:8081
+                """), containsString(file + "app.web.agent.listen: 127.0.0.1:8081 is already app 'api''s agent check")); // apps are read in name order
+        assertThat("the health endpoint on an app's port", problemsWith("herd.health.listen = 127.0.0.1:8080\n" + APP),
+                containsString(file + "app.web.listen: 127.0.0.1:8080 is already herd.health.listen's"));
+        assertThat("an agent on the health endpoint's port", problemsWith("herd.health.listen = 127.0.0.1:8079\n" + APP
+                + "app.web.agent.listen = 127.0.0.1:8079\n"), containsString(file + "app.web.agent.listen: 127.0.0.1:8079 is already herd.health.listen's"));
     }
 
     @Test

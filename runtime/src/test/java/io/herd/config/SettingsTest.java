@@ -60,6 +60,8 @@ class SettingsTest {
                 herd.logs.dir = var/my logs
                 herd.log.format = json
                 herd.stop.timeout = 90s
+                herd.drain.delay = 3s
+                herd.health.listen = 127.0.0.1:18079
                 herd.ipc.dir = /run/herd
                 herd.jmx.port = 9010
                 herd.jmx.host = localhost
@@ -79,6 +81,7 @@ class SettingsTest {
                 herd.proxy.threads = 3
 
                 app.web.listen = 127.0.0.1:18080, [::1]:18080
+                app.web.agent.listen = [::1]:18081
                 app.web.instances = 3
                 app.web.spares = 2
                 app.web.jar = app.jar

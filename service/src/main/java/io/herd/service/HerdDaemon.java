@@ -28,7 +28,8 @@ import java.util.List;
  *       Jolokia password. Under jsvc -user this runs as that user already, but may still bind
  *       ports below 1024;</li>
  *   <li>{@link #start}: the master, the workers, JMX and Jolokia;</li>
- *   <li>{@link #stop}: stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
+ *   <li>{@link #stop}: after herd.drain.delay (balancers hear drain, everything serves on),
+ *       stops accepting, drains the workers within herd.stop.timeout, stops all;</li>
  *   <li>{@link #signal} (SIGUSR2): a graceful reload of every app (systemd hears RELOADING=1,
  *       then READY=1, when it runs the service as Type=notify); one asked for during the start
  *       runs once it is over, and an app busy with another operation is reloaded once that ends.</li>

@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code herd run [CONF]}: the service in the foreground, as systemd's {@code Type=notify}
  * (conf/herd.service, which it tells how it is doing: {@link SystemdNotifications}) or a terminal
  * runs it. SIGINT or SIGTERM stop it gracefully, and it exits 0 with no worker left; SIGUSR2
- * reloads every app gracefully.
+ * reloads every app gracefully. With {@code herd.drain.delay}, the stop begins with that delay
+ * (balancers hear {@code drain}, everything serves on); a second SIGTERM or SIGINT ends the delay
+ * at once, and the stop goes on as without one (the workers still finish their requests).
  *
  * <p>Exit codes: 0 stopped cleanly, 1 could not start (the reason on stderr), 2 bad usage, 3 a
  * fatal error ({@link ExitOnFatalError}; -XX:+ExitOnOutOfMemoryError exits with 3 too).
@@ -46,7 +48,11 @@ public final class Main {
         // then would otherwise meet the JVM's default action, and exit 143 without draining, and a
         // SIGUSR2 would end the JVM. A stop asked for during the start runs once it is over.
         CountDownLatch stopAsked = new CountDownLatch(1);
-        Signals.onStop(stopAsked::countDown);
+        Signals.onStop(() -> {
+            // A second SIGTERM (or SIGINT) cuts herd.drain.delay short: the stop goes on at once, as without a delay.
+            if (stopAsked.getCount() == 0) service.skipDrain();
+            stopAsked.countDown();
+        });
         Signals.onUser2(daemon::signal); // as jsvc does: SIGUSR2 reloads every app gracefully
         try {
             daemon.start();

@@ -14,7 +14,12 @@ import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,17 +27,25 @@ import java.util.Map;
 
 /** The {@link ServiceMXBean}: apps at run time, the PM2 way, on top of the master. */
 final class ServiceBean implements ServiceMXBean {
+    private static final System.Logger LOG = System.getLogger(ServiceBean.class.getName());
     private final HerdService service;
     private final Master master;
     private final HerdConfig config;
     private final long startedNanos = System.nanoTime();
-    /** Apps stopped with stopApp, by name: what startApp brings back. */
-    private final Map<String, AppConfig> stopped = new LinkedHashMap<>();
+    /**
+     * Apps stopped with stopApp, by name: what startApp brings back. Changed and walked under
+     * this object's lock; synchronized itself too, for the balancers' view (another thread) to ask
+     * of one app without waiting for an operation to finish.
+     */
+    private final Map<String, AppConfig> stopped = Collections.synchronizedMap(new LinkedHashMap<>());
+    /** Apps in stopApp's drain delay, or stopping: under this object's lock. */
+    private final Set<String> stopping = new HashSet<>();
 
     ServiceBean(HerdService service, Master master, HerdConfig config) {
         this.service = service;
         this.master = master;
         this.config = config;
+        service.balancerView().stoppedAppsFrom(stopped::containsKey);
     }
 
     @Override
@@ -94,12 +107,51 @@ final class ServiceBean implements ServiceMXBean {
         return name.length() > 40 ? name.substring(0, 40).replaceAll("-+$", "") : name;
     }
 
+    /**
+     * Stops an app, after {@code herd.drain.delay}: balancers hear {@code drain} for it at once,
+     * and it serves on, unchanged, that long; then it stops, and they hear {@code maint}. The
+     * delay does not hold this object's lock: other apps' operations go on meanwhile.
+     */
     @Override
-    public synchronized String stopApp(String app) {
-        AppConfig settings = running(app).config();
-        remove(app);
-        stopped.put(app, settings);
-        return "stopped " + app;
+    public String stopApp(String app) {
+        AppConfig settings;
+        synchronized (this) {
+            settings = running(app).config();
+            if (!stopping.add(app)) throw new IllegalArgumentException("app '" + app + "' is stopping already");
+        }
+        BalancerView view = service.balancerView();
+        view.appDraining(app, true);
+        try {
+            drainDelay(app);
+            synchronized (this) {
+                stopped.put(app, settings); // first: from now on the app is known as stopped, whatever remove does
+                try {
+                    remove(app);
+                } catch (RuntimeException e) {
+                    if (master.cluster(app) != null) stopped.remove(app); // it runs on
+                    throw e;
+                }
+            }
+            return "stopped " + app;
+        } finally {
+            synchronized (this) {
+                stopping.remove(app);
+            }
+            view.appDraining(app, false);
+        }
+    }
+
+    /** stopApp's drain delay, with one line in the log; an interrupt ends it early. */
+    private void drainDelay(String app) {
+        Duration delay = config.drainDelay();
+        if (delay == null || delay.isZero()) return;
+        LOG.log(Level.INFO, "app {0}: draining: balancers are told to send no new clients; serving on unchanged for {1} ms "
+                + "(herd.drain.delay), then stopping", app, Long.toString(delay.toMillis()));
+        try {
+            Thread.sleep(delay);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -115,9 +167,12 @@ final class ServiceBean implements ServiceMXBean {
 
     @Override
     public synchronized String deleteApp(String app) {
-        if (stopped.remove(app) != null) return "deleted " + app;
-        running(app);
-        remove(app);
+        if (stopping.contains(app)) throw new IllegalArgumentException("app '" + app + "' is stopping: delete it once it has stopped");
+        if (stopped.remove(app) == null) {
+            running(app);
+            remove(app);
+        }
+        service.agents().close(app); // a deleted app is gone for balancers too: its agent port closes
         return "deleted " + app;
     }
 
@@ -145,11 +200,15 @@ final class ServiceBean implements ServiceMXBean {
     }
 
     private String start(AppConfig app, String what) {
+        boolean agentNew = service.agents().address(app.name()) == null;
         try {
+            service.bindAgent(app); // a stopped app's is bound still
             service.register(master.addApp(app));
         } catch (IllegalArgumentException e) {
+            if (agentNew) service.agents().close(app.name());
             throw e;
         } catch (Exception e) {
+            if (agentNew) service.agents().close(app.name());
             throw new IllegalStateException(e.getMessage().replace(config.source() + ": ", ""), e);
         }
         return what + " " + app.name() + ": " + app.instances() + " worker" + (app.instances() == 1 ? "" : "s") + " on "

@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>{@code RELOADING=1} with {@code MONOTONIC_USEC=} when SIGUSR2 reloads every app, then
  *       {@code READY=1} with a STATUS saying how it went; before the first READY=1, a STATUS only
  *       (systemd must hear READY=1 first);</li>
- *   <li>{@code STOPPING=1} as the service begins to stop;</li>
+ *   <li>{@code STOPPING=1} as the service begins to stop, its drain delay included;</li>
  *   <li>{@code WATCHDOG=1} at half of {@code WATCHDOG_USEC}, each only once every event loop of
  *       the master has answered ({@link Master#heartbeat}): a stuck master goes silent, and systemd
  *       restarts it.</li>
@@ -81,14 +81,26 @@ final class SystemdNotifications extends LifeCycle {
     @Override
     protected void doStop() throws InterruptedException {
         if (!systemd.enabled()) return;
-        synchronized (this) {
-            stopping = true;
-        }
+        stopping(null);
         if (heartbeat != null) heartbeat.cancel(false);
         thread.shutdownNow();
-        systemd.send("STOPPING=1", "STATUS=stopping: workers finish their requests within herd.stop.timeout ("
-                + master.config().stopTimeout().toSeconds() + " s)");
         thread.awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The service begins to stop (its drain delay first, when it has one): STOPPING=1 now, once,
+     * and nothing else from then on (any thread).
+     *
+     * @param status what the STATUS line says; null for the plain stop's
+     */
+    void stopping(String status) {
+        if (!systemd.enabled()) return;
+        synchronized (this) {
+            if (stopping) return;
+            stopping = true;
+        }
+        systemd.send("STOPPING=1", "STATUS=" + (status != null ? status : "stopping: workers finish their requests within herd.stop.timeout ("
+                + master.config().stopTimeout().toSeconds() + " s)"));
     }
 
     /**

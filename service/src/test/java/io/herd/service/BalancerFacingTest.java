@@ -1,0 +1,187 @@
+package io.herd.service;
+
+import io.herd.config.HerdConfig;
+import io.herd.engine.Cluster;
+import io.herd.mbeans.ServiceMXBean;
+import io.herd.testing.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import javax.management.JMX;
+import javax.management.ObjectName;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * What a balancer in front of the host hears, from a real service with real workers: HAProxy's
+ * agent check ({@code app.<name>.agent.listen}) in each state, and the drain delay
+ * ({@code herd.drain.delay}) that keeps the app serving while it says {@code drain}.
+ */
+@Timeout(180)
+class BalancerFacingTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+    private HerdService service;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (service != null) {
+            service.skipDrain();
+            service.stop();
+        }
+    }
+
+    private HerdService started(int instances, Map<String, String> settings) throws Exception {
+        Map<String, String> all = new HashMap<>(settings);
+        all.put("agent.listen", "127.0.0.1:0");
+        HerdConfig config = HelloCluster.config(instances, all);
+        service = new HerdService(config);
+        service.prepare();
+        service.start();
+        return service;
+    }
+
+    private int agentPort() {
+        return service.agents().address("hello").getPort();
+    }
+
+    private int appPort() {
+        return service.master().addresses("hello").getFirst().getPort();
+    }
+
+    private Cluster hello() {
+        return service.master().cluster("hello");
+    }
+
+    /** One agent check, as HAProxy makes it: connect, send {@code agent-send}'s text (if any), read to the end. */
+    static String agentCheck(int port, String send) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+            socket.setSoTimeout(10_000);
+            if (send != null) socket.getOutputStream().write(send.getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            try (InputStream in = socket.getInputStream()) {
+                in.transferTo(all);
+            }
+            return all.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    private String awaitAgent(String line) throws InterruptedException {
+        int port = agentPort();
+        return Await.until("the agent check to answer '" + line.strip() + "'", () -> agentCheck(port, null), line::equals, LIMIT);
+    }
+
+    @Test
+    void agentSaysUpWithTheShareOfInstancesOnlineAndLowerWhileOneIsMissing() throws Exception {
+        // A restarted worker comes back only after restart.delay: the gap a crash leaves stays open for the test.
+        started(3, Map.of("restart.delay", "1h", "restart.delay.max", "1h"));
+        awaitAgent("up ready 100%\n");
+        assertThat("agent-send's text is read and ignored", agentCheck(agentPort(), "hello/h1\n"), is("up ready 100%\n"));
+
+        long pid = hello().info().workers().getFirst().pid();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        assertThat("2 of 3 online", awaitAgent("up ready 66%\n"), is("up ready 66%\n"));
+        ProcessHandle.of(hello().info().workers().get(1).pid()).orElseThrow().destroyForcibly();
+        assertThat("1 of 3 online", awaitAgent("up ready 33%\n"), is("up ready 33%\n"));
+    }
+
+    @Test
+    void agentSaysDownWithNoWorkerOnline() throws Exception {
+        started(1, Map.of());
+        awaitAgent("up ready 100%\n");
+        assertThat(hello().scale(0).succeeded(), is(true));
+        assertThat(agentCheck(agentPort(), null), is("down\n"));
+    }
+
+    @Test
+    void serviceStopDrainsFirstServingUnchangedThenStopsAsBefore() throws Exception {
+        started(2, Map.of("herd.drain.delay", "4s"));
+        awaitAgent("up ready 100%\n");
+        int appPort = appPort(), agentPort = agentPort();
+
+        CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
+            try {
+                service.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        awaitAgent("drain\n");
+        assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        assertThat("still draining after a request was served", agentCheck(agentPort, null), is("drain\n"));
+        assertThat("the stop waits for the drain delay", stopping.isDone(), is(false));
+
+        stopping.get(60, TimeUnit.SECONDS);
+        assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
+        assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the app's port is closed once stopped");
+        assertThrows(ConnectException.class, () -> agentCheck(agentPort, null), "the agent's port is closed once stopped");
+        assertThat("no worker left", hello().info().online(), is(0));
+    }
+
+    @Test
+    void aSecondStopSignalCutsTheDrainDelayShort() throws Exception {
+        started(1, Map.of("herd.drain.delay", "1h"));
+        awaitAgent("up ready 100%\n");
+        CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
+            try {
+                service.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        awaitAgent("drain\n");
+        service.skipDrain(); // what Main does on a second SIGTERM
+        stopping.get(60, TimeUnit.SECONDS);
+        assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
+    }
+
+    @Test
+    void stopAppDrainsThatAppThenSaysMaintUntilStartedAgainAndADeletedAppsAgentPortCloses() throws Exception {
+        started(1, Map.of("herd.drain.delay", "3s"));
+        awaitAgent("up ready 100%\n");
+        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        int appPort = appPort(), agentPort = agentPort();
+
+        CompletableFuture<String> stopping = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"));
+        awaitAgent("drain\n");
+        assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        assertThat(stopping.get(60, TimeUnit.SECONDS), is("stopped hello"));
+        assertThat("a stopped app's agent answers", agentCheck(agentPort, null), is("maint\n"));
+        assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the stopped app's port is closed");
+
+        herd.startApp("hello");
+        awaitAgent("up ready 100%\n");
+        assertThat("the same agent port all along", agentPort(), is(agentPort));
+
+        herd.stopApp("hello");
+        herd.deleteApp("hello");
+        assertThat(service.agents().address("hello"), is(nullValue()));
+        Await.until("the deleted app's agent port to close", () -> {
+            try {
+                agentCheck(agentPort, null);
+                return false;
+            } catch (ConnectException refused) {
+                return true;
+            }
+        }, LIMIT);
+        assertThat(herd.getApps(), is(List.of()));
+    }
+}
