@@ -21,15 +21,17 @@ set -euo pipefail
 HERD_HOME=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 SKIPPED=77
 HOSTS=(1 2 3)
-# The drain delay covers HAProxy's arithmetic (see haproxy.cfg below): one agent answer of `drain`
-# takes a host out of rotation, and the agent is asked every AGENT_INTER; without the agent, the
-# plain check needs FALL failures INTER apart. The delay is the larger of the two with room to
-# spare for a loaded machine (two cores, nine JVMs, wrk and HAProxy): 0.5 s and 2 x 0.5 s, so 3 s.
+# The drain delay covers HAProxy's arithmetic (see haproxy.cfg below): on SIGTERM herd's agent says
+# "drain", and HAProxy, which asks every AGENT_INTER, takes the host out of rotation at the first
+# such answer: one interval for the check in flight + one for the answer = 1 s. (The plain check,
+# a TCP connect every CHECK_INTER, FALL failures to go down, is for a host that dies without a
+# word; a draining host still accepts.) Doubled for a machine where nine JVMs, HAProxy and wrk
+# share two cores: 2 s. FLEET_DRAIN_DELAY=0s shows what happens without one.
 AGENT_INTER=500ms
 CHECK_INTER=500ms
 CHECK_FALL=2
 CHECK_RISE=2
-DRAIN_DELAY=3s
+DRAIN_DELAY=${FLEET_DRAIN_DELAY:-2s}
 CONNECTIONS=${FLEET_CONNECTIONS:-8}
 APP_PORT=8080      # hello, on each host's address
 AGENT_PORT=8082    # herd's agent for HAProxy
