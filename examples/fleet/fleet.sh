@@ -286,7 +286,7 @@ stop_load() { # PHASE TITLE
   read -r haproxy_requests haproxy_failed < <(awk -v a="$START_COUNTS" -v b="$end_counts" \
     'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2] }')
   [ -n "$requests" ] || { say "wrk printed no summary: $(cat "$WORK/wrk-$phase.txt")"; requests=0; failed=1; }
-  REPORT+=("$(printf '%-40s %9s %8s %16s %16s' "$phase. $title" "$requests" "$failed" "$haproxy_requests" "$haproxy_failed")")
+  REPORT+=("$(printf '%-40s %12s %10s %16s %12s' "$phase. $title" "$requests" "$failed" "$haproxy_requests" "$haproxy_failed")")
   [ "$failed" = 0 ] && [ "$haproxy_failed" = 0 ] || FAILURES=$((FAILURES + 1))
 }
 
@@ -330,7 +330,7 @@ say "b. rolling reload over after $((SECONDS - phase_start))s"
 stop_load b "rolling reload of 3 hosts, one command"
 
 # ---------- the report ----------
-say "$(printf '%-40s %9s %8s %16s %16s' phase requests failed "HAProxy requests" "HAProxy failed")"
+say "$(printf '%-40s %12s %10s %16s %12s' phase "wrk requests" "wrk failed" "HAProxy requests" "HAProxy 5xx")"
 for line in "${REPORT[@]}"; do say "$line"; done
 # The requests HAProxy failed, as it logged them (dontlog-normal: only those), with the
 # termination state that says who gave up (HAProxy's manual, "Session state at disconnection").
