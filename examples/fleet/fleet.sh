@@ -247,6 +247,7 @@ await() {
     sleep 0.2
   done
 }
+exited() { ! kill -0 "$1" 2>/dev/null; }
 server_serving() { [ "$(server_state "$1")" = "UP 100" ]; }   # in rotation, at full weight
 # Out of rotation: DRAIN, MAINT, DOWN (not "UP 1/2", which is up with one failed check).
 out_of_rotation() { local state; state=$(server_state "$1"); [ -n "$state" ] && [[ $state != UP* ]]; }
@@ -280,7 +281,8 @@ stop_load() { # PHASE TITLE
   sleep 0.5   # HAProxy sees wrk's connections close
   end_counts=$(frontend_counts)
   requests=$(awk '/requests in/ { print $1 }' "$WORK/wrk-$phase.txt")
-  socket=$(awk -F'[ ,]+' '/Socket errors/ { print $4 + $6 + $8 + $10 }' "$WORK/wrk-$phase.txt")
+  # "Socket errors: connect 0, read 0, write 0, timeout 0", only when there were some
+  socket=$(awk '/Socket errors/ { gsub(",", ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i; print n + 0 }' "$WORK/wrk-$phase.txt")
   non2xx=$(awk '/Non-2xx/ { print $NF }' "$WORK/wrk-$phase.txt")
   failed=$(( ${socket:-0} + ${non2xx:-0} ))
   read -r haproxy_requests haproxy_failed < <(awk -v a="$START_COUNTS" -v b="$end_counts" \
@@ -306,6 +308,10 @@ phase_start=$SECONDS
 kill -TERM "${HERD_PID[1]}"
 await 5 "HAProxy to take host1 out of rotation (its agent: drain)" out_of_rotation 1 || FAILURES=$((FAILURES + 1))
 stop_status=0
+if ! await 60 "host1's herd to exit (drain delay + herd.stop.timeout)" exited "${HERD_PID[1]}"; then
+  FAILURES=$((FAILURES + 1))
+  kill -KILL "${HERD_PID[1]}"   # (its workers notice their master's end and exit)
+fi
 wait "${HERD_PID[1]}" || stop_status=$?
 [ "$stop_status" = 0 ] || { say "host1's herd exited with $stop_status on SIGTERM (see $WORK/host1/console.log)"; FAILURES=$((FAILURES + 1)); }
 say "a. host1 stopped after $((SECONDS - phase_start))s; HAProxy: $(server_state 1)"
