@@ -154,7 +154,7 @@ final class Fleet {
     private List<Answer> askAll(Read read) {
         List<CompletableFuture<Answer>> asked = new ArrayList<>();
         for (Target target : targets) {
-            Answer timedOut = new Answer(target.name(), null, "no answer within " + hostTimeout.toSeconds() + " s (--host-timeout)", Cli.UNREACHABLE);
+            Answer timedOut = new Answer(target.name(), null, "timed out: no answer within " + hostTimeout.toSeconds() + " s (--host-timeout)", Cli.UNREACHABLE);
             asked.add(CompletableFuture.supplyAsync(() -> ask(target, read), Thread::startVirtualThread)
                     .completeOnTimeout(timedOut, hostTimeout.toMillis(), TimeUnit.MILLISECONDS));
         }
