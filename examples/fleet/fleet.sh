@@ -185,7 +185,8 @@ haproxy_stat() {
 server_state() { haproxy_stat | awk -F, -v s="host$1" '$1 == "hello" && $2 == s { print $18, $19 }'; }
 # frontend_counts: "REQUESTS 5XX" of the frontend so far: every request, and every answer of 502
 # (a server closed or reset its connection), 503 (no server, or its connect failed) or 504 that
-# HAProxy gave a client. (A 400 for a request wrk cut short as it stopped is not a failure.)
+# HAProxy gave a client. Its requests are a few more than wrk's: those wrk cut short as it stopped
+# (a 400 or none for them, not a failure).
 frontend_counts() { haproxy_stat | awk -F, '$1 == "fleet" && $2 == "FRONTEND" { print $49, $44 }'; }
 
 cat > "$WORK/haproxy.cfg" <<EOF
@@ -264,9 +265,9 @@ health_answers() { # HOST CODE: herd's health endpoint answers /health/hello wit
 # ---------- load: wrk through HAProxy, one run per phase ----------
 # wrk -d bounds it; the phase stops it sooner with SIGINT, on which wrk prints its summary.
 start_load() { # PHASE
+  START_COUNTS=$(frontend_counts)
   wrk -t1 -c"$CONNECTIONS" -d120s --timeout 5s "http://$BALANCER:$APP_PORT/" > "$WORK/wrk-$1.txt" 2>&1 &
   WRK_PID=$!
-  START_COUNTS=$(frontend_counts)
   sleep 2   # some load before anything happens
 }
 FAILURES=0
