@@ -132,6 +132,8 @@ public final class HerdService extends Container {
         for (Cluster cluster : master.clusters()) {
             LOG.log(Level.INFO, "app {0}: {1} workers on {2}", cluster.name(), cluster.config().instances(),
                     master.addresses(cluster.name()).stream().map(HerdService::format).collect(Collectors.joining(", ")));
+            InetSocketAddress agent = agents.address(cluster.name());
+            if (agent != null) LOG.log(Level.INFO, "app {0}: agent check on {1}", cluster.name(), format(agent));
         }
     }
 

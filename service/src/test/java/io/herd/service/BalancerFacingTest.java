@@ -51,6 +51,7 @@ class BalancerFacingTest {
     private HerdService started(int instances, Map<String, String> settings) throws Exception {
         Map<String, String> all = new HashMap<>(settings);
         all.put("agent.listen", "127.0.0.1:0");
+        all.put("herd.health.listen", "127.0.0.1:0");
         HerdConfig config = HelloCluster.config(instances, all);
         service = new HerdService(config);
         service.prepare();
@@ -64,6 +65,12 @@ class BalancerFacingTest {
 
     private int appPort() {
         return service.master().addresses("hello").getFirst().getPort();
+    }
+
+    /** What the health endpoint says of hello: its status and word. */
+    private String health() throws IOException {
+        Http answer = Http.get(service.healthAddress().getPort(), "/health/hello");
+        return answer.status() + " " + answer.body().strip();
     }
 
     private Cluster hello() {
@@ -127,6 +134,7 @@ class BalancerFacingTest {
         awaitAgent("drain\n");
         assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
         assertThat("still draining after a request was served", agentCheck(agentPort, null), is("drain\n"));
+        assertThat("the health endpoint says so too", health(), is("503 drain"));
         assertThat("the stop waits for the drain delay", stopping.isDone(), is(false));
 
         stopping.get(60, TimeUnit.SECONDS);
@@ -163,12 +171,15 @@ class BalancerFacingTest {
         CompletableFuture<String> stopping = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"));
         awaitAgent("drain\n");
         assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        assertThat(health(), is("503 drain"));
         assertThat(stopping.get(60, TimeUnit.SECONDS), is("stopped hello"));
         assertThat("a stopped app's agent answers", agentCheck(agentPort, null), is("maint\n"));
+        assertThat(health(), is("503 maint"));
         assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the stopped app's port is closed");
 
         herd.startApp("hello");
         awaitAgent("up ready 100%\n");
+        assertThat(health(), is("200 up"));
         assertThat("the same agent port all along", agentPort(), is(agentPort));
 
         herd.stopApp("hello");
@@ -183,5 +194,6 @@ class BalancerFacingTest {
             }
         }, LIMIT);
         assertThat(herd.getApps(), is(List.of()));
+        assertThat("a deleted app is unknown", health(), is("404 unknown"));
     }
 }

@@ -22,6 +22,16 @@ record Http(int status, Map<String, String> headers, String body) {
         }
     }
 
+    /** Sends {@code request} as it is (a whole request, head and body, or a broken one) on a new connection, and reads the answer to its end. */
+    static Http raw(int port, String request) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            return parse(socket.getInputStream());
+        }
+    }
+
     /** Sends the request; the response is read when asked for. */
     static Sent send(int port, String path) throws IOException {
         Socket socket = new Socket();

@@ -57,6 +57,32 @@ class RunCommandTest {
         }
     }
 
+    /**
+     * herd.drain.delay under a real SIGTERM: the agent check says drain at once while the app
+     * serves on, and a second SIGTERM ends the delay (here an hour): the service stops, as it
+     * would have without one, and exits 0.
+     */
+    @Test
+    void sigtermDrainsFirstWhileServingAndASecondSigtermEndsTheDelay() throws Exception {
+        Path config = ServiceProcess.helloConfig(home, 1, "herd.drain.delay = 1h\napp.hello.agent.listen = 127.0.0.1:0");
+        try (ServiceProcess herd = ServiceProcess.start(home, config)) {
+            int port = herd.port("hello");
+            int agent = herd.agentPort("hello");
+            Await.until("the agent check to say up", () -> BalancerFacingTest.agentCheck(agent, null), "up ready 100%\n"::equals, Duration.ofSeconds(60));
+
+            herd.process.destroy(); // SIGTERM
+            Await.until("the agent check to say drain", () -> BalancerFacingTest.agentCheck(agent, null), "drain\n"::equals, Duration.ofSeconds(30));
+            assertThat("one line says the delay began", Files.readString(home.resolve("logs/herd.log")),
+                    containsString("draining: balancers are told to send no new clients; serving on unchanged for 3600000 ms"));
+            assertThat("the app serves on during the drain delay", Http.get(port, "/").status(), is(200));
+            assertThat("the service waits out its drain delay", herd.process.isAlive(), is(true));
+
+            herd.process.destroy(); // a second SIGTERM
+            assertThat(herd.waitFor(Duration.ofSeconds(60)), is(0));
+            assertThat(Files.readString(home.resolve("logs/herd.log")), containsString("drain delay cut short"));
+        }
+    }
+
     /** A configuration from before reload.surge runs, and says once, in herd's log, what its old key is called now. */
     @Test
     void aFormerKeyLoadsWithOneWarningInHerdsLog() throws Exception {

@@ -143,6 +143,17 @@ final class ServiceProcess implements AutoCloseable {
         throw new AssertionError("the service never said it was listening:\n" + output());
     }
 
+    /** The port app {@code app}'s agent check listens on, from the service's start-up line. */
+    int agentPort(String app) throws InterruptedException {
+        awaitOutput("app " + app + ": agent check on ", 1);
+        Pattern agent = Pattern.compile("app " + Pattern.quote(app) + ": agent check on 127\\.0\\.0\\.1:(\\d+)");
+        for (String line : output) {
+            Matcher matcher = agent.matcher(line);
+            if (matcher.find()) return Integer.parseInt(matcher.group(1));
+        }
+        throw new AssertionError("no agent check line for " + app + ":\n" + output());
+    }
+
     /** The Jolokia URL the service printed when it started. */
     String jolokiaUrl() throws InterruptedException {
         awaitOutput("Jolokia on ", 1);
