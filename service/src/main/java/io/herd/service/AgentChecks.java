@@ -127,6 +127,8 @@ final class AgentChecks extends LifeCycle {
         if (open == null) return;
         open.wakeup();
         running.join(TimeUnit.SECONDS.toMillis(5));
+        // A close asked for as the thread ended: its port is no longer in ports, and must not stay open.
+        for (Consumer<Selector> change; (change = changes.poll()) != null; ) change.accept(open);
         try {
             open.close();
         } catch (IOException e) {

@@ -65,8 +65,12 @@ public final class Main {
         Runnable stop = () -> {
             if (stopping.compareAndSet(false, true)) stopQuietly(service);
         };
-        // Any other way out of the JVM (System.exit elsewhere, say) still takes the workers along.
-        Runtime.getRuntime().addShutdownHook(new Thread(stop, "herd-shutdown-hook"));
+        // Any other way out of the JVM (System.exit elsewhere, say) still takes the workers along,
+        // without the drain delay: the JVM is going, whatever a balancer hears.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!stopping.get()) service.skipDrain();
+            stop.run();
+        }, "herd-shutdown-hook"));
         try {
             stopAsked.await();
         } catch (InterruptedException e) {

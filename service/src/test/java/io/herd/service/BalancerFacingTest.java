@@ -59,6 +59,17 @@ class BalancerFacingTest {
         return service;
     }
 
+    /** Stops the service on another thread, as a SIGTERM's handler would: done when the stop is. */
+    private CompletableFuture<Void> stopInBackground() {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                service.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     private int agentPort() {
         return service.agents().address("hello").getPort();
     }
@@ -124,13 +135,7 @@ class BalancerFacingTest {
         awaitAgent("up ready 100%\n");
         int appPort = appPort(), agentPort = agentPort();
 
-        CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
-            try {
-                service.stop();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<Void> stopping = stopInBackground();
         awaitAgent("drain\n");
         assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
         assertThat("still draining after a request was served", agentCheck(agentPort, null), is("drain\n"));
@@ -148,13 +153,7 @@ class BalancerFacingTest {
     void aSecondStopSignalCutsTheDrainDelayShort() throws Exception {
         started(1, Map.of("herd.drain.delay", "1h"));
         awaitAgent("up ready 100%\n");
-        CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
-            try {
-                service.stop();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<Void> stopping = stopInBackground();
         awaitAgent("drain\n");
         service.skipDrain(); // what Main does on a second SIGTERM
         stopping.get(60, TimeUnit.SECONDS);

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -112,18 +111,7 @@ class HealthEndpointTest {
         assertThat("answered while 50 requests stall", request("GET", "/health/hello").status(), is(200));
         for (Socket socket : stalled) {
             socket.setSoTimeout(60_000); // a bound for the test; the endpoint closes them after JdkServerLimits.REQUEST_SECONDS
-            assertThat("a request whose head never ended was closed", closedByPeer(socket.getInputStream()), is(true));
-        }
-    }
-
-    /** True when the peer closed: the stream ends (or is reset) without a byte of answer. */
-    private static boolean closedByPeer(InputStream in) {
-        try {
-            return in.read() == -1;
-        } catch (java.net.SocketTimeoutException stillOpen) {
-            return false;
-        } catch (IOException reset) {
-            return true;
+            assertThat("a request whose head never ended was closed", Http.closedByPeer(socket.getInputStream()), is(true));
         }
     }
 }

@@ -63,6 +63,17 @@ record Http(int status, Map<String, String> headers, String body) {
         }
     }
 
+    /** True when the peer closed: the stream ends (or is reset) without a byte of answer. */
+    static boolean closedByPeer(InputStream in) {
+        try {
+            return in.read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (IOException reset) {
+            return true;
+        }
+    }
+
     private static Http parse(InputStream in) throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         in.transferTo(all);

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -89,7 +88,7 @@ class JolokiaStallTest {
         stall(3, "");                                              // not a byte
         for (Socket socket : stalled) {
             socket.setSoTimeout(60_000); // a bound for the test; the endpoint closes them long before
-            assertThat("the endpoint closed a connection whose request never came", closedByPeer(socket.getInputStream()), is(true));
+            assertThat("the endpoint closed a connection whose request never came", Http.closedByPeer(socket.getInputStream()), is(true));
         }
     }
 
@@ -112,16 +111,5 @@ class JolokiaStallTest {
             }
         }
         return count;
-    }
-
-    /** True when the peer closed: the stream ends (or is reset) without a byte of answer. */
-    private static boolean closedByPeer(InputStream in) {
-        try {
-            return in.read() == -1;
-        } catch (java.net.SocketTimeoutException stillOpen) {
-            return false;
-        } catch (IOException reset) {
-            return true;
-        }
     }
 }

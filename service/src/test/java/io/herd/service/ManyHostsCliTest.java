@@ -154,6 +154,11 @@ class ManyHostsCliTest {
         assertThat(list.out(), matchesPattern("(?s).*\\Q" + secondHost + "\\E +the herd service at http://\\Q" + secondHost
                 + "\\E/jolokia/ refused the user name or password\n.*"));
         assertThat(wrong.toString(), list.err(), containsString("1 of 2 hosts failed: " + secondHost));
+
+        // https to a plain-HTTP endpoint: the handshake fails, and the row says it is TLS
+        CliRunner.Run tls = herd("https://" + firstHost + "/jolokia/," + secondHost, "list");
+        assertThat(tls.err(), tls.exit(), is(3));
+        assertThat(tls.out(), matchesPattern("(?s).*\\Q" + firstHost + "\\E +cannot reach the herd service at https://[^\n]*TLS failed: .*"));
     }
 
     @Test

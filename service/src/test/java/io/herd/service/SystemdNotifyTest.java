@@ -23,6 +23,7 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.matchesPattern;
@@ -110,6 +111,24 @@ class SystemdNotifyTest {
             systemd.await("STOPPING=1", ready + 1, message -> message.has("STOPPING=1"), LIMIT);
             assertThat("no WATCHDOG=1: WATCHDOG_PID names another process\n" + systemd.transcript(),
                     systemd.indexOf(0, message -> message.has("WATCHDOG=1")), is(-1));
+        }
+    }
+
+    /** With herd.drain.delay, STOPPING=1 goes out as the delay begins, not after it: systemd's stop timeout counts from then. */
+    @Test
+    void stoppingGoesOutAsTheDrainDelayBegins() throws Exception {
+        try (NotifyReceiver systemd = NotifyReceiver.bind(home.resolve("notify.sock").toString());
+             ServiceProcess herd = ServiceProcess.startWithEnvironment(home, ServiceProcess.helloConfig(home, 1, "herd.drain.delay = 1h"),
+                     Map.of("NOTIFY_SOCKET", systemd.address))) {
+            int ready = systemd.await("READY=1", 0, message -> message.has("READY=1"), LIMIT);
+            herd.process.destroy(); // SIGTERM, as systemctl stop sends it
+            int stopping = systemd.await("STOPPING=1", ready + 1, message -> message.has("STOPPING=1"), LIMIT);
+            assertThat(systemd.messages().get(stopping).field("STATUS"), startsWith("draining for 3600000 ms (herd.drain.delay)"));
+            assertThat("the service is in its drain delay", herd.process.isAlive(), is(true));
+
+            herd.process.destroy(); // a second SIGTERM ends the delay
+            assertThat(herd.waitFor(LIMIT), is(0));
+            assertThat("STOPPING=1 once, the last word:\n" + systemd.transcript(), stopping, is(systemd.messages().size() - 1));
         }
     }
 
