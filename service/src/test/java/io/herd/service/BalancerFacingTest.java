@@ -131,22 +131,38 @@ class BalancerFacingTest {
 
     @Test
     void serviceStopDrainsFirstServingUnchangedThenStopsAsBefore() throws Exception {
-        started(2, Map.of("herd.drain.delay", "4s"));
+        started(2, Map.of("herd.drain.delay", "1h")); // ended below, once the drain has been seen serving
         awaitAgent("up ready 100%\n");
         int appPort = appPort(), agentPort = agentPort();
 
         CompletableFuture<Void> stopping = stopInBackground();
         awaitAgent("drain\n");
-        assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
-        assertThat("still draining after a request was served", agentCheck(agentPort, null), is("drain\n"));
+        for (int i = 0; i < 20; i++) {
+            assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        }
+        assertThat("the master runs on, unchanged", service.master().state(), is(io.herd.lifecycle.LifeCycle.State.STARTED));
+        assertThat("both workers in rotation", hello().info().online(), is(2));
+        assertThat("still draining after the requests", agentCheck(agentPort, null), is("drain\n"));
         assertThat("the health endpoint says so too", health(), is("503 drain"));
         assertThat("the stop waits for the drain delay", stopping.isDone(), is(false));
 
+        service.skipDrain(); // the rest of the delay, as a second SIGTERM would
         stopping.get(60, TimeUnit.SECONDS);
         assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
         assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the app's port is closed once stopped");
         assertThrows(ConnectException.class, () -> agentCheck(agentPort, null), "the agent's port is closed once stopped");
         assertThat("no worker left", hello().info().online(), is(0));
+    }
+
+    /** A short delay runs out by itself: the service stops without being told twice. */
+    @Test
+    void aDrainDelayRunsOutAndTheServiceStops() throws Exception {
+        started(1, Map.of("herd.drain.delay", "2s"));
+        awaitAgent("up ready 100%\n");
+        CompletableFuture<Void> stopping = stopInBackground();
+        awaitAgent("drain\n");
+        stopping.get(60, TimeUnit.SECONDS);
+        assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
     }
 
     @Test
