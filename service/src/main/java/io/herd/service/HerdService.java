@@ -93,8 +93,8 @@ public final class HerdService extends Container {
         jolokia.prepare();
         if (jmx != null) jmx.prepare();
         try {
-            for (AppConfig app : config.apps()) bindAgent(app);
             if (health != null) health.bind(Settings.HEALTH_LISTEN.key(), config.source());
+            for (AppConfig app : config.apps()) bindAgent(app);
             master.bind(); // last: a service that cannot start leaves no port bound behind
         } catch (ConfigException | RuntimeException e) {
             agents.closeAll();

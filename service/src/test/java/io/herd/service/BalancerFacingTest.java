@@ -1,5 +1,6 @@
 package io.herd.service;
 
+import io.herd.config.ConfigException;
 import io.herd.config.HerdConfig;
 import io.herd.engine.Cluster;
 import io.herd.mbeans.ServiceMXBean;
@@ -15,7 +16,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,7 +29,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -119,6 +125,18 @@ class BalancerFacingTest {
         assertThat("2 of 3 online", awaitAgent("up ready 66%\n"), is("up ready 66%\n"));
         ProcessHandle.of(hello().info().workers().get(1).pid()).orElseThrow().destroyForcibly();
         assertThat("1 of 3 online", awaitAgent("up ready 33%\n"), is("up ready 33%\n"));
+    }
+
+    @Test
+    void aBusyAgentPortStopsThePrepareNamingTheKeyAndLeavesNoPortBound() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            HerdConfig config = HelloCluster.config(1, Map.of("agent.listen", "127.0.0.1:" + taken.getLocalPort(), "herd.health.listen", "127.0.0.1:0"));
+            HerdService refused = new HerdService(config);
+            ConfigException error = assertThrows(ConfigException.class, refused::prepare);
+            assertThat(error.getMessage(), allOf(startsWith(config.source() + ": app.hello.agent.listen: cannot listen on 127.0.0.1:" + taken.getLocalPort()),
+                    containsString("for app hello's agent check")));
+            assertThat("the health endpoint's port is closed again", refused.healthAddress(), is(nullValue()));
+        }
     }
 
     @Test
