@@ -33,6 +33,7 @@ import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
+import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -139,6 +140,23 @@ class BalancerFacingTest {
         }
     }
 
+    /** An embedding program starts without prepare: a start that fails on the health port, after the agent's bound, leaves neither bound once stopped. */
+    @Test
+    void aStartFailingOnTheHealthPortLeavesTheAgentPortClosedOnceStopped() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            HerdConfig config = HelloCluster.config(1, Map.of("agent.listen", "127.0.0.1:0", "herd.health.listen", "127.0.0.1:" + taken.getLocalPort()));
+            HerdService failed = new HerdService(config);
+            ConfigException error = assertThrows(ConfigException.class, failed::start);
+            assertThat(error.getMessage(), startsWith(config.source() + ": herd.health.listen: cannot listen on 127.0.0.1:" + taken.getLocalPort()));
+            InetSocketAddress agent = failed.agents().address("hello");
+            assertThat("the agent port was bound before the health endpoint failed", agent, is(notNullValue()));
+            failed.stop(); // as Main and the daemon do after a failed start
+            try (Socket probe = new Socket()) {
+                assertThrows(ConnectException.class, () -> probe.connect(new InetSocketAddress("127.0.0.1", agent.getPort()), 5_000));
+            }
+        }
+    }
+
     @Test
     void agentSaysDownWithNoWorkerOnline() throws Exception {
         started(1, Map.of());
@@ -224,7 +242,6 @@ class BalancerFacingTest {
                 return false;
             } catch (ConnectException refused) {
                 return true;
-            }
         }, LIMIT);
         assertThat(herd.getApps(), is(List.of()));
         assertThat("a deleted app is unknown", health(), is("404 unknown"));
