@@ -107,7 +107,7 @@ public final class Settings {
             "`host:port[, host:port...]`; `[::1]:8080` for IPv6 (required)");
     public static final Setting<AppConfig, InetSocketAddress> AGENT_LISTEN = Setting.app("agent.listen", null, address(),
             AppConfig::agentListen, "HAProxy's agent check (`agent-check agent-port ...`). Each connection gets one line, "
-                    + "then is closed: `up 66%` (the share of instances online), `drain` (stopping, or in `herd.drain.delay`), `maint` "
+                    + "then is closed: `up ready 66%` (the share of instances online), `drain` (stopping, or in `herd.drain.delay`), `maint` "
                     + "(the app is stopped) or `down` (no worker online); see [Behind a balancer](#behind-a-balancer)").shownAs("off");
     public static final Setting<AppConfig, Integer> INSTANCES = Setting.app("instances", "1", wholeNumber(0, MOST_INSTANCES),
             AppConfig::instances, "worker JVMs; `0` means one per CPU core");
