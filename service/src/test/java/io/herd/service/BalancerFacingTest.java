@@ -214,6 +214,23 @@ class BalancerFacingTest {
     }
 
     @Test
+    void deletingARunningAppDrainsItFirstServingUnchangedThenClosesItsAgentPort() throws Exception {
+        started(1, Map.of("herd.drain.delay", "5s"));
+        awaitAgent("up ready 100%\n");
+        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        int appPort = appPort();
+
+        CompletableFuture<String> deleting = CompletableFuture.supplyAsync(() -> herd.deleteApp("hello"));
+        awaitAgent("drain\n");
+        assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        assertThat(health(), is("503 drain"));
+        assertThat(deleting.get(60, TimeUnit.SECONDS), is("deleted hello"));
+        assertThat(herd.getStoppedApps(), is(List.of()));
+        assertThat(service.agents().address("hello"), is(nullValue()));
+        assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the deleted app's port is closed");
+    }
+
+    @Test
     void stopAppDrainsThatAppThenSaysMaintUntilStartedAgainAndADeletedAppsAgentPortCloses() throws Exception {
         started(1, Map.of("herd.drain.delay", "3s"));
         awaitAgent("up ready 100%\n");
