@@ -53,7 +53,7 @@ public final class Settings {
     public static final Setting<HerdConfig, Duration> STOP_TIMEOUT = Setting.service("herd.stop.timeout", "10s",
             duration(SHORTEST, LONGEST), HerdConfig::stopTimeout, "how long a stopping service gives its workers before SIGKILL");
     public static final Setting<HerdConfig, Duration> DRAIN_DELAY = Setting.service("herd.drain.delay", "0s",
-            duration(Duration.ZERO, LONGEST), HerdConfig::drainDelay, "on SIGTERM, a service stop or `stopApp`, herd first reports "
+            duration(Duration.ZERO, LONGEST), HerdConfig::drainDelay, "on SIGTERM, a service stop, `stopApp` or `deleteApp` of a running app, herd first reports "
                     + "`drain` to balancers (agent checks, `herd.health.listen`) and keeps serving, unchanged, this long, then stops as "
                     + "without it; at least the balancer's check interval × fall count + one interval (see [Behind a balancer]"
                     + "(#behind-a-balancer)); systemd's `TimeoutStopSec` must cover it + `herd.stop.timeout`");

@@ -7,6 +7,7 @@ import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channel;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -16,6 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -24,10 +29,16 @@ import java.util.function.Consumer;
  * gets one line saying how the app looks to the balancer ({@link Availability#agentLine()}), and
  * is closed.
  *
- * <p>One thread serves every app's port: it accepts, writes the line (a dozen bytes, which a new
- * connection's send buffer always takes whole), shuts its side, reads and drops whatever the
- * client sent already (HAProxy's {@code agent-send}, so the close is a FIN and not a reset), and
- * closes. It never waits for a client: nothing a client sends or fails to send can hold it.
+ * <p>One thread accepts on every app's port, and hands each connection to a virtual thread of its
+ * own, which works the line out, writes it (a dozen bytes, which a new connection's send buffer
+ * always takes whole), shuts its side, reads and drops whatever the client sent already
+ * (HAProxy's {@code agent-send}, so the close is a FIN and not a reset), and closes. Working the
+ * line out may wait on the app's event thread ({@link BalancerView#of}, up to seconds when it is
+ * busy), so the accepting thread never does it: one busy app must not hold every other app's
+ * answers. At most {@value #MOST_IN_FLIGHT_PER_APP} answers per app are under way at once; a
+ * connection beyond that is closed unanswered (the balancer keeps what it last heard), so a flood
+ * on one app's port costs no more than that many threads. Nothing waits for a client: nothing a
+ * client sends or fails to send can hold a thread.
  *
  * <p>A port is bound once for the app's life in the service, not its cluster's: bound as the
  * service prepares (before a daemon drops root), or as an app with one is added at run time; a
@@ -42,14 +53,20 @@ final class AgentChecks extends LifeCycle {
     private static final int MOST_DROPPED = 4096;
     /** After an accept failed (out of descriptors, say), the thread pauses this long rather than spin. */
     private static final long ACCEPT_FAILURE_PAUSE_MILLIS = 100;
+    /** Answers under way for one app at most: each may wait seconds on a busy app's event thread. */
+    static final int MOST_IN_FLIGHT_PER_APP = 16;
 
     private final BalancerView view;
     /** Each app's bound port, by app name. */
     private final Map<String, ServerSocketChannel> ports = new ConcurrentHashMap<>();
     /** Work for the selector thread: a port to register, or one to close. */
     private final ConcurrentLinkedQueue<Consumer<Selector>> changes = new ConcurrentLinkedQueue<>();
+    /** Each app's answers under way, at most {@value #MOST_IN_FLIGHT_PER_APP}. */
+    private final Map<String, Semaphore> inFlight = new ConcurrentHashMap<>();
     private volatile Selector selector;
     private Thread thread;
+    /** Works out and writes each answer, off the accepting thread. */
+    private ExecutorService answering;
 
     AgentChecks(BalancerView view) {
         this.view = view;
@@ -79,6 +96,7 @@ final class AgentChecks extends LifeCycle {
     /** Closes {@code app}'s agent port, if it has one: the app is deleted. */
     synchronized void close(String app) {
         ServerSocketChannel channel = ports.remove(app);
+        inFlight.remove(app);
         if (channel == null) return;
         if (selector == null) {
             closeQuietly(channel);
@@ -112,6 +130,7 @@ final class AgentChecks extends LifeCycle {
         Selector opened = Selector.open();
         ports.forEach((app, channel) -> register(opened, app, channel));
         selector = opened;
+        answering = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("herd-agent-answer-", 0).factory());
         thread = Thread.ofPlatform().daemon().name("herd-agent-checks").start(this::run);
     }
 
@@ -119,14 +138,17 @@ final class AgentChecks extends LifeCycle {
     protected void doStop() throws InterruptedException {
         Selector open;
         Thread running;
+        ExecutorService answers;
         synchronized (this) {
             open = selector;
             running = thread;
+            answers = answering;
             selector = null;
         }
         if (open == null) return;
         open.wakeup();
         running.join(TimeUnit.SECONDS.toMillis(5));
+        answers.shutdownNow(); // an answer still waiting on an event thread has nobody left to tell
         // A close asked for as the thread ended: its port is no longer in ports, and must not stay open.
         for (Consumer<Selector> change; (change = changes.poll()) != null; ) change.accept(open);
         try {
@@ -187,7 +209,29 @@ final class AgentChecks extends LifeCycle {
                 return;
             }
             if (client == null) return;
-            answer(client, app);
+            answerElsewhere(client, app);
+        }
+    }
+
+    /** Has a virtual thread answer {@code client}, or closes it unanswered when {@code app} has too many answers under way. */
+    private void answerElsewhere(SocketChannel client, String app) {
+        Semaphore permits = inFlight.computeIfAbsent(app, name -> new Semaphore(MOST_IN_FLIGHT_PER_APP));
+        if (!permits.tryAcquire()) {
+            LOG.log(Level.DEBUG, "app {0}: {1} agent checks under way already: one closed unanswered", app, MOST_IN_FLIGHT_PER_APP);
+            closeQuietly(client);
+            return;
+        }
+        try {
+            answering.execute(() -> {
+                try {
+                    answer(client, app);
+                } finally {
+                    permits.release();
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            permits.release();
+            closeQuietly(client);
         }
     }
 
@@ -220,11 +264,11 @@ final class AgentChecks extends LifeCycle {
         }
     }
 
-    private static void closeQuietly(ServerSocketChannel channel) {
+    private static void closeQuietly(Channel channel) {
         try {
             channel.close();
         } catch (IOException e) {
-            LOG.log(Level.DEBUG, "closing an agent port failed: {0}", e.getMessage());
+            LOG.log(Level.DEBUG, "closing an agent check's socket failed: {0}", e.getMessage());
         }
     }
 }

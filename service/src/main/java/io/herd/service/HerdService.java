@@ -144,7 +144,14 @@ public final class HerdService extends Container {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         if (server.isRegistered(SERVICE_NAME)) server.unregisterMBean(SERVICE_NAME);
         for (String app : List.copyOf(beans.keySet())) unregister(app);
-        super.doStop();
+        try {
+            super.doStop();
+        } finally {
+            // A start that failed before its parts started (on the health port, say) bound these
+            // all the same: their own stop, never started, would leave them open.
+            agents.closeAll();
+            if (health != null) health.close();
+        }
         LOG.log(Level.INFO, "stopped");
     }
 

@@ -165,14 +165,26 @@ final class ServiceBean implements ServiceMXBean {
         return result;
     }
 
+    /**
+     * Deletes an app. A running one is stopped first as {@link #stopApp} stops it (balancers hear
+     * {@code drain} through {@code herd.drain.delay}, then {@code maint}), so that its agent port
+     * does not close under a balancer that still sends it clients.
+     */
     @Override
-    public synchronized String deleteApp(String app) {
-        if (stopping.contains(app)) throw new IllegalArgumentException("app '" + app + "' is stopping: delete it once it has stopped");
-        if (stopped.remove(app) == null) {
-            running(app);
-            remove(app);
+    public String deleteApp(String app) {
+        boolean runs;
+        synchronized (this) {
+            if (stopping.contains(app)) throw new IllegalArgumentException("app '" + app + "' is stopping: delete it once it has stopped");
+            runs = !stopped.containsKey(app);
+            if (runs) running(app);
         }
-        service.agents().close(app); // a deleted app is gone for balancers too: its agent port closes
+        if (runs) stopApp(app);
+        synchronized (this) {
+            if (stopped.remove(app) == null) {
+                throw new IllegalStateException("app '" + app + "' was started again while it drained before its delete: it runs on");
+            }
+            service.agents().close(app); // a deleted app is gone for balancers too: its agent port closes
+        }
         return "deleted " + app;
     }
 

@@ -20,6 +20,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -33,6 +34,7 @@ import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.startsWith;
+import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -139,6 +141,23 @@ class BalancerFacingTest {
         }
     }
 
+    /** An embedding program starts without prepare: a start that fails on the health port, after the agent's bound, leaves neither bound once stopped. */
+    @Test
+    void aStartFailingOnTheHealthPortLeavesTheAgentPortClosedOnceStopped() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            HerdConfig config = HelloCluster.config(1, Map.of("agent.listen", "127.0.0.1:0", "herd.health.listen", "127.0.0.1:" + taken.getLocalPort()));
+            HerdService failed = new HerdService(config);
+            ConfigException error = assertThrows(ConfigException.class, failed::start);
+            assertThat(error.getMessage(), startsWith(config.source() + ": herd.health.listen: cannot listen on 127.0.0.1:" + taken.getLocalPort()));
+            InetSocketAddress agent = failed.agents().address("hello");
+            assertThat("the agent port was bound before the health endpoint failed", agent, is(notNullValue()));
+            failed.stop(); // as Main and the daemon do after a failed start
+            try (Socket probe = new Socket()) {
+                assertThrows(ConnectException.class, () -> probe.connect(new InetSocketAddress("127.0.0.1", agent.getPort()), 5_000));
+            }
+        }
+    }
+
     @Test
     void agentSaysDownWithNoWorkerOnline() throws Exception {
         started(1, Map.of());
@@ -195,6 +214,23 @@ class BalancerFacingTest {
     }
 
     @Test
+    void deletingARunningAppDrainsItFirstServingUnchangedThenClosesItsAgentPort() throws Exception {
+        started(1, Map.of("herd.drain.delay", "5s"));
+        awaitAgent("up ready 100%\n");
+        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        int appPort = appPort();
+
+        CompletableFuture<String> deleting = CompletableFuture.supplyAsync(() -> herd.deleteApp("hello"));
+        awaitAgent("drain\n");
+        assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
+        assertThat(health(), is("503 drain"));
+        assertThat(deleting.get(60, TimeUnit.SECONDS), is("deleted hello"));
+        assertThat(herd.getStoppedApps(), is(List.of()));
+        assertThat(service.agents().address("hello"), is(nullValue()));
+        assertThrows(ConnectException.class, () -> Http.get(appPort, "/"), "the deleted app's port is closed");
+    }
+
+    @Test
     void stopAppDrainsThatAppThenSaysMaintUntilStartedAgainAndADeletedAppsAgentPortCloses() throws Exception {
         started(1, Map.of("herd.drain.delay", "3s"));
         awaitAgent("up ready 100%\n");
@@ -224,6 +260,8 @@ class BalancerFacingTest {
                 return false;
             } catch (ConnectException refused) {
                 return true;
+            } catch (SocketException reset) {
+                return false; // connected into the backlog as the port closed: the kernel resets those; ask again
             }
         }, LIMIT);
         assertThat(herd.getApps(), is(List.of()));
