@@ -51,6 +51,12 @@ public final class HerdService extends Container {
     private final HealthEndpoint health;
     /** Counted down to end the drain delay early (a second SIGTERM). */
     private final CountDownLatch drainSkipped = new CountDownLatch(1);
+    /**
+     * Counted down as the service begins to stop, or its drain is skipped: an app's own drain
+     * ({@code stopApp}) ends then, since the service's drain now covers every app and its stop
+     * stops them all.
+     */
+    private final CountDownLatch appDrainsEnd = new CountDownLatch(1);
     /** The start completed: a stop then drains first (one that follows a failed start does not). */
     private volatile boolean started;
     private final JolokiaEndpoint jolokia;
@@ -162,6 +168,7 @@ public final class HerdService extends Container {
      */
     private void drainFirst() throws InterruptedException {
         balancerView.serviceDraining();
+        appDrainsEnd.countDown();
         Duration delay = config.drainDelay();
         boolean delayed = started && delay != null && !delay.isZero();
         systemd.stopping(delayed ? "draining for " + delay.toMillis() + " ms (herd.drain.delay): balancers hear drain; then workers "
@@ -175,6 +182,15 @@ public final class HerdService extends Container {
     /** Ends the drain delay early, or skips it if it has not begun: the stop goes on at once (a second SIGTERM). */
     void skipDrain() {
         drainSkipped.countDown();
+        appDrainsEnd.countDown();
+    }
+
+    /**
+     * An app's drain delay ({@code stopApp}): waits up to {@code delay}, less if the service
+     * begins to stop meanwhile or its drain is skipped. True when it ran its full length.
+     */
+    boolean awaitAppDrain(Duration delay) throws InterruptedException {
+        return !appDrainsEnd.await(delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Makes an app's ClusterMXBean visible over JMX and Jolokia. */

@@ -141,16 +141,22 @@ final class ServiceBean implements ServiceMXBean {
         }
     }
 
-    /** stopApp's drain delay, with one line in the log; an interrupt ends it early. */
+    /**
+     * stopApp's drain delay, with one line in the log. The service beginning to stop (or a second
+     * SIGTERM) ends it early, and then this stop gives way to the service's: the app stops with it.
+     */
     private void drainDelay(String app) {
         Duration delay = config.drainDelay();
         if (delay == null || delay.isZero()) return;
         LOG.log(Level.INFO, "app {0}: draining: balancers are told to send no new clients; serving on unchanged for {1} ms "
                 + "(herd.drain.delay), then stopping", app, Long.toString(delay.toMillis()));
         try {
-            Thread.sleep(delay);
+            if (service.awaitAppDrain(delay)) return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (service.balancerView().isServiceDraining()) {
+            throw new IllegalStateException("the service is stopping: app '" + app + "' stops with it");
         }
     }
 

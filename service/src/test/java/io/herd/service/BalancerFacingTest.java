@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -210,6 +211,27 @@ class BalancerFacingTest {
         awaitAgent("drain\n");
         service.skipDrain(); // what Main does on a second SIGTERM
         stopping.get(60, TimeUnit.SECONDS);
+        assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
+    }
+
+    /** The service's stop takes over an app's drain: the app's delay ends, and the app stops with the service. */
+    @Test
+    void aServiceStopEndsAnAppsDrainDelayAndTheAppStopsWithTheService() throws Exception {
+        started(1, Map.of("herd.drain.delay", "1h"));
+        awaitAgent("up ready 100%\n");
+        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        CompletableFuture<String> stoppingApp = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"));
+        awaitAgent("drain\n");
+
+        CompletableFuture<Void> stoppingService = stopInBackground();
+        ExecutionException appStop = assertThrows(ExecutionException.class, () -> stoppingApp.get(60, TimeUnit.SECONDS),
+                "stopApp's hour of delay ends as the service begins to stop");
+        assertThat(appStop.getCause().getMessage(), containsString("the service is stopping: app 'hello' stops with it"));
+        assertThat("the service drains on, the app still in it", hello().info().online(), is(1));
+        assertThat(agentCheck(agentPort(), null), is("drain\n"));
+
+        service.skipDrain();
+        stoppingService.get(60, TimeUnit.SECONDS);
         assertThat(service.state(), is(io.herd.lifecycle.LifeCycle.State.STOPPED));
     }
 
