@@ -102,12 +102,12 @@ final class HostList {
     /** host:port → scheme://host:port/jolokia/. */
     private URI bare(String entry, String where) throws Invalid {
         Matcher matcher = HOST_PORT.matcher(entry);
-        if (!matcher.matches()) throw new Invalid(where + ": '" + printable(entry) + "' is not host:port (or an http(s) URL)");
+        if (!matcher.matches()) throw new Invalid(where + ": '" + Terminal.printable(entry) + "' is not host:port (or an http(s) URL)");
         port(matcher.group(2), entry, where);
         try {
             return new URI(scheme + "://" + entry + "/jolokia/");
         } catch (URISyntaxException e) {
-            throw new Invalid(where + ": '" + printable(entry) + "' is not host:port (" + e.getReason() + ")");
+            throw new Invalid(where + ": '" + Terminal.printable(entry) + "' is not host:port (" + e.getReason() + ")");
         }
     }
 
@@ -117,15 +117,15 @@ final class HostList {
         try {
             url = new URI(entry);
         } catch (URISyntaxException e) {
-            throw new Invalid(where + ": '" + printable(entry) + "' is not a URL (" + e.getReason() + ")");
+            throw new Invalid(where + ": '" + Terminal.printable(entry) + "' is not a URL (" + e.getReason() + ")");
         }
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) throw new Invalid(where + ": '" + printable(entry) + "' is not an http or https URL");
-        if (url.getHost() == null) throw new Invalid(where + ": '" + printable(entry) + "' has no host (or not one a URL allows)");
-        if (url.getRawUserInfo() != null) throw new Invalid(where + ": '" + printable(entry) + "' holds a user name: give the password in a password file");
-        if (url.getRawQuery() != null || url.getRawFragment() != null) throw new Invalid(where + ": '" + printable(entry) + "' has a query or fragment");
+        if (!scheme.equals("http") && !scheme.equals("https")) throw new Invalid(where + ": '" + Terminal.printable(entry) + "' is not an http or https URL");
+        if (url.getHost() == null) throw new Invalid(where + ": '" + Terminal.printable(entry) + "' has no host (or not one a URL allows)");
+        if (url.getRawUserInfo() != null) throw new Invalid(where + ": '" + Terminal.printable(entry) + "' holds a user name: give the password in a password file");
+        if (url.getRawQuery() != null || url.getRawFragment() != null) throw new Invalid(where + ": '" + Terminal.printable(entry) + "' has a query or fragment");
         if (url.getPort() == 0 || url.getPort() > 65535) {
-            throw new Invalid(where + ": port " + url.getPort() + " in '" + printable(entry) + "' is not 1 to 65535");
+            throw new Invalid(where + ": port " + url.getPort() + " in '" + Terminal.printable(entry) + "' is not 1 to 65535");
         }
         String path = url.getRawPath() == null || url.getRawPath().isEmpty() || url.getRawPath().equals("/") ? "/jolokia/" : url.getRawPath();
         return url.resolve(path);
@@ -133,16 +133,7 @@ final class HostList {
 
     private static void port(String digits, String entry, String where) throws Invalid {
         int port = Integer.parseInt(digits); // at most 5 digits
-        if (port < 1 || port > 65535) throw new Invalid(where + ": port " + port + " in '" + printable(entry) + "' is not 1 to 65535");
+        if (port < 1 || port > 65535) throw new Invalid(where + ": port " + port + " in '" + Terminal.printable(entry) + "' is not 1 to 65535");
     }
 
-    /** The entry as it can be shown on a terminal: control characters escaped, long ones cut. */
-    private static String printable(String entry) {
-        StringBuilder shown = new StringBuilder();
-        entry.codePoints().limit(200).forEach(c -> {
-            if (Character.isISOControl(c)) shown.append(String.format(Locale.ROOT, "\\x%02x", c));
-            else shown.appendCodePoint(c);
-        });
-        return entry.length() > 200 ? shown + "..." : shown.toString();
-    }
 }

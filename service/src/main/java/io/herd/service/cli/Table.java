@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * A text table, its columns padded to their widest cell. A note row (a host's error, say) gives
- * its first cell and then free text that spans the other columns and widens none of them.
+ * its first cell and then free text that spans the other columns and widens none of them. Every
+ * cell is made {@link Terminal#printable}: its values come from the services asked.
  */
 final class Table {
     private final List<String[]> rows = new ArrayList<>();
@@ -19,14 +20,14 @@ final class Table {
 
     void row(Object... cells) {
         String[] text = new String[cells.length];
-        for (int i = 0; i < cells.length; i++) text[i] = String.valueOf(cells[i]);
+        for (int i = 0; i < cells.length; i++) text[i] = Terminal.printable(String.valueOf(cells[i]));
         rows.add(text);
     }
 
     /** A row with {@code first} in the first column and {@code text} after it, across the others. */
     void note(Object first, String text) {
         notes.add(rows.size());
-        rows.add(new String[] {String.valueOf(first), text});
+        rows.add(new String[] {Terminal.printable(String.valueOf(first)), Terminal.printable(text)});
     }
 
     void print(PrintStream out) {
