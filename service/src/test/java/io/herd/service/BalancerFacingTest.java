@@ -28,6 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static org.hamcrest.MatcherAssert.assertThat;
@@ -47,6 +49,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 @Timeout(180)
 class BalancerFacingTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
+    /**
+     * What the tests run beside themselves (a stop, a stopApp), a thread each: not the common
+     * pool, whose one thread on 2 cores a blocked stopApp would hold, queueing the stop behind it.
+     */
+    private final ExecutorService background = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().factory());
     private HerdService service;
 
     @AfterEach
@@ -55,6 +62,7 @@ class BalancerFacingTest {
             service.skipDrain();
             service.stop();
         }
+        background.shutdownNow();
     }
 
     private HerdService started(int instances, Map<String, String> settings) throws Exception {
@@ -76,7 +84,7 @@ class BalancerFacingTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        });
+        }, background);
     }
 
     private int agentPort() {
@@ -220,7 +228,7 @@ class BalancerFacingTest {
         started(1, Map.of("herd.drain.delay", "1h"));
         awaitAgent("up ready 100%\n");
         ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
-        CompletableFuture<String> stoppingApp = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"));
+        CompletableFuture<String> stoppingApp = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"), background);
         awaitAgent("drain\n");
 
         CompletableFuture<Void> stoppingService = stopInBackground();
@@ -242,7 +250,7 @@ class BalancerFacingTest {
         ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
         int appPort = appPort();
 
-        CompletableFuture<String> deleting = CompletableFuture.supplyAsync(() -> herd.deleteApp("hello"));
+        CompletableFuture<String> deleting = CompletableFuture.supplyAsync(() -> herd.deleteApp("hello"), background);
         awaitAgent("drain\n");
         assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
         assertThat(health(), is("503 drain"));
@@ -259,7 +267,7 @@ class BalancerFacingTest {
         ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
         int appPort = appPort(), agentPort = agentPort();
 
-        CompletableFuture<String> stopping = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"));
+        CompletableFuture<String> stopping = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"), background);
         awaitAgent("drain\n");
         assertThat("the app serves real requests while balancers hear drain", Http.get(appPort, "/").status(), is(200));
         assertThat(health(), is("503 drain"));
