@@ -22,6 +22,12 @@ final class JdkServerLimits {
     static final int MAX_CONNECTIONS = 256;
     /** Bytes of request headers: Jolokia's requests carry a handful. */
     static final int MAX_HEADER_BYTES = 32 * 1024;
+    /**
+     * Bytes of a refused request's body (413: over the size herd reads) read and thrown away after
+     * the answer, before the connection closes: closed with bytes unread, the connection is reset,
+     * and the reset can destroy the answer before the client reads it. The JDK's default is 64 KiB.
+     */
+    static final int DRAINED_BODY_BYTES = 16 * 1024 * 1024;
 
     /** RMI: threads serving JMX connections at once; past them, a new connection is closed. */
     static final int RMI_MAX_THREADS = 64;
@@ -32,7 +38,8 @@ final class JdkServerLimits {
             "sun.net.httpserver.maxReqTime", Integer.toString(REQUEST_SECONDS),
             "sun.net.httpserver.idleInterval", Integer.toString(IDLE_SECONDS),
             "jdk.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS),
-            "sun.net.httpserver.maxReqHeaderSize", Integer.toString(MAX_HEADER_BYTES));
+            "sun.net.httpserver.maxReqHeaderSize", Integer.toString(MAX_HEADER_BYTES),
+            "sun.net.httpserver.drainAmount", Integer.toString(DRAINED_BODY_BYTES));
 
     private static final Map<String, String> RMI = Map.of(
             "sun.rmi.transport.tcp.maxConnectionThreads", Integer.toString(RMI_MAX_THREADS),
