@@ -87,6 +87,11 @@ class BalancerFacingTest {
         }, background);
     }
 
+    /** The service's MBean, as JConsole or Jolokia reach it. */
+    private static ServiceMXBean serviceMBean() throws Exception {
+        return JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+    }
+
     private int agentPort() {
         return service.agents().address("hello").getPort();
     }
@@ -227,7 +232,7 @@ class BalancerFacingTest {
     void aServiceStopEndsAnAppsDrainDelayAndTheAppStopsWithTheService() throws Exception {
         started(1, Map.of("herd.drain.delay", "1h"));
         awaitAgent("up ready 100%\n");
-        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        ServiceMXBean herd = serviceMBean();
         CompletableFuture<String> stoppingApp = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"), background);
         awaitAgent("drain\n");
 
@@ -247,7 +252,7 @@ class BalancerFacingTest {
     void deletingARunningAppDrainsItFirstServingUnchangedThenClosesItsAgentPort() throws Exception {
         started(1, Map.of("herd.drain.delay", "5s"));
         awaitAgent("up ready 100%\n");
-        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        ServiceMXBean herd = serviceMBean();
         int appPort = appPort();
 
         CompletableFuture<String> deleting = CompletableFuture.supplyAsync(() -> herd.deleteApp("hello"), background);
@@ -264,7 +269,7 @@ class BalancerFacingTest {
     void stopAppDrainsThatAppThenSaysMaintUntilStartedAgainAndADeletedAppsAgentPortCloses() throws Exception {
         started(1, Map.of("herd.drain.delay", "3s"));
         awaitAgent("up ready 100%\n");
-        ServiceMXBean herd = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), new ObjectName("herd:type=Service"), ServiceMXBean.class);
+        ServiceMXBean herd = serviceMBean();
         int appPort = appPort(), agentPort = agentPort();
 
         CompletableFuture<String> stopping = CompletableFuture.supplyAsync(() -> herd.stopApp("hello"), background);
